@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Files that must never be seen half-written (run records, config copies, dumps) are written
+ * under a temporary name in the same folder, flushed to the disk, and renamed over the final
+ * name; the folder is flushed too so the rename survives a power cut.
+ */
+export function temporaryNameFor(finalPath: string, tag = randomBytes(4).toString('hex')): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.partial-${tag}`);
+}
+
+export async function fsyncDirectory(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeFileAtomic(
+  finalPath: string,
+  data: string | Buffer,
+  mode = 0o644,
+): Promise<void> {
+  const temporary = temporaryNameFor(finalPath);
+  try {
+    const handle = await open(temporary, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode); // the umask must not widen or narrow what was asked for
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, finalPath);
+    await fsyncDirectory(path.dirname(finalPath));
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+export async function copyFileAtomic(
+  source: string,
+  finalPath: string,
+  mode: number,
+): Promise<void> {
+  const temporary = temporaryNameFor(finalPath);
+  try {
+    // Create it with the final mode first, so a secret (.env) is never readable by others.
+    await (await open(temporary, 'wx', mode)).close();
+    await copyFile(source, temporary);
+    const handle = await open(temporary, 'r+');
+    try {
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, finalPath);
+    await fsyncDirectory(path.dirname(finalPath));
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,115 @@
+import { execa } from 'execa';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { maskSecrets } from '../log/logger.js';
+
+/**
+ * The one place that starts programs. Arguments are always an array (paths hold spaces, quotes
+ * and `$(...)`; there is never a shell), every call has a timeout and can be cancelled, and what
+ * is logged has the secrets masked. What an exit code means is decided per tool, by the table
+ * the adapter of that tool passes in.
+ */
+export interface CommandRequest {
+  /** Short name for logs and errors ("rsync", "mount"). */
+  tool: string;
+  file: string;
+  args: readonly string[];
+  timeoutMs: number;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  /** The step that runs the command, for errors. */
+  step?: string;
+}
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export type ExitMeaning = { outcome: 'ok' | 'warning' | 'error'; meaning: string };
+export type ExitCodeTable = Readonly<Record<number, ExitMeaning>>;
+
+export interface ProcessGateway {
+  /** Runs the command; throws only when it could not run, timed out or was cancelled. */
+  run(request: CommandRequest): Promise<CommandResult>;
+}
+
+export function createProcessGateway(options: {
+  logger: Logger;
+  secrets: readonly string[];
+}): ProcessGateway {
+  const { logger, secrets } = options;
+  return {
+    async run(request) {
+      const shown = maskSecrets(
+        [request.file, ...request.args.map(quoteForLog)].join(' '),
+        secrets,
+      );
+      logger.debug({ step: request.step, command: shown }, `Running ${request.tool}: ${shown}`);
+      const result = await execa(request.file, request.args, {
+        reject: false,
+        timeout: request.timeoutMs,
+        cancelSignal: request.signal,
+        env: { LC_ALL: 'C', ...request.env },
+        stdin: 'ignore',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      if (result.isCanceled) {
+        throw new AgentError(
+          'INTERRUPTED',
+          `${request.tool} was stopped because the run was interrupted.`,
+          {
+            step: request.step,
+            cause: result,
+          },
+        );
+      }
+      if (result.timedOut) {
+        throw new AgentError(
+          'TIMEOUT',
+          `${request.tool} did not finish within ${Math.round(request.timeoutMs / 1000)} s.`,
+          {
+            step: request.step,
+            cause: result,
+          },
+        );
+      }
+      if (result.exitCode === undefined) {
+        const missing = (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+        throw new AgentError(
+          missing ? 'TOOL_MISSING' : 'INTERNAL',
+          missing
+            ? `${request.tool} is not installed (${request.file} not found).`
+            : `${request.tool} could not be run: ${maskSecrets(String(result.shortMessage ?? result.message), secrets)}`,
+          {
+            step: request.step,
+            hint: missing ? `Install ${request.tool} and run again.` : undefined,
+            cause: result,
+          },
+        );
+      }
+      const durationMs = Math.round(result.durationMs);
+      logger.debug(
+        { step: request.step, tool: request.tool, exitCode: result.exitCode, durationMs },
+        `${request.tool} exited with ${result.exitCode} after ${durationMs} ms.`,
+      );
+      return {
+        exitCode: result.exitCode,
+        stdout: String(result.stdout),
+        stderr: maskSecrets(String(result.stderr), secrets),
+        durationMs,
+      };
+    },
+  };
+}
+
+/** What the table says about an exit code; codes it does not list are errors. */
+export function interpretExit(table: ExitCodeTable, exitCode: number): ExitMeaning {
+  return table[exitCode] ?? { outcome: 'error', meaning: `unexpected exit code ${exitCode}` };
+}
+
+function quoteForLog(argument: string): string {
+  return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replace(/'/g, `'\\''`)}'`;
+}

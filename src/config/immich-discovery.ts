@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { interpolate, parseDotenv } from './dotenv.js';
+
+/** Compose file names in the order `docker compose` looks for them. */
+export const composeFileNames = [
+  'compose.yaml',
+  'compose.yml',
+  'docker-compose.yml',
+  'docker-compose.yaml',
+];
+
+export interface ImmichInstall {
+  appDir: string;
+  /** Absolute path of the compose file found, or null. */
+  composeFile: string | null;
+  /** Absolute path of `.env`, or null when there is none. */
+  envFile: string | null;
+  env: ReadonlyMap<string, string>;
+  /** Container names of the server and the database as compose would name them. */
+  serverContainer: string | null;
+  databaseContainer: string | null;
+  /** Problems found while reading, with the file they are about. */
+  problems: string[];
+}
+
+/**
+ * Reads what the agent needs from an Immich install: `.env` (UPLOAD_LOCATION, DB_USERNAME,
+ * DB_DATABASE_NAME, DB_PASSWORD) and the compose file (`container_name` of the server and the
+ * database; compose's own `<project>-<service>-1` when a service has none). Works with the
+ * current layout and the v1 layout; missing files are reported, not thrown.
+ */
+export async function readImmichInstall(appDir: string): Promise<ImmichInstall> {
+  const problems: string[] = [];
+  const envFile = path.join(appDir, '.env');
+  let env = new Map<string, string>();
+  let envFound: string | null = null;
+  try {
+    env = parseDotenv(await readFile(envFile, 'utf8'));
+    envFound = envFile;
+  } catch (error) {
+    problems.push(describeReadError(envFile, error));
+  }
+
+  let composeFile: string | null = null;
+  let serverContainer: string | null = null;
+  let databaseContainer: string | null = null;
+  for (const name of composeFileNames) {
+    const candidate = path.join(appDir, name);
+    let text: string;
+    try {
+      text = await readFile(candidate, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      problems.push(describeReadError(candidate, error));
+      break;
+    }
+    composeFile = candidate;
+    try {
+      const containers = containerNamesFromCompose(text, env, path.basename(appDir));
+      serverContainer = containers.server;
+      databaseContainer = containers.database;
+    } catch (error) {
+      problems.push(`${candidate} is not valid YAML: ${(error as Error).message}`);
+    }
+    break;
+  }
+  if (composeFile === null && problems.length === 0) {
+    problems.push(`no compose file (${composeFileNames.join(', ')}) in ${appDir}`);
+  }
+  return {
+    appDir,
+    composeFile,
+    envFile: envFound,
+    env,
+    serverContainer,
+    databaseContainer,
+    problems,
+  };
+}
+
+interface ComposeService {
+  container_name?: unknown;
+  image?: unknown;
+}
+
+export function containerNamesFromCompose(
+  text: string,
+  env: ReadonlyMap<string, string>,
+  folderName: string,
+): { server: string | null; database: string | null } {
+  const document = (parseYaml(text) ?? {}) as { name?: unknown; services?: unknown };
+  const services = (
+    typeof document.services === 'object' && document.services !== null ? document.services : {}
+  ) as Record<string, ComposeService | null>;
+  const project = composeProjectName(
+    typeof document.name === 'string' ? interpolate(document.name, env) : folderName,
+  );
+  const entries = Object.entries(services).map(([service, definition]) => ({
+    service,
+    image: typeof definition?.image === 'string' ? interpolate(definition.image, env) : '',
+    containerName:
+      typeof definition?.container_name === 'string'
+        ? interpolate(definition.container_name, env)
+        : `${project}-${service}-1`,
+  }));
+  const server =
+    entries.find((entry) => entry.service === 'immich-server') ??
+    entries.find((entry) => /immich-server/.test(entry.image));
+  const database =
+    entries.find((entry) => entry.service === 'database') ??
+    entries.find((entry) => /postgres/.test(entry.image));
+  return { server: server?.containerName ?? null, database: database?.containerName ?? null };
+}
+
+/** Compose lowercases the project name and keeps only [a-z0-9_-]. */
+function composeProjectName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '');
+}
+
+function describeReadError(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${file} does not exist`;
+  if (code === 'EACCES') return `${file} is not readable`;
+  return `${file} could not be read (${(error as Error).message})`;
+}

@@ -1,0 +1,172 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { AgentError } from '../errors.js';
+import { readImmichInstall, type ImmichInstall } from './immich-discovery.js';
+import { configSchema, type ParsedConfig } from './schema.js';
+
+export const defaultConfigFile = '/etc/immich-backup-agent/config.yml';
+
+export interface ResolvedImmich {
+  appDir: string;
+  libraryDir: string;
+  serverContainer: string;
+  databaseContainer: string;
+  databaseUser: string;
+  databaseName: string;
+  stopTimeoutSeconds: number;
+  /** The compose file and `.env` found in appDir (null when missing); both are backed up. */
+  composeFile: string | null;
+  envFile: string | null;
+}
+
+export interface AgentConfig extends Omit<ParsedConfig, 'immich'> {
+  immich: ResolvedImmich;
+  configFile: string;
+  /** Values that must never reach a log, a record or a terminal. */
+  secrets: { databasePassword: string | undefined; all: string[] };
+}
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** `--config`, else `$IMMICH_BACKUP_AGENT_CONFIG`, else the default path. */
+export function resolveConfigFile(flag: string | undefined, env = process.env): string {
+  return path.resolve(flag ?? env.IMMICH_BACKUP_AGENT_CONFIG ?? defaultConfigFile);
+}
+
+/**
+ * Reads, checks and resolves the configuration. Every problem is collected and reported at once
+ * with its key path (CONFIG_INVALID, exit 2); a file others could change is refused before it is
+ * even parsed (CONFIG_INSECURE, exit 2), because it decides what runs as root.
+ */
+export async function loadConfig(configFile: string): Promise<AgentConfig> {
+  await assertConfigFileSafe(configFile);
+  const text = await readFile(configFile, 'utf8');
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw invalid(
+      configFile,
+      document.errors.map((error) => ({
+        path: '(yaml)',
+        message: error.message.split('\n')[0] ?? '',
+      })),
+    );
+  }
+  const raw: unknown = document.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalid(configFile, [{ path: '(root)', message: 'must be a YAML mapping of keys' }]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw invalid(
+      configFile,
+      parsed.error.issues.map((issue) => ({
+        path: issuePath(issue.path, issue.code === 'unrecognized_keys' ? issue.keys : undefined),
+        message:
+          issue.code === 'unrecognized_keys'
+            ? 'is not a known key (misspelt?)'
+            : issue.message.replace(/^Invalid input: /, ''),
+      })),
+    );
+  }
+  const install = await readImmichInstall(parsed.data.immich.appDir);
+  return resolve(configFile, parsed.data, install);
+}
+
+function resolve(configFile: string, config: ParsedConfig, install: ImmichInstall): AgentConfig {
+  const issues: ConfigIssue[] = [];
+  const env = install.env;
+  let libraryDir = config.immich.libraryDir;
+  if (libraryDir === undefined) {
+    const upload = env.get('UPLOAD_LOCATION');
+    if (upload === undefined || upload === '') {
+      issues.push({
+        path: 'immich.libraryDir',
+        message: `is not set and UPLOAD_LOCATION could not be read from ${install.appDir}/.env (${
+          install.envFile === null ? install.problems[0] : 'the key is missing'
+        }); set immich.libraryDir or immich.appDir`,
+      });
+    } else {
+      libraryDir = path.resolve(install.appDir, upload);
+    }
+  }
+  const password = env.get('DB_PASSWORD');
+  const secrets = [password].filter((value): value is string => !!value && value.length >= 3);
+  if (issues.length > 0) throw invalid(configFile, issues);
+  return {
+    ...config,
+    immich: {
+      appDir: config.immich.appDir,
+      libraryDir: libraryDir as string,
+      // Immich's own names are the fallback when no compose file can be read.
+      serverContainer: config.immich.serverContainer ?? install.serverContainer ?? 'immich_server',
+      databaseContainer:
+        config.immich.databaseContainer ?? install.databaseContainer ?? 'immich_postgres',
+      databaseUser: config.immich.databaseUser ?? (env.get('DB_USERNAME') || 'postgres'),
+      databaseName: config.immich.databaseName ?? (env.get('DB_DATABASE_NAME') || 'immich'),
+      stopTimeoutSeconds: config.immich.stopTimeoutSeconds,
+      composeFile: install.composeFile,
+      envFile: install.envFile,
+    },
+    configFile,
+    secrets: { databasePassword: password, all: secrets },
+  };
+}
+
+async function assertConfigFileSafe(configFile: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(configFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new AgentError(
+      'CONFIG_INVALID',
+      code === 'ENOENT'
+        ? `No configuration file at ${configFile}.`
+        : `The configuration file ${configFile} cannot be read (${(error as Error).message}).`,
+      {
+        hint: 'Write one (see the README), or point to it with --config or IMMICH_BACKUP_AGENT_CONFIG.',
+        step: 'config',
+        cause: error,
+      },
+    );
+  }
+  if (!info.isFile()) {
+    throw new AgentError('CONFIG_INVALID', `${configFile} is not a file.`, { step: 'config' });
+  }
+  const problems: string[] = [];
+  if (info.uid !== 0) problems.push(`it is owned by uid ${info.uid}, not root`);
+  const writers = [info.mode & 0o020 ? 'its group' : '', info.mode & 0o002 ? 'others' : '']
+    .filter(Boolean)
+    .join(' and ');
+  if (writers)
+    problems.push(`it is writable by ${writers} (mode ${(info.mode & 0o777).toString(8)})`);
+  if (problems.length > 0) {
+    throw new AgentError(
+      'CONFIG_INSECURE',
+      `Refusing ${configFile}: ${problems.join(' and ')}. The agent runs as root, so whoever can change this file could make it run anything.`,
+      {
+        hint: `Fix it with: sudo chown root:root '${configFile}' && sudo chmod 600 '${configFile}'`,
+        step: 'config',
+      },
+    );
+  }
+}
+
+function issuePath(segments: readonly PropertyKey[], keys?: readonly string[]): string {
+  const base = segments.map(String).join('.');
+  if (keys && keys.length > 0) return keys.map((key) => (base ? `${base}.${key}` : key)).join(', ');
+  return base || '(root)';
+}
+
+function invalid(configFile: string, issues: ConfigIssue[]): AgentError {
+  const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`);
+  return new AgentError(
+    'CONFIG_INVALID',
+    `${configFile} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`,
+    { hint: 'Fix the keys named above and run again.', step: 'config', details: { issues } },
+  );
+}

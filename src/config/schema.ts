@@ -1,0 +1,157 @@
+import path from 'node:path';
+import { Cron } from 'croner';
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Types, defaults and the descriptions used by the README's
+ * configuration reference all come from here. Every key has a default except `drive.uuid`.
+ * Objects are strict: a misspelt key is reported, not silently ignored.
+ */
+
+const absolutePath = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((value) => path.isAbsolute(value), { message: 'must be an absolute path' })
+  .transform((value) => path.normalize(value).replace(/(.)\/+$/, '$1'));
+
+const relativeFolder = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((value) => !path.isAbsolute(value), {
+    message: "must be relative to the drive's root (no leading /)",
+  })
+  .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".."' })
+  .transform((value) => path.normalize(value).replace(/\/+$/, ''))
+  .refine((value) => value !== '.', { message: "must name a folder, not the drive's root" });
+
+const containerName = z
+  .string()
+  .trim()
+  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: 'is not a valid Docker container name' })
+  .transform((value) => value.replace(/^\//, ''));
+
+/** ext4/xfs/btrfs UUIDs, vfat/exFAT serials (ABCD-1234) and NTFS serials (16 hex digits). */
+const filesystemUuid = z
+  .string({ error: 'is required: the filesystem UUID of the backup drive (see `blkid`)' })
+  .trim()
+  .regex(/^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)*$/, {
+    message: 'is not a filesystem UUID (hex digits and dashes, as `blkid` prints it)',
+  })
+  .refine((value) => value.replace(/-/g, '').length >= 8, { message: 'is too short for a UUID' });
+
+const cronExpression = z
+  .string()
+  .trim()
+  .superRefine((value, context) => {
+    try {
+      new Cron(value, { paused: true });
+    } catch (error) {
+      context.addIssue({
+        code: 'custom',
+        message: `is not a valid cron expression (${(error as Error).message})`,
+      });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  immich: z
+    .strictObject({
+      appDir: absolutePath
+        .default('/opt/immich-app')
+        .describe('Folder with Immich’s docker-compose.yml and .env; both are read and backed up.'),
+      libraryDir: absolutePath
+        .optional()
+        .describe('The library to mirror. Default: UPLOAD_LOCATION from appDir/.env.'),
+      serverContainer: containerName
+        .optional()
+        .describe('Container stopped during the backup. Default: container_name in compose.'),
+      databaseContainer: containerName
+        .optional()
+        .describe('Container running PostgreSQL. Default: container_name in compose.'),
+      databaseUser: z
+        .string()
+        .trim()
+        .min(1)
+        .optional()
+        .describe('Database user. Default: DB_USERNAME from .env, else postgres.'),
+      databaseName: z
+        .string()
+        .trim()
+        .min(1)
+        .optional()
+        .describe('Database name. Default: DB_DATABASE_NAME from .env, else immich.'),
+      stopTimeoutSeconds: z
+        .int()
+        .min(1)
+        .max(600)
+        .default(30)
+        .describe('Seconds the server gets to stop before Docker kills it.'),
+    })
+    .prefault({}),
+  // A missing `drive` section reads as an empty one, so the error names drive.uuid.
+  drive: z.preprocess(
+    (value) => value ?? {},
+    z.strictObject({
+      uuid: filesystemUuid.describe('Filesystem UUID of the backup drive (required).'),
+      mountPoint: absolutePath
+        .default('/mnt/immich-backup')
+        .describe('Where the agent mounts the drive when nothing has mounted it yet.'),
+      backupDir: relativeFolder
+        .default('immich-backup')
+        .describe('Folder on the drive, relative to its root, that holds the backup.'),
+    }),
+  ),
+  schedule: z
+    .strictObject({
+      cron: cronExpression
+        .default('5 2 * * 0')
+        .describe('The weekly window, in local time (default Sunday 02:05).'),
+      maxAgeDays: z
+        .number()
+        .positive()
+        .default(7)
+        .describe('A last success older than this many days is stale.'),
+      syncWindowSeconds: z
+        .int()
+        .min(0)
+        .default(1200)
+        .describe('Wait before a scheduled run so phones finish uploading; 0 = none.'),
+    })
+    .prefault({}),
+  power: z
+    .strictObject({
+      idleShutdown: z
+        .boolean()
+        .default(true)
+        .describe('Power off after a successful scheduled run when nobody is at the machine.'),
+      users: z
+        .array(z.string().trim().min(1))
+        .default([])
+        .describe('Users whose graphical session keeps the machine on; [] = anyone’s.'),
+      delaySeconds: z
+        .int()
+        .min(0)
+        .default(60)
+        .describe('Announced countdown before power-off; 0 = none.'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      file: absolutePath
+        .default('/var/log/immich-backup-agent/immich_backup.log')
+        .describe('JSON-lines log of every event (the seed kept /home/gonzalo/immich_backup.log).'),
+      level: z
+        .enum(['debug', 'info', 'warn', 'error'])
+        .default('info')
+        .describe('Lowest level written to the log.'),
+    })
+    .prefault({}),
+  stateDir: absolutePath
+    .default('/var/lib/immich-backup-agent')
+    .describe('Run records, the lock and recovery markers.'),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

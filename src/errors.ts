@@ -1,0 +1,85 @@
+/**
+ * The agent's one error type. The code is stable: it is what `last-run --json` reports as
+ * `reason`, what scripts match on, and what the exit code is derived from. The hint is the
+ * sentence a person needs next; the cause keeps the original error for the log.
+ */
+export const errorCodes = [
+  'CONFIG_INVALID',
+  'CONFIG_INSECURE',
+  'ALREADY_RUNNING',
+  'NOT_DUE',
+  'DRIVE_ABSENT',
+  'DRIVE_AMBIGUOUS',
+  'DRIVE_MISMATCH',
+  'DRIVE_READ_ONLY',
+  'DRIVE_GONE',
+  'MOUNT_FAILED',
+  'LIBRARY_UNAVAILABLE',
+  'DOCKER_UNAVAILABLE',
+  'CONTAINER_MISSING',
+  'SERVER_STOP_FAILED',
+  'SERVER_START_FAILED',
+  'DUMP_FAILED',
+  'SYNC_FAILED',
+  'NO_SPACE',
+  'COPY_FAILED',
+  'TOOL_MISSING',
+  'TIMEOUT',
+  'INTERRUPTED',
+  'STATE_UNWRITABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface AgentErrorOptions {
+  /** The sentence a person needs next ("Plug in the backup drive", "Check …"). */
+  hint?: string;
+  /** The step of the run that failed (`drive`, `dump`, `sync`, …). */
+  step?: string;
+  cause?: unknown;
+  /** Facts worth keeping in the record and the log (numbers, names; never secrets). */
+  details?: Record<string, unknown>;
+}
+
+export class AgentError extends Error {
+  override readonly name = 'AgentError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly step: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: AgentErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.step = options.step;
+    this.details = options.details ?? {};
+  }
+
+  /** The message and the hint together, as a person should read them. */
+  get longMessage(): string {
+    return this.hint ? `${this.message} ${this.hint}` : this.message;
+  }
+}
+
+export function isAgentError(error: unknown, code?: ErrorCode): error is AgentError {
+  return error instanceof AgentError && (code === undefined || error.code === code);
+}
+
+/** Wraps anything thrown into an AgentError, keeping an existing one (and its step) as it is. */
+export function toAgentError(error: unknown, fallback: ErrorCode, step?: string): AgentError {
+  if (error instanceof AgentError) {
+    if (error.step === undefined && step !== undefined) {
+      return new AgentError(error.code, error.message, {
+        hint: error.hint,
+        step,
+        cause: error.cause,
+        details: error.details,
+      });
+    }
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new AgentError(fallback, message, { step, cause: error });
+}

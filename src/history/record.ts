@@ -1,0 +1,63 @@
+/** The record every run leaves, whatever happened (`last-run --json`; see CONTRACT.md). */
+export type Trigger = 'manual' | 'hotplug' | 'schedule';
+export const triggers: readonly Trigger[] = ['manual', 'hotplug', 'schedule'];
+
+export type Outcome = 'success' | 'warning' | 'skipped' | 'failed' | 'interrupted';
+
+export interface RecordedError {
+  code: string;
+  step: string | null;
+  message: string;
+  hint: string | null;
+}
+
+export interface RunRecord {
+  id: string;
+  trigger: Trigger;
+  outcome: Outcome;
+  /** The code of what decided the outcome (NOT_DUE, DRIVE_ABSENT, DUMP_FAILED, …), or null. */
+  reason: string | null;
+  /** One sentence a person can read. */
+  message: string;
+  hint: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  dryRun: boolean;
+  forced: boolean;
+  drive: {
+    uuid: string;
+    mountPoint: string | null;
+    device: string | null;
+    filesystemType: string | null;
+    mountedByAgent: boolean;
+  } | null;
+  database: {
+    file: string;
+    bytes: number;
+    sha256: string;
+    container: string;
+    name: string;
+    durationMs: number;
+  } | null;
+  files: {
+    transferredFiles: number;
+    transferredBytes: number;
+    totalFiles: number;
+    totalBytes: number;
+    durationMs: number;
+  } | null;
+  config: { files: string[] } | null;
+  server: {
+    container: string;
+    stoppedAt: string | null;
+    startedAt: string | null;
+    downtimeMs: number;
+  } | null;
+  power: { decision: 'poweroff' | 'stay-on' | 'not-applicable'; reason: string };
+  nextDueAt: string | null;
+  warnings: string[];
+  errors: RecordedError[];
+  agentVersion: string;
+  hostname: string;
+}

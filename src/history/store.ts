@@ -1,0 +1,71 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../adapters/atomic-files.js';
+import type { RunRecord } from './record.js';
+
+/** How many records are kept in the state folder; older ones are removed. */
+const keepRecords = 1000;
+
+/**
+ * Run records, one JSON file each, named so that sorting by name sorts by finish time:
+ * `runs/<finishedAt>-<id>.json` in the state folder, and the same under the backup folder on the
+ * drive so the drive carries its own history. Each is written atomically.
+ */
+export interface HistoryStore {
+  write(record: RunRecord): Promise<void>;
+  /** The most recently finished run of any outcome. */
+  latest(): Promise<RunRecord | null>;
+  /** The most recently finished successful run (success or warning). */
+  latestSuccess(): Promise<RunRecord | null>;
+}
+
+export function createHistoryStore(folder: string): HistoryStore {
+  const runs = path.join(folder, 'runs');
+
+  const names = async (): Promise<string[]> => {
+    try {
+      return (await readdir(runs)).filter((name) => /^\d.*\.json$/.test(name)).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  };
+
+  const read = async (name: string): Promise<RunRecord | null> => {
+    try {
+      return JSON.parse(await readFile(path.join(runs, name), 'utf8')) as RunRecord;
+    } catch {
+      return null; // a damaged record must not hide the others
+    }
+  };
+
+  const findNewest = async (accept: (record: RunRecord) => boolean): Promise<RunRecord | null> => {
+    const all = await names();
+    for (let index = all.length - 1; index >= 0; index -= 1) {
+      const record = await read(all[index] as string);
+      if (record && accept(record)) return record;
+    }
+    return null;
+  };
+
+  return {
+    async write(record) {
+      await mkdir(runs, { recursive: true, mode: 0o755 });
+      await writeFileAtomic(
+        path.join(runs, recordFileName(record)),
+        JSON.stringify(record, null, 2) + '\n',
+      );
+      const all = await names();
+      for (const old of all.slice(0, Math.max(0, all.length - keepRecords))) {
+        await rm(path.join(runs, old), { force: true });
+      }
+    },
+    latest: () => findNewest(() => true),
+    latestSuccess: () =>
+      findNewest((record) => record.outcome === 'success' || record.outcome === 'warning'),
+  };
+}
+
+export function recordFileName(record: Pick<RunRecord, 'finishedAt' | 'id'>): string {
+  return `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`;
+}

@@ -1,0 +1,76 @@
+import { pino, type Logger, type StreamEntry } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  /** JSON-lines log file; null writes no file (dry runs, read-only commands). */
+  file: string | null;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  /** Human-readable lines instead of JSON on the console stream (a TTY). */
+  pretty: boolean;
+  /** Values replaced by *** wherever they would appear in a log line. */
+  secrets: readonly string[];
+  /** The console stream: stdout normally, stderr for commands whose stdout is data. */
+  console?: NodeJS.WritableStream;
+}
+
+/**
+ * One logger per process, passed to whoever needs it (never a module singleton). Events go as
+ * JSON lines to the log file and to the console (journald under systemd), or pretty on a TTY.
+ * The file destination is synchronous so nothing is lost when the process exits right after a
+ * run. Secrets are masked on the serialized line itself, so no field can leak them.
+ */
+export function createLogger(options: LoggerOptions): { logger: Logger; fileError: Error | null } {
+  const consoleStream = options.console ?? process.stdout;
+  const streams: StreamEntry[] = [
+    {
+      level: options.level,
+      stream: options.pretty
+        ? pretty({
+            destination: consoleStream,
+            sync: true,
+            colorize: true,
+            translateTime: 'SYS:HH:MM:ss',
+            ignore: 'pid,hostname,runId,trigger,step',
+            messageFormat: '{if step}[{step}] {end}{msg}',
+          })
+        : consoleStream,
+    },
+  ];
+  let fileError: Error | null = null;
+  if (options.file) {
+    try {
+      streams.push({
+        level: options.level,
+        stream: pino.destination({ dest: options.file, sync: true, mkdir: true }),
+      });
+    } catch (error) {
+      // A log that cannot be written must not stop a backup; the caller reports it.
+      fileError = error as Error;
+    }
+  }
+  const secrets = options.secrets.filter((secret) => secret.length > 0);
+  const logger = pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: secrets.length > 0 ? { streamWrite: (line) => maskSecrets(line, secrets) } : {},
+    },
+    pino.multistream(streams),
+  );
+  return { logger, fileError };
+}
+
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked = text;
+  for (const secret of secrets) {
+    if (secret.length > 0) masked = masked.split(secret).join('***');
+    // The same secret as it appears inside a JSON string.
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret) masked = masked.split(escaped).join('***');
+  }
+  return masked;
+}

@@ -1,0 +1,53 @@
+import { Cron } from 'croner';
+
+export interface DueInput {
+  now: Date;
+  /** When the last successful backup finished, or null if there never was one. */
+  lastSuccessAt: Date | null;
+  cron: string;
+  maxAgeDays: number;
+  /** IANA zone; default the process's local zone. */
+  timezone?: string;
+}
+
+export type DueReason = 'NEVER_BACKED_UP' | 'WINDOW_DUE' | 'STALE' | 'NOT_DUE';
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+function cronFor(input: Pick<DueInput, 'cron' | 'timezone'>): Cron {
+  return new Cron(input.cron, {
+    paused: true,
+    ...(input.timezone ? { timezone: input.timezone } : {}),
+  });
+}
+
+/** The latest occurrence of the weekly window at or before `now`. */
+export function latestWindow(input: Pick<DueInput, 'cron' | 'timezone' | 'now'>): Date | null {
+  return cronFor(input).previousRuns(1, input.now)[0] ?? null;
+}
+
+/**
+ * Is a backup due? Yes when there never was a successful one, when none finished since the
+ * latest past window, or when the last one is older than maxAgeDays.
+ */
+export function isDue(input: DueInput): { due: boolean; reason: DueReason } {
+  if (input.lastSuccessAt === null) return { due: true, reason: 'NEVER_BACKED_UP' };
+  const window = latestWindow(input);
+  if (window !== null && input.lastSuccessAt.getTime() < window.getTime())
+    return { due: true, reason: 'WINDOW_DUE' };
+  if (input.now.getTime() - input.lastSuccessAt.getTime() > input.maxAgeDays * dayMs) {
+    return { due: true, reason: 'STALE' };
+  }
+  return { due: false, reason: 'NOT_DUE' };
+}
+
+/**
+ * When the next backup becomes due: the first window after the last success, or when the last
+ * success turns stale, whichever comes first; `now` when one is due already.
+ */
+export function nextDueAt(input: DueInput): Date {
+  if (isDue(input).due || input.lastSuccessAt === null) return input.now;
+  const nextWindow = cronFor(input).nextRun(input.lastSuccessAt);
+  const stale = new Date(input.lastSuccessAt.getTime() + input.maxAgeDays * dayMs);
+  return nextWindow !== null && nextWindow.getTime() < stale.getTime() ? nextWindow : stale;
+}

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { AgentError, toAgentError } from '../errors.js';
+import type { RunRecord } from '../history/record.js';
+import { createHistoryStore } from '../history/store.js';
+import { checkpoint, type RunDeps, type RunRequest, type StepContext } from './context.js';
+import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
+import { recoverServer } from './recover.js';
+import { RunState } from './run-state.js';
+import { createServerMarker, type ServerMarker } from './server-marker.js';
+import { checkDue, nextDueAfter } from './steps/check-due.js';
+import { copyAppConfigStep } from './steps/copy-app-config.js';
+import { dumpStep } from './steps/dump-database.js';
+import { preflight } from './steps/preflight.js';
+import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
+import { stopServer } from './steps/stop-server.js';
+import { syncStep } from './steps/sync-library.js';
+import { UndoStack } from './undo-stack.js';
+
+/**
+ * The only way a backup happens (CLI, hotplug unit and daemon all call this). It reads like the
+ * seed's list: lock → is it due → find and prove the drive → stop the server → dump the
+ * database → mirror the files → copy compose and .env → start the server → record the run.
+ * Every run leaves exactly one record, whatever happened; a dry run changes nothing at all.
+ */
+export async function runBackup(request: RunRequest, deps: RunDeps): Promise<RunRecord> {
+  const startedAt = deps.clock();
+  const runId = newRunId(startedAt);
+  const log = deps.logger.child({ runId, trigger: request.trigger });
+  const state = new RunState(runId, request.trigger, startedAt, {
+    dryRun: request.dryRun,
+    forced: request.force,
+    agentVersion: deps.agentVersion,
+  });
+  const context: StepContext = {
+    ...deps,
+    runId,
+    dryRun: request.dryRun,
+    state,
+    undo: new UndoStack(log),
+    log,
+  };
+  const marker = createServerMarker(deps.config.stateDir);
+  log.info(
+    { step: 'start' },
+    `Starting a ${request.trigger} backup${request.dryRun ? ' as a dry run: nothing will be changed' : ''}.`,
+  );
+
+  let lock: HeldLock | null = null;
+  try {
+    lock = await takeLock(context);
+    if (!request.dryRun) await recoverServer(deps.docker, marker, log);
+    await checkDue(context, request);
+    await backUp(context, marker);
+  } catch (error) {
+    state.fail(toAgentError(error, 'INTERNAL'));
+  }
+  try {
+    const record = await finalRecord(context);
+    if (!request.dryRun) {
+      await deps.history.write(record).catch((error: unknown) => {
+        log.error(
+          { step: 'record', err: error },
+          `Could not write the run record to ${deps.config.stateDir}: ${(error as Error).message}`,
+        );
+      });
+    }
+    logConclusion(context, record);
+    return record;
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** The steps that touch the drive and the server, with their undos run in `finally`. */
+async function backUp(context: StepContext, marker: ServerMarker): Promise<void> {
+  const { undo, state } = context;
+  try {
+    const target = await prepareDrive(context);
+    // Registered before the server is stopped, so (last-in-first-out) it runs after the
+    // restart and before the unmount: the record on the drive tells how the run ended.
+    if (!context.dryRun)
+      undo.push('write the run record to the drive', () => writeRecordToDrive(context, target));
+    checkpoint(context, 'preflight');
+    const { serverWasRunning } = await preflight(context);
+    checkpoint(context, 'stop');
+    await stopServer(context, marker, serverWasRunning);
+    checkpoint(context, 'dump');
+    await dumpStep(context, target);
+    checkpoint(context, 'sync');
+    await syncStep(context, target);
+    checkpoint(context, 'config');
+    await copyAppConfigStep(context, target);
+  } catch (error) {
+    state.fail(toAgentError(error, 'INTERNAL'));
+  } finally {
+    for (const failure of await undo.unwind()) state.addCleanupError(failure.error);
+  }
+}
+
+async function takeLock(context: StepContext): Promise<HeldLock | null> {
+  const { config, state } = context;
+  const file = path.join(config.stateDir, 'run.lock');
+  if (context.dryRun) {
+    const holder = await readLockOwner(file);
+    if (holder) {
+      throw new AgentError(
+        'ALREADY_RUNNING',
+        `Another backup (run ${holder.runId}, pid ${holder.pid}) is running now.`,
+        {
+          step: 'lock',
+          hint: 'A real run would exit 75 and do nothing.',
+        },
+      );
+    }
+    return null;
+  }
+  try {
+    await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new AgentError(
+      'STATE_UNWRITABLE',
+      `Cannot create the state folder ${config.stateDir}: ${(error as Error).message}.`,
+      {
+        step: 'lock',
+        hint: 'Run as root, or set stateDir to a writable folder.',
+        cause: error,
+      },
+    );
+  }
+  return acquireLock(file, {
+    runId: context.runId,
+    trigger: state.trigger,
+    startedAt: state.startedAt.toISOString(),
+  });
+}
+
+async function finalRecord(context: StepContext): Promise<RunRecord> {
+  const finishedAt = context.clock();
+  const verdict = context.state.verdict();
+  const succeeded =
+    !context.dryRun && (verdict.outcome === 'success' || verdict.outcome === 'warning');
+  const nextDue = await nextDueAfter(
+    context.history,
+    context.config.schedule,
+    finishedAt,
+    succeeded,
+  ).catch(() => null);
+  return context.state.toRecord(finishedAt, nextDue);
+}
+
+async function writeRecordToDrive(context: StepContext, target: PreparedDrive): Promise<void> {
+  await context.drive.proveOnDrive(target.backupDir, target.filesystem);
+  const record = await finalRecord(context);
+  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent')).write(record);
+}
+
+function logConclusion(context: StepContext, record: RunRecord): void {
+  const fields = {
+    step: 'finish',
+    outcome: record.outcome,
+    reason: record.reason,
+    durationMs: record.durationMs,
+  };
+  const text = record.hint ? `${record.message} ${record.hint}` : record.message;
+  if (context.dryRun) {
+    context.log.info(
+      fields,
+      `Dry run finished (${record.outcome}${record.reason ? `: ${record.reason}` : ''}); nothing was changed.`,
+    );
+  } else if (record.outcome === 'success' || record.outcome === 'skipped') {
+    context.log.info(fields, text);
+  } else if (record.outcome === 'warning') {
+    context.log.warn(
+      { ...fields, warnings: record.warnings },
+      `${text} Warnings: ${record.warnings.join('; ')}`,
+    );
+  } else {
+    context.log.error(fields, `Backup ${record.outcome}: ${text}`);
+  }
+}
+
+export function newRunId(startedAt: Date): string {
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}

@@ -1,0 +1,103 @@
+import { hostname } from 'node:os';
+import type { AgentError } from '../errors.js';
+import { formatBytes, formatDuration, plural } from '../format.js';
+import type { RunRecord, Trigger } from '../history/record.js';
+import { decideOutcome } from './outcome.js';
+
+/**
+ * What a run has learnt so far. Steps fill in their part; `toRecord` turns it into the record,
+ * whatever point the run reached.
+ */
+export class RunState {
+  drive: RunRecord['drive'] = null;
+  database: RunRecord['database'] = null;
+  files: RunRecord['files'] = null;
+  config: RunRecord['config'] = null;
+  server: RunRecord['server'] = null;
+  power: RunRecord['power'] = {
+    decision: 'not-applicable',
+    reason: 'Only a scheduled run may power the machine off.',
+  };
+  readonly warnings: string[] = [];
+  private primary: AgentError | null = null;
+  private readonly cleanupErrors: AgentError[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly trigger: Trigger,
+    readonly startedAt: Date,
+    readonly options: { dryRun: boolean; forced: boolean; agentVersion: string },
+  ) {}
+
+  /** Keeps the first error; later ones are consequences and stay in the log. */
+  fail(error: AgentError): void {
+    this.primary ??= error;
+  }
+
+  get failed(): boolean {
+    return this.primary !== null;
+  }
+
+  addCleanupError(error: AgentError): void {
+    this.cleanupErrors.push(error);
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+
+  verdict(): ReturnType<typeof decideOutcome> {
+    return decideOutcome(this.primary, this.cleanupErrors, this.warnings);
+  }
+
+  toRecord(finishedAt: Date, nextDueAt: Date | null): RunRecord {
+    const verdict = this.verdict();
+    const durationMs = finishedAt.getTime() - this.startedAt.getTime();
+    const errors = [this.primary, ...this.cleanupErrors].filter(
+      (error): error is AgentError => error !== null,
+    );
+    return {
+      id: this.id,
+      trigger: this.trigger,
+      outcome: verdict.outcome,
+      reason: verdict.reason,
+      message: verdict.error?.message ?? this.successMessage(durationMs),
+      hint: verdict.error?.hint ?? null,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      dryRun: this.options.dryRun,
+      forced: this.options.forced,
+      drive: this.drive,
+      database: this.database,
+      files: this.files,
+      config: this.config,
+      server: this.server,
+      power: this.power,
+      nextDueAt: nextDueAt?.toISOString() ?? null,
+      warnings: [...this.warnings],
+      errors: errors.map((error) => ({
+        code: error.code,
+        step: error.step ?? null,
+        message: error.message,
+        hint: error.hint ?? null,
+      })),
+      agentVersion: this.options.agentVersion,
+      hostname: hostname(),
+    };
+  }
+
+  private successMessage(durationMs: number): string {
+    const parts: string[] = [];
+    if (this.database) parts.push(`dumped the database (${formatBytes(this.database.bytes)})`);
+    if (this.files) {
+      parts.push(
+        this.files.transferredFiles === 0
+          ? 'found no new files to copy'
+          : `copied ${plural(this.files.transferredFiles, 'new or changed file')} (${formatBytes(this.files.transferredBytes)})`,
+      );
+    }
+    const did = parts.length > 0 ? parts.join(' and ') : 'nothing to do';
+    return `Backup finished in ${formatDuration(durationMs)}: ${did}.`;
+  }
+}

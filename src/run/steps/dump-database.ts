@@ -1,0 +1,68 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { dumpDatabase } from '../../adapters/database-dump.js';
+import { formatBytes, formatDuration, localDate } from '../../format.js';
+import type { StepContext } from '../context.js';
+import type { PreparedDrive } from './prepare-drive.js';
+
+/** The seed's name: the local date of the run. A second run on one day replaces that day's dump. */
+export function dumpFileName(startedAt: Date): string {
+  return `immich-db-${localDate(startedAt)}.sql.gz`;
+}
+
+/**
+ * Dumps the database first, before the files (Immich's advice: the worst case is then a file
+ * the database does not know, never a database entry without its file).
+ */
+export async function dumpStep(context: StepContext, target: PreparedDrive): Promise<void> {
+  const { config, docker, log, state } = context;
+  const { databaseContainer, databaseName, databaseUser } = config.immich;
+  const name = dumpFileName(state.startedAt);
+  const file = path.join(target.backupDir, name);
+  if (context.dryRun) {
+    log.info(
+      { step: 'dump' },
+      `Would dump database "${databaseName}" as ${databaseUser} from ${databaseContainer} to ${file}.`,
+    );
+    return;
+  }
+  await removeLeftoverPartials(target.backupDir, log);
+  await context.drive.proveOnDrive(target.backupDir, target.filesystem);
+  log.info(
+    { step: 'dump' },
+    `Dumping database "${databaseName}" from ${databaseContainer} to ${name}.`,
+  );
+  const started = Date.now();
+  const result = await dumpDatabase(docker, {
+    container: databaseContainer,
+    user: databaseUser,
+    database: databaseName,
+    password: config.secrets.databasePassword,
+    file,
+    tag: context.runId,
+    signal: context.signal,
+  });
+  const durationMs = Date.now() - started;
+  state.database = {
+    file: name,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    container: databaseContainer,
+    name: databaseName,
+    durationMs,
+  };
+  log.info(
+    { step: 'dump', bytes: result.bytes, uncompressedBytes: result.uncompressedBytes, durationMs },
+    `Dumped the database in ${formatDuration(durationMs)}: ${name}, ${formatBytes(result.bytes)} (${formatBytes(result.uncompressedBytes)} of SQL), checked complete.`,
+  );
+}
+
+/** Temporary dumps of runs that died (we hold the lock, so no live run owns one). */
+async function removeLeftoverPartials(backupDir: string, log: StepContext['log']): Promise<void> {
+  for (const entry of await readdir(backupDir)) {
+    if (/^\.immich-db-.*\.partial-/.test(entry)) {
+      await rm(path.join(backupDir, entry), { force: true });
+      log.info({ step: 'dump' }, `Removed ${entry}, the unfinished dump of an earlier run.`);
+    }
+  }
+}

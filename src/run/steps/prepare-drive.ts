@@ -1,0 +1,188 @@
+import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BlockFilesystem, MountEntry } from '../../adapters/drive.js';
+import { isReadOnly } from '../../adapters/mountinfo.js';
+import { AgentError } from '../../errors.js';
+import type { StepContext } from '../context.js';
+
+export interface PreparedDrive {
+  filesystem: BlockFilesystem;
+  /** Where the drive's root is mounted. */
+  root: string;
+  /** `<root>/<drive.backupDir>` and its `files/`. */
+  backupDir: string;
+  filesDir: string;
+  filesystemType: string;
+  mountedByAgent: boolean;
+  /** False only in a dry run when the drive is not mounted (nothing can be looked at). */
+  mounted: boolean;
+}
+
+/**
+ * Finds the drive by filesystem UUID, uses an existing mount of it (a desktop automount) or
+ * mounts it at drive.mountPoint, and proves that the backup folder is on that filesystem before
+ * anything is written: a foreign filesystem at the mount point, a bare folder on the root disk
+ * or a symlink leading off the drive are refused. Registers the unmount only if it mounted.
+ */
+export async function prepareDrive(context: StepContext): Promise<PreparedDrive> {
+  const { config, drive, log, undo, state, dryRun } = context;
+  const filesystem = await drive.locate(config.drive.uuid, context.signal);
+  log.info(
+    { step: 'drive', device: filesystem.device, fsType: filesystem.fsType },
+    `Found the backup drive ${filesystem.device} (${filesystem.fsType}${filesystem.label ? `, "${filesystem.label}"` : ''}).`,
+  );
+  const mounts = await drive.mountsOf(filesystem);
+  let mount: MountEntry | undefined =
+    mounts.find((entry) => entry.mountPoint === config.drive.mountPoint) ?? mounts[0];
+  let mountedByAgent = false;
+  const mountPoint = config.drive.mountPoint;
+  if (mount) {
+    log.info(
+      { step: 'drive', mountPoint: mount.mountPoint },
+      `The drive is already mounted at ${mount.mountPoint}; using that mount.`,
+    );
+  } else {
+    const occupant = await drive.mountAt(mountPoint);
+    if (occupant) {
+      throw new AgentError(
+        'DRIVE_MISMATCH',
+        `Another filesystem (${occupant.source}, ${occupant.fsType}) is mounted at ${mountPoint}, where the backup drive belongs.`,
+        {
+          step: 'drive',
+          hint: `Nothing was written. Unmount it (umount '${mountPoint}') or change drive.mountPoint.`,
+        },
+      );
+    }
+    if (dryRun) {
+      log.info({ step: 'drive' }, `Would mount ${filesystem.device} at ${mountPoint}.`);
+      state.drive = driveRecord(filesystem, mountPoint, filesystem.fsType, true);
+      return described(
+        filesystem,
+        mountPoint,
+        filesystem.fsType,
+        true,
+        false,
+        config.drive.backupDir,
+      );
+    }
+    const created = await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+    if (created)
+      undo.push('remove the mount point folder it created', () =>
+        removeEmptyFolders(created, mountPoint),
+      );
+    await drive.mount(filesystem, mountPoint, context.signal);
+    mountedByAgent = true;
+    // Unmounting must not be cancelled by the signal that interrupted the run.
+    undo.push('unmount the backup drive', async () => {
+      await drive.unmount(mountPoint);
+      log.info({ step: 'drive' }, `Unmounted the backup drive from ${mountPoint}.`);
+    });
+    mount = (await drive.mountsOf(filesystem)).find((entry) => entry.mountPoint === mountPoint);
+    if (!mount) {
+      throw new AgentError(
+        'MOUNT_FAILED',
+        `mount reported success but ${filesystem.device} is not mounted at ${mountPoint}.`,
+        { step: 'drive' },
+      );
+    }
+    log.info({ step: 'drive', mountPoint }, `Mounted the backup drive at ${mountPoint}.`);
+  }
+  if (isReadOnly(mount)) {
+    throw new AgentError(
+      'DRIVE_READ_ONLY',
+      `The backup drive is mounted read-only at ${mount.mountPoint}.`,
+      {
+        step: 'drive',
+        hint: 'A read-only mount often means filesystem errors: check it with fsck, then run again.',
+      },
+    );
+  }
+  state.drive = driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent);
+  await drive.proveOnDrive(mount.mountPoint, filesystem);
+  const prepared = described(
+    filesystem,
+    mount.mountPoint,
+    mount.fsType,
+    mountedByAgent,
+    true,
+    config.drive.backupDir,
+  );
+  await ensureFolderOnDrive(context, filesystem, mount.mountPoint, config.drive.backupDir);
+  await ensureFolderOnDrive(context, filesystem, prepared.backupDir, 'files');
+  return prepared;
+}
+
+/**
+ * Creates `relative` under a proven folder one component at a time, proving each before going
+ * on, so a symlink planted on the drive cannot lead a write anywhere else. In a dry run it only
+ * proves what exists.
+ */
+async function ensureFolderOnDrive(
+  context: StepContext,
+  filesystem: BlockFilesystem,
+  provenBase: string,
+  relative: string,
+): Promise<void> {
+  let current = provenBase;
+  for (const part of relative.split('/').filter(Boolean)) {
+    current = path.join(current, part);
+    const existing = await lstat(current).catch(() => null);
+    if (existing === null) {
+      if (context.dryRun) return;
+      await mkdir(current, { mode: 0o755 });
+    } else if (!existing.isDirectory() && !existing.isSymbolicLink()) {
+      throw new AgentError('DRIVE_MISMATCH', `${current} on the drive is not a folder.`, {
+        step: 'drive',
+        hint: 'Move it away or change drive.backupDir.',
+      });
+    }
+    await context.drive.proveOnDrive(current, filesystem);
+  }
+}
+
+async function removeEmptyFolders(firstCreated: string, deepest: string): Promise<void> {
+  let current = deepest;
+  while (current.length >= firstCreated.length) {
+    try {
+      await rmdir(current);
+    } catch {
+      return; // not empty (or still a mount point): leave it
+    }
+    current = path.dirname(current);
+  }
+}
+
+function driveRecord(
+  filesystem: BlockFilesystem,
+  mountPoint: string,
+  filesystemType: string,
+  mountedByAgent: boolean,
+): NonNullable<StepContext['state']['drive']> {
+  return {
+    uuid: filesystem.uuid,
+    mountPoint,
+    device: filesystem.device,
+    filesystemType,
+    mountedByAgent,
+  };
+}
+
+function described(
+  filesystem: BlockFilesystem,
+  root: string,
+  filesystemType: string,
+  mountedByAgent: boolean,
+  mounted: boolean,
+  backupDir: string,
+): PreparedDrive {
+  const backup = path.join(root, backupDir);
+  return {
+    filesystem,
+    root,
+    backupDir: backup,
+    filesDir: path.join(backup, 'files'),
+    filesystemType,
+    mountedByAgent,
+    mounted,
+  };
+}

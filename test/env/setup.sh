@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Prepares the real test bed on a machine of this kind, as root, and is safe to run again:
+#   - installs what is missing (Docker engine, rsync, udev, debootstrap, D-Bus, ext4 tools),
+#   - starts dockerd when no engine answers (no iptables, no bridge: there is no network here),
+#   - builds the local PostgreSQL image once (debootstrap + docker import; there is no registry),
+#   - removes what an earlier, killed test run left behind (only its own things, see reap.ts).
+# Everything it starts keeps running after it returns, so the tests can use it.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+image=${IBA_TEST_IMAGE:-immich-backup-agent-test/postgres:15}
+cache_dir=${IBA_TEST_CACHE:-/var/cache/immich-backup-agent-test}
+
+say() { printf '[test bed] %s\n' "$*"; }
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "The test bed needs root (loop devices, mounts, the Docker engine). Run: sudo npm test" >&2
+  exit 2
+fi
+
+# --- packages -------------------------------------------------------------------------------
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v rsync >/dev/null || need+=(rsync)
+command -v udevadm >/dev/null || need+=(udev)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v dbus-daemon >/dev/null || need+=(dbus)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v losetup >/dev/null || need+=(mount)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+if ((${#need[@]})); then
+  say "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Docker engine --------------------------------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  mkdir -p /var/log
+  # setsid: the engine must outlive this script and the shell that started it.
+  setsid dockerd --iptables=false --bridge=none >>/var/log/iba-test-dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || {
+    echo "dockerd did not come up; see /var/log/iba-test-dockerd.log" >&2
+    tail -20 /var/log/iba-test-dockerd.log >&2 || true
+    exit 1
+  }
+fi
+
+# --- the PostgreSQL image -------------------------------------------------------------------
+# The debootstrapped rootfs is slow (about a minute): it is cached as a tarball and as a base
+# image. The thin layer on top (entry point, STOPSIGNAL, which `docker import --change` cannot
+# set on this engine) is rebuilt every time from test/env/postgres-image; Docker's layer cache
+# makes that instant when nothing changed.
+base=immich-backup-agent-test/debian-postgres-15-rootfs:bookworm
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  mkdir -p "$cache_dir"
+  tarball="$cache_dir/postgres-15-rootfs.tar"
+  if [[ ! -s $tarball ]]; then
+    mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    rootfs=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
+    trap 'rm -rf "$rootfs"' EXIT
+    say "debootstrap bookworm with postgresql-15 from $mirror (about a minute)"
+    debootstrap --variant=minbase --include=postgresql-15 bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap.log" 2>&1 || {
+      tail -30 "$cache_dir/debootstrap.log" >&2
+      exit 1
+    }
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$rootfs"
+    trap - EXIT
+  fi
+  say "importing the rootfs as $base"
+  docker import "$tarball" "$base" >/dev/null
+fi
+DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
+
+# --- leftovers of killed runs ---------------------------------------------------------------
+node --import tsx "$here/reap.ts"
+say "ready: $(docker version --format '{{.Server.Version}}') engine, image $image"

@@ -27,7 +27,10 @@ function buildProgram(): Command {
     )
     .option('--force', 'run even if no backup is due')
     .option('--dry-run', 'print what would be done and change nothing')
-    .option('--accept-changes', 'let a run through the mass-change guard')
+    .option(
+      '--accept-changes',
+      'let a run through the mass-change guard (accepted; the guard itself is not built yet)',
+    )
     .action(
       async (options: {
         trigger: (typeof triggers)[number];

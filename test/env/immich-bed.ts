@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { RunRecord } from '../../src/history/record.js';
+import { runAgent, repoRoot, type CliResult } from './cli.js';
+import { startDatabase, startServer } from './containers.js';
+import { createLoopDrive, type LoopDrive } from './drive.js';
+import { seedImmichDatabase } from './immich-database.js';
+import { createLibrary } from './library.js';
+import { awkwardName, type Sandbox } from './sandbox.js';
+
+export const fixturesDir = path.join(repoRoot, 'test/fixtures/immich');
+
+export interface ImmichBed {
+  sandbox: Sandbox;
+  /** Every path below holds spaces, quotes, `$(...)` and non-ASCII. */
+  root: string;
+  appDir: string;
+  libraryDir: string;
+  stateDir: string;
+  mountPoint: string;
+  backupDir: string;
+  logFile: string;
+  configFile: string;
+  database: string;
+  server: string;
+  password: string;
+  drive: LoopDrive;
+  /** Writes config.yml (root-owned, 0600); `extra` is merged over the defaults, section by section. */
+  writeConfig(extra?: Record<string, Record<string, unknown> | string>): Promise<string>;
+  run(...args: string[]): Promise<CliResult>;
+  lastRun(): Promise<RunRecord>;
+}
+
+/**
+ * A whole Immich install as the agent meets it: the real compose file and .env layout (container
+ * names discovered from them), a real PostgreSQL with Immich-like rows, a server stand-in that
+ * mounts the library, a library with awkward names, and a loop-device drive with a random UUID.
+ */
+export async function createImmichBed(
+  sandbox: Sandbox,
+  options: { uuid?: string; driveSizeMb?: number; photos?: number; assets?: number } = {},
+): Promise<ImmichBed> {
+  const root = sandbox.path(awkwardName);
+  const appDir = path.join(root, 'immich-app');
+  const libraryDir = path.join(root, 'library');
+  const password = randomBytes(12).toString('hex');
+  await mkdir(appDir, { recursive: true });
+  await createLibrary(libraryDir, { photos: options.photos });
+
+  const database = await startDatabase(sandbox, 'postgres', { password });
+  await seedImmichDatabase(database, options.assets ?? 2000);
+  const server = await startServer(sandbox, 'server', libraryDir);
+
+  // Immich's real compose file, with the container names of this bed.
+  const compose = (await readFile(path.join(fixturesDir, 'immich-docker-compose.yml'), 'utf8'))
+    .replace('container_name: immich_server', `container_name: ${server}`)
+    .replace('container_name: immich_postgres', `container_name: ${database}`);
+  await writeFile(path.join(appDir, 'docker-compose.yml'), compose);
+  const env = (await readFile(path.join(fixturesDir, 'immich-example.env'), 'utf8'))
+    .replace('UPLOAD_LOCATION=./library', 'UPLOAD_LOCATION=../library')
+    .replace('DB_PASSWORD=postgres', `DB_PASSWORD=${password}`);
+  await writeFile(path.join(appDir, '.env'), env, { mode: 0o600 });
+
+  const drive = await createLoopDrive(sandbox, {
+    uuid: options.uuid,
+    sizeMb: options.driveSizeMb ?? 96,
+  });
+  const mountPoint = path.join(root, 'media', 'gonzalo', 'Backup 1');
+  const stateDir = path.join(root, 'state');
+  const logFile = path.join(root, 'logs', 'immich_backup.log');
+  const configFile = path.join(root, 'config.yml');
+  // Nothing may stay mounted from the drive when the sandbox goes, whoever mounted it.
+  sandbox.defer('unmount the drive', () => drive.unmountAll());
+
+  const bed: ImmichBed = {
+    sandbox,
+    root,
+    appDir,
+    libraryDir,
+    stateDir,
+    mountPoint,
+    backupDir: path.join(mountPoint, 'immich-backup'),
+    logFile,
+    configFile,
+    database,
+    server,
+    password,
+    drive,
+    async writeConfig(extra = {}) {
+      const base: Record<string, Record<string, unknown> | string> = {
+        immich: { appDir },
+        drive: { uuid: drive.uuid, mountPoint },
+        log: { file: logFile },
+        stateDir,
+      };
+      const merged: Record<string, unknown> = { ...base };
+      for (const [key, value] of Object.entries(extra)) {
+        const current = base[key];
+        merged[key] =
+          typeof value === 'object' && typeof current === 'object'
+            ? { ...current, ...value }
+            : value;
+      }
+      await writeFile(configFile, stringify(merged), { mode: 0o600 });
+      await chmod(configFile, 0o600);
+      return configFile;
+    },
+    run: (...args) => runAgent(['--config', configFile, ...args]),
+    async lastRun() {
+      const result = await runAgent(['--config', configFile, 'last-run', '--json']);
+      if (result.exitCode !== 0)
+        throw new Error(`last-run failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
+      return JSON.parse(result.stdout) as RunRecord;
+    },
+  };
+  await bed.writeConfig();
+  return bed;
+}

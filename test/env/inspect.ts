@@ -1,0 +1,46 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { LoopDrive } from './drive.js';
+import type { Sandbox } from './sandbox.js';
+
+/** Mounts the drive read-only in a folder of the test's own, runs `look`, and unmounts it. */
+export async function withDriveMounted<T>(
+  sandbox: Sandbox,
+  drive: LoopDrive,
+  look: (root: string) => T | Promise<T>,
+): Promise<T> {
+  const folder = sandbox.path(`inspect-${Date.now()}`);
+  await execa('mkdir', ['-p', '--', folder]);
+  await execa('mount', ['-o', 'ro', '--', drive.device, folder]);
+  try {
+    return await look(folder);
+  } finally {
+    await execa('umount', ['--', folder]);
+  }
+}
+
+/** When Docker last started the container: unchanged means the run never touched it. */
+export async function containerStartedAt(name: string): Promise<string> {
+  return (
+    await execa('docker', ['inspect', '--format', '{{.State.StartedAt}}', name])
+  ).stdout.trim();
+}
+
+/** Every path under `dir` whose name marks an unfinished write. */
+export async function partialFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (/\.partial-|^\.rsync-partial$|^\.~tmp~$/.test(entry.name)) found.push(full);
+      if (entry.isDirectory()) await walk(full);
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+export async function isMountPoint(folder: string): Promise<boolean> {
+  return (await execa('mountpoint', ['-q', '--', folder], { reject: false })).exitCode === 0;
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { processStart } from '../../src/run/lock.js';
+
+/** Everything the tests create lives under here, in one folder per sandbox (see reap.ts). */
+export const testBedRoot = '/tmp/iba-test';
+
+/**
+ * A name with what real paths hold and scripts get wrong: spaces, both quotes, a command
+ * substitution that must never run, and non-ASCII (accents and an emoji).
+ */
+export const awkwardName = `Data Main1 'q' "dq" $(touch PWNED) ü 📷`;
+
+export interface Sandbox {
+  /** The sandbox's own folder; its name starts with the owner's pid (for reap.ts). */
+  dir: string;
+  /** Used as the owner label on containers, so a later run can remove what a killed one left. */
+  id: string;
+  path(...parts: string[]): string;
+  /** Registers a cleanup; they run last-in-first-out in dispose(), all of them, even on errors. */
+  defer(label: string, cleanup: () => Promise<void>): void;
+  dispose(): Promise<void>;
+}
+
+export async function createSandbox(): Promise<Sandbox> {
+  const id = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const dir = path.join(testBedRoot, id);
+  await mkdir(dir, { recursive: true });
+  // The owner's start time tells reap.ts a live owner from a reused pid.
+  await writeFile(
+    path.join(dir, '.owner'),
+    JSON.stringify({ pid: process.pid, start: await processStart(process.pid) }),
+  );
+  const cleanups: { label: string; cleanup: () => Promise<void> }[] = [];
+  return {
+    dir,
+    id,
+    path: (...parts) => path.join(dir, ...parts),
+    defer(label, cleanup) {
+      cleanups.push({ label, cleanup });
+    },
+    async dispose() {
+      const failures: string[] = [];
+      while (cleanups.length > 0) {
+        const entry = cleanups.pop();
+        if (!entry) break;
+        try {
+          await entry.cleanup();
+        } catch (error) {
+          failures.push(`${entry.label}: ${(error as Error).message}`);
+        }
+      }
+      await rm(dir, { recursive: true, force: true }).catch((error: Error) =>
+        failures.push(`remove ${dir}: ${error.message}`),
+      );
+      if (failures.length > 0) throw new Error(`Sandbox cleanup failed:\n${failures.join('\n')}`);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { z } from 'zod';
+import { configSchema } from './schema.js';
+
+export interface ConfigKey {
+  /** Dotted key path, e.g. `schedule.cron`. */
+  path: string;
+  description: string;
+  /** The default as YAML would show it, or null when there is none. */
+  defaultValue: string | null;
+}
+
+interface Definition {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  defaultValue?: unknown;
+}
+
+/**
+ * Every leaf key of the schema with its description and default: the source of the README's
+ * configuration reference and of the example file, both checked against it by a test.
+ */
+export function listConfigKeys(schema: z.ZodType = configSchema): ConfigKey[] {
+  const keys: ConfigKey[] = [];
+  const walk = (
+    node: z.ZodType,
+    path: string,
+    description: string | undefined,
+    fallback: unknown,
+  ): void => {
+    const definition = node.def as unknown as Definition;
+    const describedHere = node.description ?? description;
+    switch (definition.type) {
+      case 'object':
+        for (const [key, child] of Object.entries(definition.shape ?? {}))
+          walk(child, path ? `${path}.${key}` : key, undefined, undefined);
+        return;
+      case 'default':
+        walk(definition.innerType as z.ZodType, path, describedHere, definition.defaultValue);
+        return;
+      case 'prefault':
+      case 'optional':
+        walk(definition.innerType as z.ZodType, path, describedHere, fallback);
+        return;
+      case 'pipe':
+        // A preprocessed object (input is a transform) continues in its output schema.
+        walk(
+          (definition.in?.def as unknown as Definition).type === 'transform'
+            ? (definition.out as z.ZodType)
+            : (definition.in as z.ZodType),
+          path,
+          describedHere,
+          fallback,
+        );
+        return;
+      default:
+        keys.push({
+          path,
+          description: describedHere ?? '',
+          defaultValue: fallback === undefined ? null : JSON.stringify(fallback),
+        });
+    }
+  };
+  walk(schema, '', undefined, undefined);
+  return keys;
+}

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
 import {
@@ -41,7 +42,47 @@ export interface DriveAdapter {
   proveOnDrive(path: string, filesystem: BlockFilesystem): Promise<void>;
 }
 
-export function createDriveAdapter(gateway: ProcessGateway): DriveAdapter {
+export interface DriveAdapterOptions {
+  /**
+   * Mount through systemd (systemd-mount) instead of mount(8). Under a hardened systemd unit the
+   * agent lives in its own mount namespace whose mounts do not propagate to the host: a mount it
+   * made itself would be invisible to everyone else and vanish with the unit. systemd-mount has
+   * PID 1 mount the drive in the host's namespace, from where it propagates into the unit.
+   */
+  useSystemdMount: boolean;
+}
+
+/** True when running as a systemd service on a machine booted with systemd. */
+export function runningUnderSystemd(env = process.env): boolean {
+  return !!env.INVOCATION_ID && existsSync('/run/systemd/system');
+}
+
+export function createDriveAdapter(
+  gateway: ProcessGateway,
+  options: DriveAdapterOptions = { useSystemdMount: false },
+): DriveAdapter {
+  const mountCommand = (
+    filesystem: BlockFilesystem,
+    mountPoint: string,
+  ): { file: string; args: string[] } =>
+    options.useSystemdMount
+      ? {
+          file: 'systemd-mount',
+          args: [
+            '--no-ask-password',
+            '--collect',
+            '--options=nosuid,nodev,noexec',
+            '--',
+            filesystem.device,
+            mountPoint,
+          ],
+        }
+      : // nosuid,nodev,noexec: the drive holds data only; nothing on it should run as root.
+        { file: 'mount', args: ['-o', 'nosuid,nodev,noexec', '--', filesystem.device, mountPoint] };
+  const unmountCommand = (mountPoint: string): { file: string; args: string[] } =>
+    options.useSystemdMount
+      ? { file: 'systemd-mount', args: ['--no-ask-password', '--umount', '--', mountPoint] }
+      : { file: 'umount', args: ['--', mountPoint] };
   return {
     async locate(uuid, signal) {
       const found = await findFilesystemsByUuid(gateway, uuid, signal);
@@ -79,11 +120,10 @@ export function createDriveAdapter(gateway: ProcessGateway): DriveAdapter {
     },
 
     async mount(filesystem, mountPoint, signal) {
+      const command = mountCommand(filesystem, mountPoint);
       const result = await gateway.run({
-        tool: 'mount',
-        file: 'mount',
-        // nosuid,nodev,noexec: the drive holds data only; nothing on it should run as root.
-        args: ['-o', 'nosuid,nodev,noexec', '--', filesystem.device, mountPoint],
+        tool: command.file,
+        ...command,
         timeoutMs: 120_000,
         signal,
         step: 'drive',
@@ -101,10 +141,10 @@ export function createDriveAdapter(gateway: ProcessGateway): DriveAdapter {
     },
 
     async unmount(mountPoint, signal) {
+      const command = unmountCommand(mountPoint);
       const result = await gateway.run({
-        tool: 'umount',
-        file: 'umount',
-        args: ['--', mountPoint],
+        tool: command.file,
+        ...command,
         timeoutMs: 120_000,
         signal,
         step: 'drive',

@@ -2,10 +2,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import { triggers } from '../history/record.js';
+import { daemonCommand } from './daemon-command.js';
 import { exitCodes } from './exit-codes.js';
 import { lastRunCommand } from './last-run-command.js';
 import { recoverCommand } from './recover-command.js';
 import { runCommand } from './run-command.js';
+import { statusCommand } from './status-command.js';
 import { agentVersion } from './setup.js';
 
 function buildProgram(): Command {
@@ -51,6 +53,26 @@ function buildProgram(): Command {
     .option('--json', 'print the record as JSON')
     .action(async (options: { json?: boolean }) => {
       process.exitCode = await lastRunCommand(
+        program.opts<{ config?: string }>().config,
+        options.json === true,
+      );
+    });
+
+  program
+    .command('daemon')
+    .description('run the weekly schedule as the fallback trigger, with recovery at start')
+    .action(async () => {
+      process.exitCode = await daemonCommand(program.opts<{ config?: string }>().config);
+    });
+
+  program
+    .command('status')
+    .description(
+      'health: run in progress, last run, last success, next due, drive present (exit 0 healthy, 1 failed, 4 stale)',
+    )
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      process.exitCode = await statusCommand(
         program.opts<{ config?: string }>().config,
         options.json === true,
       );

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createDockerAdapter } from '../adapters/docker.js';
-import { createDriveAdapter } from '../adapters/drive.js';
+import { createDriveAdapter, runningUnderSystemd } from '../adapters/drive.js';
 import { createProcessGateway } from '../adapters/process.js';
 import type { AgentConfig } from '../config/load.js';
 import { createHistoryStore } from '../history/store.js';
@@ -45,7 +45,7 @@ export function createRunDeps(config: AgentConfig, logger: Logger, signal: Abort
     logger,
     gateway,
     docker: createDockerAdapter(),
-    drive: createDriveAdapter(gateway),
+    drive: createDriveAdapter(gateway, { useSystemdMount: runningUnderSystemd() }),
     history: createHistoryStore(config.stateDir),
     clock: () => new Date(),
     agentVersion,

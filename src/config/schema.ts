@@ -118,6 +118,15 @@ export const configSchema = z.strictObject({
         .min(0)
         .default(1200)
         .describe('Wait before a scheduled run so phones finish uploading; 0 = none.'),
+      syncWindowMode: z
+        .enum(['fixed', 'adaptive'])
+        .default('fixed')
+        .describe('fixed waits the whole window; adaptive ends it once uploads are quiet.'),
+      syncQuietSeconds: z
+        .int()
+        .min(1)
+        .default(120)
+        .describe('adaptive: this long without a new upload ends the sync window early.'),
     })
     .prefault({}),
   power: z

@@ -14,11 +14,13 @@ export type DueReason = 'NEVER_BACKED_UP' | 'WINDOW_DUE' | 'STALE' | 'NOT_DUE';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
+/** The zone the machine runs in (TZ, else /etc/localtime), by name, so DST is the zone's own. */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 function cronFor(input: Pick<DueInput, 'cron' | 'timezone'>): Cron {
-  return new Cron(input.cron, {
-    paused: true,
-    ...(input.timezone ? { timezone: input.timezone } : {}),
-  });
+  return new Cron(input.cron, { paused: true, timezone: input.timezone ?? localTimeZone() });
 }
 
 /** The latest occurrence of the weekly window at or before `now`. */

@@ -6,6 +6,7 @@ import { AgentError } from '../errors.js';
 import type { HistoryStore } from '../history/store.js';
 import type { Trigger } from '../history/record.js';
 import type { Logger } from '../log/logger.js';
+import type { ProgressFile } from './progress.js';
 import type { RunState } from './run-state.js';
 import type { UndoStack } from './undo-stack.js';
 
@@ -36,14 +37,31 @@ export interface StepContext extends RunDeps {
   state: RunState;
   undo: UndoStack;
   log: Logger;
+  progress: ProgressFile;
 }
 
-/** Stops between steps when the run was interrupted. */
-export function checkpoint(context: Pick<StepContext, 'signal'>, step: string): void {
+/**
+ * Between steps: stops here if the run was interrupted, and tells `status` which step runs now
+ * (not in a dry run, which writes nothing).
+ */
+export async function enterStep(context: StepContext, step: string): Promise<void> {
   if (context.signal.aborted) {
     throw new AgentError('INTERRUPTED', 'The run was interrupted before it finished.', {
       step,
       hint: 'Run it again; the next run continues where this one stopped.',
     });
   }
+  if (context.dryRun) return;
+  await context.progress
+    .write({
+      runId: context.runId,
+      trigger: context.state.trigger,
+      pid: process.pid,
+      startedAt: context.state.startedAt.toISOString(),
+      step,
+      stepStartedAt: context.clock().toISOString(),
+    })
+    .catch((error: unknown) =>
+      context.log.debug({ step, err: error }, 'Could not write the progress file.'),
+    );
 }

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { AgentError, toAgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
-import { checkpoint, type RunDeps, type RunRequest, type StepContext } from './context.js';
+import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
 import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
 import { recoverServer } from './recover.js';
+import { createProgressFile } from './progress.js';
 import { RunState } from './run-state.js';
 import { createServerMarker, type ServerMarker } from './server-marker.js';
 import { checkDue, nextDueAfter } from './steps/check-due.js';
@@ -16,6 +17,7 @@ import { preflight } from './steps/preflight.js';
 import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
 import { syncStep } from './steps/sync-library.js';
+import { waitForUploads } from './steps/wait-for-uploads.js';
 import { UndoStack } from './undo-stack.js';
 
 /**
@@ -33,6 +35,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     forced: request.force,
     agentVersion: deps.agentVersion,
   });
+  const progress = createProgressFile(deps.config.stateDir);
   const context: StepContext = {
     ...deps,
     runId,
@@ -40,6 +43,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     state,
     undo: new UndoStack(log),
     log,
+    progress,
   };
   const marker = createServerMarker(deps.config.stateDir);
   log.info(
@@ -52,6 +56,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     lock = await takeLock(context);
     if (!request.dryRun) await recoverServer(deps.docker, marker, log);
     await checkDue(context, request);
+    await waitForUploads(context, request);
     await backUp(context, marker);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
@@ -69,6 +74,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     logConclusion(context, record);
     return record;
   } finally {
+    if (lock) await progress.clear().catch(() => undefined);
     await lock?.release();
   }
 }
@@ -77,20 +83,21 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
 async function backUp(context: StepContext, marker: ServerMarker): Promise<void> {
   const { undo, state } = context;
   try {
+    await enterStep(context, 'drive');
     const target = await prepareDrive(context);
     // Registered before the server is stopped, so (last-in-first-out) it runs after the
     // restart and before the unmount: the record on the drive tells how the run ended.
     if (!context.dryRun)
       undo.push('write the run record to the drive', () => writeRecordToDrive(context, target));
-    checkpoint(context, 'preflight');
+    await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
-    checkpoint(context, 'stop');
+    await enterStep(context, 'stop');
     await stopServer(context, marker, serverWasRunning);
-    checkpoint(context, 'dump');
+    await enterStep(context, 'dump');
     await dumpStep(context, target);
-    checkpoint(context, 'sync');
+    await enterStep(context, 'sync');
     await syncStep(context, target);
-    checkpoint(context, 'config');
+    await enterStep(context, 'config');
     await copyAppConfigStep(context, target);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { readMountinfo } from '../../src/adapters/mountinfo.js';
 import { processStart } from '../../src/run/lock.js';
 import { ownerLabel } from './containers.js';
-import { testBedRoot } from './sandbox.js';
+import { testBedRoot, udevRulesDir } from './sandbox.js';
 
 async function ownerAlive(dir: string): Promise<boolean> {
   try {
@@ -50,6 +50,9 @@ async function reap(dir: string, id: string): Promise<void> {
   );
   for (const container of containers.stdout.split('\n').filter(Boolean)) {
     await execa('docker', ['rm', '--force', '--volumes', container], { reject: false });
+  }
+  for (const rule of await readdir(udevRulesDir).catch(() => [] as string[])) {
+    if (rule.includes(`iba-test-${id}`)) await rm(path.join(udevRulesDir, rule), { force: true });
   }
   await rm(dir, { recursive: true, force: true });
 }

@@ -6,6 +6,9 @@ import { processStart } from '../../src/run/lock.js';
 /** Everything the tests create lives under here, in one folder per sandbox (see reap.ts). */
 export const testBedRoot = '/tmp/iba-test';
 
+/** Where tests put udev rules (named …iba-test-<sandbox id>…, so reap.ts can find them). */
+export const udevRulesDir = '/run/udev/rules.d';
+
 /**
  * A name with what real paths hold and scripts get wrong: spaces, both quotes, a command
  * substitution that must never run, and non-ASCII (accents and an emoji).

@@ -52,6 +52,13 @@ if ! docker info >/dev/null 2>&1; then
   }
 fi
 
+# --- udevd ----------------------------------------------------------------------------------
+# The udev rule is tested against the real udevd (udevadm test, and real add events).
+if ! pgrep -x systemd-udevd >/dev/null; then
+  say "starting systemd-udevd"
+  /lib/systemd/systemd-udevd --daemon
+fi
+
 # --- the PostgreSQL image -------------------------------------------------------------------
 # The debootstrapped rootfs is slow (about a minute): it is cached as a tarball and as a base
 # image. The thin layer on top (entry point, STOPSIGNAL, which `docker import --change` cannot

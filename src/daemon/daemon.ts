@@ -1,0 +1,109 @@
+import { Cron } from 'croner';
+import { isAgentError } from '../errors.js';
+import type { RunRecord } from '../history/record.js';
+import { isDue, latestWindow, localTimeZone } from '../policy/due.js';
+import type { RunDeps } from '../run/context.js';
+import { runRecovery } from '../run/recover-with-lock.js';
+import { runBackup } from '../run/run-backup.js';
+import { EventBus } from './event-bus.js';
+
+/** How often the daemon looks for a window the scheduler missed (suspend, clock change). */
+const missedWindowCheckMs = 60_000;
+
+/**
+ * The long-running agent: on start it brings Immich back if a run died with it stopped and
+ * catches up a window missed while the machine was off (when the drive is attached); then it
+ * keeps the weekly window with croner. Every backup goes through runBackup with the `schedule`
+ * trigger (policy, sync window, lock). SIGTERM (the signal) aborts a running backup, whose undos
+ * restart the server, and the daemon returns once it has finished.
+ */
+export async function runDaemon(
+  deps: RunDeps,
+  bus: EventBus = new EventBus(deps.logger),
+): Promise<void> {
+  const { config, logger, signal } = deps;
+  const log = logger.child({ step: 'daemon' });
+  const timezone = localTimeZone();
+  const cron = new Cron(config.schedule.cron, { paused: true, timezone });
+  log.info(
+    { cron: config.schedule.cron, timezone },
+    `Daemon started: weekly window "${config.schedule.cron}" (${timezone}), next at ${cron.nextRun()?.toISOString() ?? 'never'}.`,
+  );
+  bus.on('run-finished', ({ reason, record }) => {
+    log.info(
+      { outcome: record.outcome, runId: record.id },
+      `The ${reason} run ended: ${record.outcome}${record.reason ? ` (${record.reason})` : ''}.`,
+    );
+  });
+
+  await runRecovery(deps).catch((error: unknown) => {
+    // Logged loudly by the recovery itself; the daemon keeps running so the schedule still works.
+    if (!isAgentError(error)) throw error;
+  });
+
+  // A holder, not a plain variable: the closures below set it.
+  const running: { current: Promise<RunRecord> | null } = { current: null };
+  let lastHandledWindow = 0;
+  const startRun = (reason: string): void => {
+    if (running.current || signal.aborted) return;
+    void bus.emit('run-started', { reason, at: deps.clock() });
+    running.current = runBackup({ trigger: 'schedule', force: false, dryRun: false }, deps)
+      .then(async (record) => {
+        await bus.emit('run-finished', { reason, record });
+        return record;
+      })
+      .finally(() => {
+        running.current = null;
+      });
+  };
+  const onWindow = (reason: string): void => {
+    const window = latestWindow({ cron: config.schedule.cron, timezone, now: deps.clock() });
+    if (window === null || window.getTime() <= lastHandledWindow) return;
+    lastHandledWindow = window.getTime();
+    startRun(reason);
+  };
+
+  // Catch-up: a window passed while the machine was off and no backup has been made since.
+  const lastSuccess = await deps.history.latestSuccess();
+  const due = isDue({
+    now: deps.clock(),
+    lastSuccessAt: lastSuccess ? new Date(lastSuccess.finishedAt) : null,
+    cron: config.schedule.cron,
+    maxAgeDays: config.schedule.maxAgeDays,
+    timezone,
+  });
+  lastHandledWindow =
+    latestWindow({ cron: config.schedule.cron, timezone, now: deps.clock() })?.getTime() ?? 0;
+  if (due.due) {
+    const attached = await deps.drive.locate(config.drive.uuid, signal).then(
+      () => true,
+      () => false,
+    );
+    if (attached) {
+      log.info({ due: due.reason }, 'A backup is due and the drive is attached: catching up now.');
+      startRun('catch-up');
+    } else {
+      log.info(
+        { due: due.reason },
+        'A backup is due but the drive is not attached; plugging it in will start it.',
+      );
+    }
+  }
+
+  // protect: a window that comes while a backup still runs is not started twice.
+  const job = new Cron(config.schedule.cron, { timezone, protect: true }, () =>
+    onWindow('scheduled'),
+  );
+  const safetyNet = setInterval(() => onWindow('missed-window'), missedWindowCheckMs);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  job.stop();
+  clearInterval(safetyNet);
+  if (running.current) {
+    log.info('Stopping: waiting for the running backup to put things back.');
+    await running.current;
+  }
+  log.info('Daemon stopped.');
+}

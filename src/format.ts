@@ -12,7 +12,13 @@ export function formatBytes(bytes: number): string {
     value /= 1000;
     unit += 1;
   }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+  let shown = value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  // 999,999 bytes would round to "1000 kB": say "1.0 MB" instead.
+  if (Number(shown) >= 1000 && unit < units.length - 1) {
+    unit += 1;
+    shown = (value / 1000).toFixed(1);
+  }
+  return `${shown} ${units[unit]}`;
 }
 
 export function formatDuration(milliseconds: number): string {

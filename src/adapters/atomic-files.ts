@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -59,12 +59,12 @@ export async function copyFileAtomic(
 ): Promise<void> {
   const temporary = temporaryNameFor(finalPath);
   try {
-    // Create it with the final mode first, so a secret (.env) is never readable by others.
-    await (await open(temporary, 'wx', mode)).close();
-    await copyFile(source, temporary);
-    const handle = await open(temporary, 'r+');
+    // Written through a handle created with the final mode (fs.copyFile would give the
+    // temporary file the source's mode first), so a secret (.env) is never readable by others.
+    const handle = await open(temporary, 'wx', mode);
     try {
       await handle.chmod(mode);
+      await handle.writeFile(await readFile(source)); // compose files and .env are small
       await handle.sync();
     } finally {
       await handle.close();

@@ -66,7 +66,10 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
     }
     break;
   }
-  if (composeFile === null && problems.length === 0) {
+  if (
+    composeFile === null &&
+    !problems.some((problem) => composeFileNames.some((name) => problem.includes(name)))
+  ) {
     problems.push(`no compose file (${composeFileNames.join(', ')}) in ${appDir}`);
   }
   return {
@@ -95,7 +98,9 @@ export function containerNamesFromCompose(
     typeof document.services === 'object' && document.services !== null ? document.services : {}
   ) as Record<string, ComposeService | null>;
   const project = composeProjectName(
-    typeof document.name === 'string' ? interpolate(document.name, env) : folderName,
+    // Compose's own order: COMPOSE_PROJECT_NAME, then the top-level name, then the folder.
+    env.get('COMPOSE_PROJECT_NAME') ||
+      (typeof document.name === 'string' ? interpolate(document.name, env) : folderName),
   );
   const entries = Object.entries(services).map(([service, definition]) => ({
     service,

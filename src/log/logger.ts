@@ -66,7 +66,8 @@ export function createLogger(options: LoggerOptions): { logger: Logger; fileErro
 
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let masked = text;
-  for (const secret of secrets) {
+  // Longest first, so a secret that contains a shorter one is masked whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length > 0) masked = masked.split(secret).join('***');
     // The same secret as it appears inside a JSON string.
     const escaped = JSON.stringify(secret).slice(1, -1);

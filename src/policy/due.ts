@@ -25,7 +25,11 @@ function cronFor(input: Pick<DueInput, 'cron' | 'timezone'>): Cron {
 
 /** The latest occurrence of the weekly window at or before `now`. */
 export function latestWindow(input: Pick<DueInput, 'cron' | 'timezone' | 'now'>): Date | null {
-  return cronFor(input).previousRuns(1, input.now)[0] ?? null;
+  const cron = cronFor(input);
+  // previousRuns() leaves out an occurrence at exactly `now`; the window has begun then.
+  const atNow = cron.nextRun(new Date(input.now.getTime() - 1));
+  if (atNow !== null && atNow.getTime() <= input.now.getTime()) return atNow;
+  return cron.previousRuns(1, input.now)[0] ?? null;
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the real test bed on a machine of this kind, as root, and is safe to run again:
-#   - installs what is missing (Docker engine, rsync, udev, debootstrap, D-Bus, ext4 tools),
+#   - installs what is missing (Docker engine, rsync, udev, debootstrap, D-Bus, ext4 and vfat
+#     tools, strace, Python's D-Bus bindings for the logind/UDisks2/notification stand-ins),
 #   - starts dockerd when no engine answers (no iptables, no bridge: there is no network here),
 #   - builds the local PostgreSQL image once (debootstrap + docker import; there is no registry),
 #   - removes what an earlier, killed test run left behind (only its own things, see reap.ts).
@@ -28,6 +29,8 @@ command -v dbus-daemon >/dev/null || need+=(dbus)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v losetup >/dev/null || need+=(mount)
 command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v strace >/dev/null || need+=(strace)
+/usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || need+=(python3-dbus python3-gi)
 if ((${#need[@]})); then
   say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -27,6 +27,7 @@ export const errorCodes = [
   'TIMEOUT',
   'INTERRUPTED',
   'STATE_UNWRITABLE',
+  'DBUS_FAILED',
   'INTERNAL',
 ] as const;
 

@@ -19,6 +19,9 @@ export interface CommandRequest {
   env?: Record<string, string>;
   /** The step that runs the command, for errors. */
   step?: string;
+  /** Run as this user and group (a notification into a user's own session). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CommandResult {
@@ -34,6 +37,18 @@ export type ExitCodeTable = Readonly<Record<number, ExitMeaning>>;
 export interface ProcessGateway {
   /** Runs the command; throws only when it could not run, timed out or was cancelled. */
   run(request: CommandRequest): Promise<CommandResult>;
+  /**
+   * Starts a program that holds something while it runs (systemd-inhibit holding an inhibitor
+   * lock). Its stdin is a pipe the agent keeps open: `release` closes it, and so does the agent's
+   * death, so what it holds is never left behind.
+   */
+  hold(request: Omit<CommandRequest, 'timeoutMs' | 'signal'>): HeldProcess;
+}
+
+export interface HeldProcess {
+  /** Resolves with the exit code if the program ends on its own (it failed to hold). */
+  readonly exited: Promise<number | undefined>;
+  release(): Promise<void>;
 }
 
 export function createProcessGateway(options: {
@@ -55,6 +70,7 @@ export function createProcessGateway(options: {
         env: { LC_ALL: 'C', ...request.env },
         stdin: 'ignore',
         maxBuffer: 64 * 1024 * 1024,
+        ...(request.uid === undefined ? {} : { uid: request.uid, gid: request.gid }),
       });
       if (result.isCanceled) {
         throw new AgentError(
@@ -100,6 +116,32 @@ export function createProcessGateway(options: {
         stdout: String(result.stdout),
         stderr: maskSecrets(String(result.stderr), secrets),
         durationMs,
+      };
+    },
+
+    hold(request) {
+      const shown = maskSecrets(
+        [request.file, ...request.args.map(quoteForLog)].join(' '),
+        secrets,
+      );
+      logger.debug({ step: request.step, command: shown }, `Starting ${request.tool}: ${shown}`);
+      const child = execa(request.file, request.args, {
+        reject: false,
+        env: { LC_ALL: 'C', ...request.env },
+        stdin: 'pipe',
+        stdout: 'ignore',
+        stderr: 'pipe',
+        forceKillAfterDelay: 2000,
+      });
+      const exited = child.then((result) => result.exitCode);
+      return {
+        exited,
+        async release() {
+          child.stdin?.end();
+          const timer = setTimeout(() => child.kill('SIGTERM'), 2000);
+          await exited;
+          clearTimeout(timer);
+        },
       };
     },
   };

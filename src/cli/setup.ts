@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { connectBus, systemBusAddress, type BusClient } from '../adapters/dbus.js';
 import { createDockerAdapter } from '../adapters/docker.js';
 import { createDriveAdapter, runningUnderSystemd } from '../adapters/drive.js';
 import { createProcessGateway } from '../adapters/process.js';
 import type { AgentConfig } from '../config/load.js';
 import { createHistoryStore } from '../history/store.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { createNotifier } from '../notify/notifier.js';
 import type { RunDeps } from '../run/context.js';
 
 export const agentVersion: string = (
@@ -40,7 +42,11 @@ export function createLoggerFor(
 
 export function createRunDeps(config: AgentConfig, logger: Logger, signal: AbortSignal): RunDeps {
   const gateway = createProcessGateway({ logger, secrets: config.secrets.all });
+  const openSystemBus = (): BusClient =>
+    connectBus(systemBusAddress(), config.power.dbusTimeoutSeconds * 1000);
   return {
+    notifier: createNotifier({ config, logger, gateway, openSystemBus }),
+    openSystemBus,
     config,
     logger,
     gateway,

@@ -101,6 +101,10 @@ export const configSchema = z.strictObject({
       backupDir: relativeFolder
         .default('immich-backup')
         .describe('Folder on the drive, relative to its root, that holds the backup.'),
+      powerOffAfter: z
+        .boolean()
+        .default(false)
+        .describe('After a plug-in run, power the drive down through UDisks2 (when it is there).'),
     }),
   ),
   schedule: z
@@ -144,6 +148,41 @@ export const configSchema = z.strictObject({
         .min(0)
         .default(60)
         .describe('Announced countdown before power-off; 0 = none.'),
+      dbusTimeoutSeconds: z
+        .number()
+        .positive()
+        .max(120)
+        .default(5)
+        .describe('Each D-Bus call (logind, UDisks2) gets this long; a late answer means stay on.'),
+    })
+    .prefault({}),
+  notify: z
+    .strictObject({
+      desktop: z
+        .boolean()
+        .default(true)
+        .describe('Desktop notifications to the users with a graphical session.'),
+      userBusAddress: z
+        .string()
+        .trim()
+        .includes('{uid}', { message: 'must contain {uid}' })
+        .default('unix:path=/run/user/{uid}/bus')
+        .describe('Where a user’s session bus is; {uid} is replaced by the user’s id.'),
+      webhooks: z
+        .array(
+          z.strictObject({
+            url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+            kind: z
+              .enum(['healthchecks', 'ntfy', 'json'])
+              .default('json')
+              .describe('healthchecks: /start, /fail; ntfy: a text message; json: the run record.'),
+            events: z
+              .array(z.enum(['start', 'success', 'failure']))
+              .default(['start', 'success', 'failure']),
+          }),
+        )
+        .default([])
+        .describe('HTTP pings on start, success and failure (Healthchecks, ntfy, any webhook).'),
     })
     .prefault({}),
   log: z

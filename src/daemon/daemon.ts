@@ -47,7 +47,10 @@ export async function runDaemon(
   const startRun = (reason: string): void => {
     if (running.current || signal.aborted) return;
     void bus.emit('run-started', { reason, at: deps.clock() });
-    running.current = runBackup({ trigger: 'schedule', force: false, dryRun: false }, deps)
+    running.current = runBackup(
+      { trigger: 'schedule', force: false, dryRun: false, catchUp: reason === 'catch-up' },
+      deps,
+    )
       .then(async (record) => {
         await bus.emit('run-finished', { reason, record });
         return record;

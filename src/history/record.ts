@@ -55,6 +55,10 @@ export interface RunRecord {
     downtimeMs: number;
   } | null;
   power: { decision: 'poweroff' | 'stay-on' | 'not-applicable'; reason: string };
+  /** After a plug-in run: may the drive be unplugged now, and what to tell the person. */
+  unplug: { safe: boolean; poweredOff: boolean; message: string } | null;
+  /** A scheduled run the daemon started for a window missed while the machine was off. */
+  catchUp: boolean;
   nextDueAt: string | null;
   warnings: string[];
   errors: RecordedError[];

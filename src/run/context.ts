@@ -1,3 +1,4 @@
+import type { BusClient } from '../adapters/dbus.js';
 import type { DockerAdapter } from '../adapters/docker.js';
 import type { DriveAdapter } from '../adapters/drive.js';
 import type { ProcessGateway } from '../adapters/process.js';
@@ -6,6 +7,7 @@ import { AgentError } from '../errors.js';
 import type { HistoryStore } from '../history/store.js';
 import type { Trigger } from '../history/record.js';
 import type { Logger } from '../log/logger.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { ProgressFile } from './progress.js';
 import type { RunState } from './run-state.js';
 import type { UndoStack } from './undo-stack.js';
@@ -20,6 +22,10 @@ export interface RunDeps {
   history: HistoryStore;
   clock: () => Date;
   agentVersion: string;
+  /** Tells people what happened (desktop notifications, HTTP pings); never throws. */
+  notifier: Notifier;
+  /** A new connection to the system bus (logind, UDisks2); the caller closes it. */
+  openSystemBus: () => BusClient;
   /** Aborted on SIGTERM/SIGINT: the run stops at once and its undos put things back. */
   signal: AbortSignal;
 }
@@ -28,6 +34,8 @@ export interface RunRequest {
   trigger: Trigger;
   force: boolean;
   dryRun: boolean;
+  /** The daemon's run for a window missed while the machine was off (never powers off). */
+  catchUp?: boolean;
 }
 
 /** What each step gets: the deps plus this run's state, undo stack and logger. */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { systemBusAddress } from '../adapters/dbus.js';
+import { holdInhibitor } from '../adapters/inhibitor.js';
 import { AgentError, toAgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
@@ -16,6 +18,8 @@ import { dumpStep } from './steps/dump-database.js';
 import { preflight } from './steps/preflight.js';
 import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
+import { decidePowerStep, requestPowerOff } from './steps/power-off.js';
+import { settleUnplug } from './steps/settle-unplug.js';
 import { syncStep } from './steps/sync-library.js';
 import { waitForUploads } from './steps/wait-for-uploads.js';
 import { UndoStack } from './undo-stack.js';
@@ -33,6 +37,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   const state = new RunState(runId, request.trigger, startedAt, {
     dryRun: request.dryRun,
     forced: request.force,
+    catchUp: request.catchUp === true,
     agentVersion: deps.agentVersion,
   });
   const progress = createProgressFile(deps.config.stateDir);
@@ -57,21 +62,37 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     if (!request.dryRun) await recoverServer(deps.docker, marker, log);
     await checkDue(context, request);
     await waitForUploads(context, request);
+    if (!request.dryRun) await deps.notifier.started({ runId, trigger: request.trigger });
     await backUp(context, marker);
+    await settleUnplug(context, request);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
   }
   try {
-    const record = await finalRecord(context);
-    if (!request.dryRun) {
-      await deps.history.write(record).catch((error: unknown) => {
-        log.error(
-          { step: 'record', err: error },
-          `Could not write the run record to ${deps.config.stateDir}: ${(error as Error).message}`,
-        );
-      });
-    }
+    await decidePowerStep(context, request);
+    let record = await finalRecord(context);
+    await writeRecord(context, record);
     logConclusion(context, record);
+    if (!request.dryRun) await deps.notifier.finished(record);
+    if (state.power.decision === 'poweroff') {
+      try {
+        await requestPowerOff(context);
+        log.warn(
+          { step: 'power' },
+          deps.config.power.delaySeconds > 0
+            ? `Asked logind to power the machine off in ${deps.config.power.delaySeconds} s (cancel with: shutdown -c).`
+            : 'Asked logind to power the machine off now.',
+        );
+      } catch (error) {
+        state.power = {
+          decision: 'stay-on',
+          reason: `logind did not power off: ${(error as Error).message}`,
+        };
+        log.error({ step: 'power', err: error }, `The machine stays on: ${state.power.reason}`);
+        record = { ...record, power: state.power };
+        await writeRecord(context, record);
+      }
+    }
     return record;
   } finally {
     if (lock) await progress.clear().catch(() => undefined);
@@ -79,10 +100,28 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   }
 }
 
+async function writeRecord(context: StepContext, record: RunRecord): Promise<void> {
+  if (context.dryRun) return;
+  await context.history.write(record).catch((error: unknown) => {
+    context.log.error(
+      { step: 'record', err: error },
+      `Could not write the run record to ${context.config.stateDir}: ${(error as Error).message}`,
+    );
+  });
+}
+
 /** The steps that touch the drive and the server, with their undos run in `finally`. */
 async function backUp(context: StepContext, marker: ServerMarker): Promise<void> {
   const { undo, state } = context;
   try {
+    if (!context.dryRun) {
+      const inhibitor = await holdInhibitor(context.gateway, {
+        busAddress: systemBusAddress(),
+        why: 'Backing up Immich to the USB drive',
+        logger: context.log,
+      });
+      if (inhibitor) undo.push('release the sleep/shutdown inhibitor', () => inhibitor.release());
+    }
     await enterStep(context, 'drive');
     const target = await prepareDrive(context);
     // Registered before the server is stopped, so (last-in-first-out) it runs after the

@@ -18,6 +18,7 @@ export class RunState {
     decision: 'not-applicable',
     reason: 'Only a scheduled run may power the machine off.',
   };
+  unplug: RunRecord['unplug'] = null;
   readonly warnings: string[] = [];
   private primary: AgentError | null = null;
   private readonly cleanupErrors: AgentError[] = [];
@@ -26,7 +27,7 @@ export class RunState {
     readonly id: string,
     readonly trigger: Trigger,
     readonly startedAt: Date,
-    readonly options: { dryRun: boolean; forced: boolean; agentVersion: string },
+    readonly options: { dryRun: boolean; forced: boolean; catchUp: boolean; agentVersion: string },
   ) {}
 
   /** Keeps the first error; later ones are consequences and stay in the log. */
@@ -40,6 +41,11 @@ export class RunState {
 
   addCleanupError(error: AgentError): void {
     this.cleanupErrors.push(error);
+  }
+
+  /** Did putting something back fail in this step (the unmount, say)? */
+  cleanupFailed(step: string): boolean {
+    return this.cleanupErrors.some((error) => error.step === step);
   }
 
   warn(message: string): void {
@@ -74,6 +80,8 @@ export class RunState {
       config: this.config,
       server: this.server,
       power: this.power,
+      unplug: this.unplug,
+      catchUp: this.options.catchUp,
       nextDueAt: nextDueAt?.toISOString() ?? null,
       warnings: [...this.warnings],
       errors: errors.map((error) => ({

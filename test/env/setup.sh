@@ -30,6 +30,8 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v losetup >/dev/null || need+=(mount)
 command -v mkfs.vfat >/dev/null || need+=(dosfstools)
 command -v strace >/dev/null || need+=(strace)
+command -v gdbus >/dev/null || need+=(libglib2.0-bin)
+command -v systemd-inhibit >/dev/null || need+=(systemd)
 /usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || need+=(python3-dbus python3-gi)
 if ((${#need[@]})); then
   say "installing ${need[*]}"

@@ -33,6 +33,8 @@ function record(
     config: null,
     server: null,
     power: { decision: 'not-applicable', reason: 'manual run' },
+    unplug: null,
+    catchUp: false,
     nextDueAt: null,
     warnings: [],
     errors: [],

@@ -1,0 +1,159 @@
+import { desktopSessions, notifyUser, type DesktopMessage } from '../adapters/desktop-notify.js';
+import type { BusClient } from '../adapters/dbus.js';
+import { createLogindAdapter } from '../adapters/logind.js';
+import type { ProcessGateway } from '../adapters/process.js';
+import { sendWebhook, type WebhookEvent } from '../adapters/webhooks.js';
+import type { AgentConfig } from '../config/load.js';
+import { formatBytes, plural } from '../format.js';
+import type { RunRecord, Trigger } from '../history/record.js';
+import type { Logger } from '../log/logger.js';
+
+/** Tells the people involved what happened: on their desktop, and through HTTP pings. */
+export interface Notifier {
+  started(run: { runId: string; trigger: Trigger }): Promise<void>;
+  finished(record: RunRecord): Promise<void>;
+}
+
+export interface NotifierDeps {
+  config: AgentConfig;
+  logger: Logger;
+  gateway: ProcessGateway;
+  openSystemBus: () => BusClient;
+}
+
+/** What to say, or nothing. A manual run has its person at the terminal: no desktop message. */
+export function desktopMessageFor(record: RunRecord): DesktopMessage | null {
+  if (record.dryRun) return null;
+  if (record.outcome === 'failed' || record.outcome === 'interrupted') {
+    if (record.trigger === 'manual') return null;
+    return {
+      summary:
+        record.outcome === 'failed' ? 'Immich backup FAILED' : 'Immich backup was interrupted',
+      body: [record.message, record.hint].filter(Boolean).join(' '),
+      urgency: 'critical',
+    };
+  }
+  if (record.outcome === 'skipped') {
+    if (record.trigger === 'schedule' && record.reason === 'DRIVE_ABSENT') {
+      return {
+        summary: 'Plug in the backup drive',
+        body: 'The weekly Immich backup is due. Plug in the backup drive; the backup will start by itself.',
+        urgency: 'normal',
+      };
+    }
+    return null;
+  }
+  if (record.trigger === 'manual') return null;
+  const files = record.files
+    ? `${plural(record.files.transferredFiles, 'new file')} (${formatBytes(record.files.transferredBytes)})`
+    : 'no files';
+  const database = record.database ? `, database ${formatBytes(record.database.bytes)}` : '';
+  return {
+    summary:
+      record.outcome === 'warning'
+        ? 'Immich backup finished with warnings'
+        : 'Immich backup finished',
+    body: `${files}${database}. ${record.unplug?.message ?? ''}`.trim(),
+    urgency: 'normal',
+  };
+}
+
+export function createNotifier(deps: NotifierDeps): Notifier {
+  const { config, logger, gateway } = deps;
+  const log = logger.child({ step: 'notify' });
+
+  const toDesktops = async (message: DesktopMessage): Promise<void> => {
+    if (!config.notify.desktop) return;
+    let uids: number[];
+    const bus = deps.openSystemBus();
+    try {
+      const sessions = await createLogindAdapter(bus).sessions();
+      uids = [...new Set(desktopSessions(sessions).map((session) => session.uid))];
+    } catch (error) {
+      log.debug(
+        { err: error },
+        `No desktop notification: logind could not be asked (${(error as Error).message}).`,
+      );
+      return;
+    } finally {
+      bus.close();
+    }
+    for (const uid of uids) {
+      try {
+        await notifyUser(gateway, {
+          uid,
+          busAddressTemplate: config.notify.userBusAddress,
+          message,
+          timeoutSeconds: config.power.dbusTimeoutSeconds,
+        });
+        log.info({ uid }, `Told the desktop of uid ${uid}: ${message.summary}.`);
+      } catch (error) {
+        log.warn(
+          { uid, err: error },
+          `Could not show a notification to uid ${uid}: ${(error as Error).message}`,
+        );
+      }
+    }
+  };
+
+  const toWebhooks = async (
+    event: WebhookEvent,
+    title: string,
+    text: string,
+    record: unknown,
+  ): Promise<void> => {
+    for (const hook of config.notify.webhooks.filter((candidate) =>
+      candidate.events.includes(event),
+    )) {
+      const host = new URL(hook.url).host; // the path may hold a ping key: not logged
+      try {
+        const status = await sendWebhook(
+          hook,
+          event,
+          { title, text, record },
+          config.power.dbusTimeoutSeconds * 2000,
+        );
+        log.info({ host, event, status }, `Pinged ${hook.kind} at ${host} (${event}).`);
+      } catch (error) {
+        log.warn(
+          { host, event, err: error },
+          `Could not ping ${hook.kind} at ${host} (${event}): ${(error as Error).message}`,
+        );
+      }
+    }
+  };
+
+  // A notification that fails is logged; it never fails, nor delays much, the backup.
+  return {
+    async started(run) {
+      await toWebhooks(
+        'start',
+        'Immich backup started',
+        `Immich backup ${run.runId} (${run.trigger}) started.`,
+        { id: run.runId, trigger: run.trigger },
+      );
+      if (run.trigger === 'hotplug') {
+        await toDesktops({
+          summary: 'Backing up Immich to the USB drive',
+          body: 'Keep the drive plugged in until the backup says it is done.',
+          urgency: 'normal',
+        });
+      }
+    },
+    async finished(record) {
+      if (record.dryRun) return;
+      const message = desktopMessageFor(record);
+      if (message) await toDesktops(message);
+      if (record.outcome === 'success' || record.outcome === 'warning') {
+        await toWebhooks('success', 'Immich backup finished', record.message, record);
+      } else if (record.outcome === 'failed' || record.outcome === 'interrupted') {
+        await toWebhooks(
+          'failure',
+          `Immich backup ${record.outcome}`,
+          [record.message, record.hint].filter(Boolean).join(' '),
+          record,
+        );
+      }
+    },
+  };
+}

@@ -28,6 +28,10 @@ export const errorCodes = [
   'INTERRUPTED',
   'STATE_UNWRITABLE',
   'DBUS_FAILED',
+  'NO_BACKUP',
+  'VERIFY_FAILED',
+  'RESTORE_FAILED',
+  'VERSION_MISMATCH',
   'INTERNAL',
 ] as const;
 

@@ -31,6 +31,7 @@ export interface DumpResult {
   bytes: number;
   sha256: string;
   uncompressedBytes: number;
+  format: DumpFormat;
 }
 
 /**
@@ -101,25 +102,32 @@ export async function dumpDatabase(
         },
       );
     }
-    await verifyDump(temporary, request.signal);
+    const { format } = await verifyDump(temporary, request.signal);
     await rename(temporary, request.file);
     await fsyncDirectory(path.dirname(request.file));
-    return { file: request.file, bytes, sha256: hash.digest('hex'), uncompressedBytes };
+    return { file: request.file, bytes, sha256: hash.digest('hex'), uncompressedBytes, format };
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
   }
 }
 
+export type DumpFormat = 'pg_dump' | 'pg_dumpall';
+
+/** pg_dumpall ends a cluster dump with this line instead. */
+export const clusterDumpTrailer = '-- PostgreSQL database cluster dump complete';
+
 /**
  * Reads a .sql.gz back from the drive: the gzip stream must be intact, the content non-empty,
  * and pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions
- * write a `\unrestrict` line after it).
+ * write a `\unrestrict` line after it). Also tells a dump of one database (pg_dump, what the
+ * agent makes) from a whole-cluster dump (pg_dumpall, what the old scripts made).
  */
 export async function verifyDump(
   file: string,
   signal?: AbortSignal,
-): Promise<{ uncompressedBytes: number }> {
+): Promise<{ uncompressedBytes: number; format: DumpFormat }> {
+  let head = Buffer.alloc(0);
   let tail = Buffer.alloc(0);
   let uncompressedBytes = 0;
   try {
@@ -129,6 +137,7 @@ export async function verifyDump(
       new Writable({
         write(chunk: Buffer, _encoding, callback) {
           uncompressedBytes += chunk.length;
+          if (head.length < 4096) head = Buffer.concat([head, chunk]).subarray(0, 4096);
           tail = Buffer.concat([tail, chunk]).subarray(-8192);
           callback();
         },
@@ -139,7 +148,7 @@ export async function verifyDump(
     if (signal?.aborted) throw interrupted(error);
     throw new AgentError(
       'DUMP_FAILED',
-      `The dump written to the drive is damaged: ${(error as Error).message}.`,
+      `The dump ${path.basename(file)} is damaged: ${(error as Error).message}.`,
       {
         step: 'dump',
         cause: error,
@@ -147,18 +156,24 @@ export async function verifyDump(
     );
   }
   if (uncompressedBytes === 0) {
-    throw new AgentError('DUMP_FAILED', 'The dump is empty.', { step: 'dump' });
+    throw new AgentError('DUMP_FAILED', `The dump ${path.basename(file)} is empty.`, {
+      step: 'dump',
+    });
   }
-  if (!tail.toString('utf8').includes(dumpTrailer)) {
+  const format: DumpFormat = head.toString('utf8').includes('PostgreSQL database cluster dump')
+    ? 'pg_dumpall'
+    : 'pg_dump';
+  const trailer = format === 'pg_dumpall' ? clusterDumpTrailer : dumpTrailer;
+  if (!tail.toString('utf8').includes(trailer)) {
     throw new AgentError(
       'DUMP_FAILED',
-      'The dump is incomplete: pg_dump’s completion trailer is missing.',
+      `The dump ${path.basename(file)} is incomplete: ${format}’s completion trailer is missing.`,
       {
         step: 'dump',
       },
     );
   }
-  return { uncompressedBytes };
+  return { uncompressedBytes, format };
 }
 
 function interrupted(error: unknown): AgentError {

@@ -1,4 +1,5 @@
 import type { Duplex, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import { AgentError } from '../errors.js';
 import { DockerDemux } from './docker-demux.js';
@@ -28,6 +29,34 @@ export interface DockerAdapter {
   stop(name: string, timeoutSeconds: number): Promise<void>;
   start(name: string): Promise<void>;
   exec(name: string, command: readonly string[], env?: readonly string[]): Promise<ExecHandle>;
+  /** Runs a command to its end and collects its (small) output. */
+  execCollect(
+    name: string,
+    command: readonly string[],
+    env?: readonly string[],
+  ): Promise<ExecOutput>;
+  /** Runs a command with `input` streamed (with backpressure) to its stdin. */
+  execWithInput(
+    name: string,
+    command: readonly string[],
+    input: Readable,
+    env?: readonly string[],
+  ): Promise<ExecOutput>;
+  /** Creates and starts a container of the agent's own (a restore drill), with no network. */
+  runThrowaway(options: {
+    name: string;
+    image: string;
+    env: readonly string[];
+    labels: Record<string, string>;
+  }): Promise<void>;
+  /** Removes a container, running or not, with its anonymous volumes. */
+  remove(name: string): Promise<void>;
+}
+
+export interface ExecOutput {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 /** The engine `DOCKER_HOST` names (unix:// or tcp://), else /var/run/docker.sock. */
@@ -50,6 +79,45 @@ export function createDockerAdapter(
     } catch (error) {
       throw translate(error, what, where);
     }
+  };
+
+  /** Starts a command in a container; its multiplexed output is split by DockerDemux. */
+  const startExec = async (
+    name: string,
+    command: readonly string[],
+    env: readonly string[],
+    withStdin: boolean,
+  ): Promise<{ handle: ExecHandle; raw: Duplex }> => {
+    const what = `run ${command[0]} in ${name}`;
+    const execution = await call(what, () =>
+      docker.getContainer(name).exec({
+        Cmd: [...command],
+        Env: [...env],
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      }),
+    );
+    const raw = await call<Duplex>(what, () => execution.start({ hijack: true, stdin: withStdin }));
+    const demux = new DockerDemux();
+    raw.pipe(demux);
+    raw.on('error', (error) => demux.destroy(error));
+    demux.on('close', () => raw.destroy());
+    const handle: ExecHandle = {
+      stdout: demux,
+      stderr: () => demux.stderr,
+      async exitCode() {
+        // The engine may report the exit code a moment after the stream has ended.
+        for (let attempt = 0; attempt < 50; attempt += 1) {
+          const state = await call(`inspect ${command[0]} in ${name}`, () => execution.inspect());
+          if (!state.Running && state.ExitCode !== null) return state.ExitCode;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return null;
+      },
+    };
+    return { handle, raw };
   };
 
   return {
@@ -95,37 +163,60 @@ export function createDockerAdapter(
     },
 
     async exec(name, command, env = []) {
-      const execution = await call(`run ${command[0]} in ${name}`, () =>
-        docker.getContainer(name).exec({
-          Cmd: [...command],
-          Env: [...env],
-          AttachStdout: true,
-          AttachStderr: true,
-          Tty: false,
-        }),
-      );
-      const raw = await call<Duplex>(`run ${command[0]} in ${name}`, () =>
-        execution.start({ hijack: true, stdin: false }),
-      );
-      const demux = new DockerDemux();
-      raw.pipe(demux);
-      raw.on('error', (error) => demux.destroy(error));
-      demux.on('close', () => raw.destroy());
-      return {
-        stdout: demux,
-        stderr: () => demux.stderr,
-        async exitCode() {
-          // The engine may report the exit code a moment after the stream has ended.
-          for (let attempt = 0; attempt < 50; attempt += 1) {
-            const state = await call(`inspect ${command[0]} in ${name}`, () => execution.inspect());
-            if (!state.Running && state.ExitCode !== null) return state.ExitCode;
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-          return null;
-        },
-      };
+      return (await startExec(name, command, env, false)).handle;
+    },
+
+    async execCollect(name, command, env = []) {
+      return collect((await startExec(name, command, env, false)).handle);
+    },
+
+    async execWithInput(name, command, input, env = []) {
+      const { handle, raw } = await startExec(name, command, env, true);
+      const output = collect(handle);
+      // The input goes in with backpressure; its end closes the command's stdin. A command that
+      // stops reading (psql stopping at the first error) breaks the pipe: its own exit code and
+      // stderr say more than the broken pipe, so they are what is reported.
+      let writeError: unknown = null;
+      await pipeline(input, raw).catch((error: unknown) => {
+        writeError = error;
+        raw.destroy();
+      });
+      const result = await output;
+      if (writeError !== null && result.exitCode === 0)
+        throw translate(writeError, `feed ${command[0]} in ${name}`, where);
+      return result;
+    },
+
+    async runThrowaway(options) {
+      await call(`create container ${options.name}`, async () => {
+        const container = await docker.createContainer({
+          name: options.name,
+          Image: options.image,
+          Env: [...options.env],
+          Labels: options.labels,
+          HostConfig: { NetworkMode: 'none', AutoRemove: false, ShmSize: 128 * 1024 * 1024 },
+        });
+        await container.start();
+      });
+    },
+
+    async remove(name) {
+      try {
+        await docker.getContainer(name).remove({ force: true, v: true });
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404)
+          throw translate(error, `remove container ${name}`, where);
+      }
     },
   };
+}
+
+async function collect(handle: ExecHandle, limit = 1024 * 1024): Promise<ExecOutput> {
+  let stdout = '';
+  for await (const chunk of handle.stdout) {
+    if (stdout.length < limit) stdout += (chunk as Buffer).toString('utf8');
+  }
+  return { exitCode: await handle.exitCode(), stdout, stderr: handle.stderr() };
 }
 
 function translate(error: unknown, what: string, where: string): AgentError {

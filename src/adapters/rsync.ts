@@ -48,6 +48,8 @@ export interface SyncRequest {
   filesystemType: string;
   signal?: AbortSignal;
   timeoutMs: number;
+  /** A restore keeps what it replaces in the live library here (rsync --backup-dir). */
+  replacedFilesDir?: string;
 }
 
 export interface SyncStats {
@@ -69,7 +71,7 @@ export interface SyncResult extends SyncStats {
  * complete; an interrupted file waits in `.rsync-partial/` to be resumed, out of sight.
  */
 export function rsyncArguments(
-  request: Pick<SyncRequest, 'source' | 'destination' | 'filesystemType'>,
+  request: Pick<SyncRequest, 'source' | 'destination' | 'filesystemType' | 'replacedFilesDir'>,
   dryRun = false,
 ): string[] {
   const keep = posixFilesystems.has(request.filesystemType)
@@ -79,6 +81,7 @@ export function rsyncArguments(
   return [
     ...keep,
     '--partial-dir=.rsync-partial',
+    ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
     '--stats',
     '--no-human-readable',
     ...(dryRun ? ['--dry-run'] : []),

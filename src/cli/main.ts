@@ -2,12 +2,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import { triggers } from '../history/record.js';
+import { backupsCommand } from './backups-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { exitCodes } from './exit-codes.js';
 import { lastRunCommand } from './last-run-command.js';
 import { recoverCommand } from './recover-command.js';
+import { restoreCommand } from './restore-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
+import { verifyCommand } from './verify-command.js';
 import { agentVersion } from './setup.js';
 
 function buildProgram(): Command {
@@ -73,6 +76,61 @@ function buildProgram(): Command {
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
       process.exitCode = await statusCommand(
+        program.opts<{ config?: string }>().config,
+        options.json === true,
+      );
+    });
+
+  program
+    .command('verify')
+    .description(
+      'check the newest backup: dump intact, files complete, a sample matching (exit 0 good, 1 a problem named)',
+    )
+    .option('--drill', 'also restore the dump into a throwaway container and count rows')
+    .option('--date <YYYY-MM-DD>', 'the backup of that day instead of the newest')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { drill?: boolean; date?: string; json?: boolean }) => {
+      process.exitCode = await verifyCommand(program.opts<{ config?: string }>().config, {
+        drill: options.drill === true,
+        date: options.date,
+        json: options.json === true,
+      });
+    });
+
+  program
+    .command('restore')
+    .description(
+      'put a backup back: database and library (nothing deleted); without --yes only the plan',
+    )
+    .option('--date <YYYY-MM-DD>', 'the backup of that day instead of the newest')
+    .option('--database-only', 'restore only the database')
+    .option('--files-only', 'restore only the library files')
+    .option('--yes', 'do it (without: print the plan, change nothing)')
+    .option('--force', 'restore even across an Immich major version')
+    .action(
+      async (options: {
+        date?: string;
+        databaseOnly?: boolean;
+        filesOnly?: boolean;
+        yes?: boolean;
+        force?: boolean;
+      }) => {
+        process.exitCode = await restoreCommand(program.opts<{ config?: string }>().config, {
+          date: options.date,
+          databaseOnly: options.databaseOnly === true,
+          filesOnly: options.filesOnly === true,
+          yes: options.yes === true,
+          force: options.force === true,
+        });
+      },
+    );
+
+  program
+    .command('backups')
+    .description('list the dumps on the drive with dates, sizes, versions, verified or not')
+    .option('--json', 'print them as JSON')
+    .action(async (options: { json?: boolean }) => {
+      process.exitCode = await backupsCommand(
         program.opts<{ config?: string }>().config,
         options.json === true,
       );

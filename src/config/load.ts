@@ -18,6 +18,8 @@ export interface ResolvedImmich {
   /** The compose file and `.env` found in appDir (null when missing); both are backed up. */
   composeFile: string | null;
   envFile: string | null;
+  /** IMMICH_VERSION from .env (v2.5.2, v2, release), or null. */
+  immichVersion: string | null;
 }
 
 export interface AgentConfig extends Omit<ParsedConfig, 'immich'> {
@@ -110,6 +112,7 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
       stopTimeoutSeconds: config.immich.stopTimeoutSeconds,
       composeFile: install.composeFile,
       envFile: install.envFile,
+      immichVersion: env.get('IMMICH_VERSION') || null,
     },
     configFile,
     secrets: { databasePassword: password, all: secrets },

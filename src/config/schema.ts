@@ -196,6 +196,31 @@ export const configSchema = z.strictObject({
         .describe('Lowest level written to the log.'),
     })
     .prefault({}),
+  verify: z
+    .strictObject({
+      afterBackup: z
+        .enum(['off', 'quick', 'drill'])
+        .default('off')
+        .describe(
+          'After each backup: off, quick (dump, sidecar, files) or drill (also a test restore).',
+        ),
+      sampleSize: z
+        .int()
+        .min(0)
+        .default(50)
+        .describe('How many library files verify compares by content hash.'),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      keepDumps: z
+        .int()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe('Keep the newest N verified dumps; null keeps every dump (the seed’s way).'),
+    })
+    .prefault({}),
   stateDir: absolutePath
     .default('/var/lib/immich-backup-agent')
     .describe('Run records, the lock and recovery markers.'),

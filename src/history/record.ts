@@ -57,6 +57,8 @@ export interface RunRecord {
   power: { decision: 'poweroff' | 'stay-on' | 'not-applicable'; reason: string };
   /** After a plug-in run: may the drive be unplugged now, and what to tell the person. */
   unplug: { safe: boolean; poweredOff: boolean; message: string } | null;
+  /** The check after the backup (verify.afterBackup), or null when none ran. */
+  verify: { ok: boolean; problems: string[]; drillRows: Record<string, number> | null } | null;
   /** A scheduled run the daemon started for a window missed while the machine was off. */
   catchUp: boolean;
   nextDueAt: string | null;

@@ -21,6 +21,7 @@ import { stopServer } from './steps/stop-server.js';
 import { decidePowerStep, requestPowerOff } from './steps/power-off.js';
 import { settleUnplug } from './steps/settle-unplug.js';
 import { syncStep } from './steps/sync-library.js';
+import { verifyAfterBackup } from './steps/verify-after-backup.js';
 import { waitForUploads } from './steps/wait-for-uploads.js';
 import { UndoStack } from './undo-stack.js';
 
@@ -126,8 +127,11 @@ async function backUp(context: StepContext, marker: ServerMarker): Promise<void>
     const target = await prepareDrive(context);
     // Registered before the server is stopped, so (last-in-first-out) it runs after the
     // restart and before the unmount: the record on the drive tells how the run ended.
-    if (!context.dryRun)
+    if (!context.dryRun) {
       undo.push('write the run record to the drive', () => writeRecordToDrive(context, target));
+      // Runs before that record is written and after the server is back (last in, first out).
+      undo.push('verify the new backup', () => verifyAfterBackup(context, target));
+    }
     await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
     await enterStep(context, 'stop');

@@ -19,6 +19,7 @@ export class RunState {
     reason: 'Only a scheduled run may power the machine off.',
   };
   unplug: RunRecord['unplug'] = null;
+  verify: RunRecord['verify'] = null;
   readonly warnings: string[] = [];
   private primary: AgentError | null = null;
   private readonly cleanupErrors: AgentError[] = [];
@@ -81,6 +82,7 @@ export class RunState {
       server: this.server,
       power: this.power,
       unplug: this.unplug,
+      verify: this.verify,
       catchUp: this.options.catchUp,
       nextDueAt: nextDueAt?.toISOString() ?? null,
       warnings: [...this.warnings],

@@ -1,7 +1,9 @@
 import type { DockerAdapter } from '../adapters/docker.js';
 import { AgentError, toAgentError } from '../errors.js';
+import { formatDuration } from '../format.js';
 import type { Logger } from '../log/logger.js';
 import type { ServerMarker } from './server-marker.js';
+import type { UndoStack } from './undo-stack.js';
 
 /**
  * Starts the Immich server and waits until Docker reports it running (not restarting), so a
@@ -49,4 +51,54 @@ export async function startServer(
     logger.fatal({ step: 'restart', code: loud.code }, loud.longMessage);
     throw loud;
   }
+}
+
+export interface ServerDowntime {
+  container: string;
+  stoppedAt: string | null;
+  startedAt: string | null;
+  downtimeMs: number;
+}
+
+/**
+ * Stops the Immich server with its restart registered first: the note for `recover` is written,
+ * then the undo, then the stop is asked for; so a stop that fails half-way, an error, SIGTERM or
+ * SIGKILL all end with the server started again. Fills in `downtime` (the caller's record of it)
+ * as it goes, so the record is right whichever way it ends.
+ */
+export async function stopServerWithRestart(options: {
+  docker: DockerAdapter;
+  marker: ServerMarker;
+  container: string;
+  timeoutSeconds: number;
+  undo: UndoStack;
+  log: Logger;
+  runId: string;
+  clock: () => Date;
+  why: string;
+  downtime: ServerDowntime;
+}): Promise<void> {
+  const { docker, marker, container, undo, log, clock, downtime } = options;
+  await marker.write({
+    container,
+    runId: options.runId,
+    pid: process.pid,
+    stoppedAt: clock().toISOString(),
+  });
+  undo.push(`start ${container} again`, async () => {
+    await startServer(docker, marker, container, log);
+    const startedAt = clock();
+    downtime.startedAt = startedAt.toISOString();
+    downtime.downtimeMs = downtime.stoppedAt
+      ? startedAt.getTime() - Date.parse(downtime.stoppedAt)
+      : 0;
+    log.info(
+      { step: 'restart', downtimeMs: downtime.downtimeMs },
+      `${container} is running again (down for ${formatDuration(downtime.downtimeMs)}).`,
+    );
+  });
+  log.info({ step: 'stop' }, `Stopping ${container} ${options.why}.`);
+  downtime.stoppedAt = clock().toISOString();
+  await docker.stop(container, options.timeoutSeconds);
+  log.info({ step: 'stop' }, `${container} is stopped.`);
 }

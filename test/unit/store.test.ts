@@ -34,6 +34,7 @@ function record(
     server: null,
     power: { decision: 'not-applicable', reason: 'manual run' },
     unplug: null,
+    verify: null,
     catchUp: false,
     nextDueAt: null,
     warnings: [],

@@ -1,6 +1,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { dumpDatabase } from '../../adapters/database-dump.js';
+import { postgresServerVersion } from '../../adapters/database-info.js';
+import { applyRetention } from '../../drive-content/retention.js';
+import { immichServerTag, writeSidecar } from '../../drive-content/sidecar.js';
 import { formatBytes, formatDuration, localDate } from '../../format.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from './prepare-drive.js';
@@ -43,6 +46,37 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     signal: context.signal,
   });
   const durationMs = Date.now() - started;
+  const [server, databaseContainerState, postgresVersion] = await Promise.all([
+    docker.inspect(config.immich.serverContainer).catch(() => null),
+    docker.inspect(databaseContainer).catch(() => null),
+    postgresServerVersion(
+      docker,
+      databaseContainer,
+      databaseUser,
+      databaseName,
+      config.secrets.databasePassword,
+    ),
+  ]);
+  // Written only now: the dump has been checked, so the sidecar can say so.
+  await writeSidecar(target.backupDir, {
+    dump: name,
+    format: result.format,
+    database: databaseName,
+    user: databaseUser,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    createdAt: context.clock().toISOString(),
+    immich: {
+      envVersion: config.immich.immichVersion,
+      serverImage: server?.image ?? null,
+      serverImageTag: immichServerTag(server?.image ?? null),
+    },
+    postgres: { serverVersion: postgresVersion, image: databaseContainerState?.image ?? null },
+    verified: true,
+    runId: context.runId,
+    agentVersion: context.agentVersion,
+  });
+  await applyRetention(target.backupDir, config.retention.keepDumps, log);
   state.database = {
     file: name,
     bytes: result.bytes,

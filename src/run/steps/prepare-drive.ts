@@ -4,6 +4,16 @@ import type { BlockFilesystem, MountEntry } from '../../adapters/drive.js';
 import { isReadOnly } from '../../adapters/mountinfo.js';
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
+import type { RunState } from '../run-state.js';
+
+/** What preparing the drive needs: a backup run's context, or verify's and restore's. */
+export type DriveContext = Pick<
+  StepContext,
+  'config' | 'drive' | 'log' | 'undo' | 'signal' | 'dryRun'
+> & {
+  /** A backup run's state, which records the drive; absent for verify and restore. */
+  state?: RunState;
+};
 
 export interface PreparedDrive {
   filesystem: BlockFilesystem;
@@ -24,8 +34,12 @@ export interface PreparedDrive {
  * anything is written: a foreign filesystem at the mount point, a bare folder on the root disk
  * or a symlink leading off the drive are refused. Registers the unmount only if it mounted.
  */
-export async function prepareDrive(context: StepContext): Promise<PreparedDrive> {
+export async function prepareDrive(
+  context: DriveContext,
+  options: { create: boolean } = { create: true },
+): Promise<PreparedDrive> {
   const { config, drive, log, undo, state, dryRun } = context;
+  const create = options.create && !dryRun;
   const filesystem = await drive.locate(config.drive.uuid, context.signal);
   log.info(
     { step: 'drive', device: filesystem.device, fsType: filesystem.fsType },
@@ -55,7 +69,7 @@ export async function prepareDrive(context: StepContext): Promise<PreparedDrive>
     }
     if (dryRun) {
       log.info({ step: 'drive' }, `Would mount ${filesystem.device} at ${mountPoint}.`);
-      state.drive = driveRecord(filesystem, mountPoint, filesystem.fsType, true);
+      if (state) state.drive = driveRecord(filesystem, mountPoint, filesystem.fsType, true);
       return described(
         filesystem,
         mountPoint,
@@ -97,7 +111,7 @@ export async function prepareDrive(context: StepContext): Promise<PreparedDrive>
       },
     );
   }
-  state.drive = driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent);
+  if (state) state.drive = driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent);
   await drive.proveOnDrive(mount.mountPoint, filesystem);
   const prepared = described(
     filesystem,
@@ -107,8 +121,8 @@ export async function prepareDrive(context: StepContext): Promise<PreparedDrive>
     true,
     config.drive.backupDir,
   );
-  await ensureFolderOnDrive(context, filesystem, mount.mountPoint, config.drive.backupDir);
-  await ensureFolderOnDrive(context, filesystem, prepared.backupDir, 'files');
+  await ensureFolderOnDrive(context, filesystem, mount.mountPoint, config.drive.backupDir, create);
+  await ensureFolderOnDrive(context, filesystem, prepared.backupDir, 'files', create);
   return prepared;
 }
 
@@ -118,17 +132,18 @@ export async function prepareDrive(context: StepContext): Promise<PreparedDrive>
  * proves what exists.
  */
 async function ensureFolderOnDrive(
-  context: StepContext,
+  context: DriveContext,
   filesystem: BlockFilesystem,
   provenBase: string,
   relative: string,
+  create: boolean,
 ): Promise<void> {
   let current = provenBase;
   for (const part of relative.split('/').filter(Boolean)) {
     current = path.join(current, part);
     const existing = await lstat(current).catch(() => null);
     if (existing === null) {
-      if (context.dryRun) return;
+      if (!create) return;
       await mkdir(current, { mode: 0o755 });
     } else if (!existing.isDirectory() && !existing.isSymbolicLink()) {
       throw new AgentError('DRIVE_MISMATCH', `${current} on the drive is not a folder.`, {

@@ -1,6 +1,5 @@
-import { formatDuration } from '../../format.js';
 import type { StepContext } from '../context.js';
-import { startServer } from '../server-control.js';
+import { stopServerWithRestart } from '../server-control.js';
 import type { ServerMarker } from '../server-marker.js';
 
 /**
@@ -31,31 +30,17 @@ export async function stopServer(
     );
     return;
   }
-  const server: NonNullable<typeof state.server> = {
+  state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
+  await stopServerWithRestart({
+    docker,
+    marker,
     container,
-    stoppedAt: null,
-    startedAt: null,
-    downtimeMs: 0,
-  };
-  state.server = server;
-  await marker.write({
-    container,
+    timeoutSeconds: config.immich.stopTimeoutSeconds,
+    undo,
+    log,
     runId: context.runId,
-    pid: process.pid,
-    stoppedAt: clock().toISOString(),
+    clock,
+    why: 'so nothing changes during the backup',
+    downtime: state.server,
   });
-  undo.push(`start ${container} again`, async () => {
-    await startServer(docker, marker, container, log);
-    const startedAt = clock();
-    server.startedAt = startedAt.toISOString();
-    server.downtimeMs = server.stoppedAt ? startedAt.getTime() - Date.parse(server.stoppedAt) : 0;
-    log.info(
-      { step: 'restart', downtimeMs: server.downtimeMs },
-      `${container} is running again (down for ${formatDuration(server.downtimeMs)}).`,
-    );
-  });
-  log.info({ step: 'stop' }, `Stopping ${container} so nothing changes during the backup.`);
-  server.stoppedAt = clock().toISOString();
-  await docker.stop(container, config.immich.stopTimeoutSeconds);
-  log.info({ step: 'stop' }, `${container} is stopped.`);
 }

@@ -1,0 +1,32 @@
+import { listDumps } from '../drive-content/dumps.js';
+import { formatBytes } from '../format.js';
+import { withBackupDrive } from './drive-session.js';
+import { exitCodes } from './exit-codes.js';
+
+/** `backups [--json]`: the dumps on the drive, with dates, sizes, versions, verified or not. */
+export async function backupsCommand(
+  configFlag: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const dumps = await withBackupDrive(
+    configFlag,
+    { lock: false, trigger: 'backups', console: process.stderr },
+    (session) => listDumps(session.target.backupDir),
+  );
+  if (json) {
+    process.stdout.write(`${JSON.stringify(dumps, null, 2)}\n`);
+  } else if (dumps.length === 0) {
+    process.stdout.write('There is no database dump on the drive.\n');
+  } else {
+    for (const dump of [...dumps].reverse()) {
+      const sidecar = dump.sidecar;
+      const versions = sidecar
+        ? `Immich ${sidecar.immich.serverImageTag ?? sidecar.immich.envVersion ?? '?'}, PostgreSQL ${sidecar.postgres.serverVersion ?? '?'}, ${sidecar.format}`
+        : 'no sidecar (made by the old scripts?)';
+      process.stdout.write(
+        `${dump.date}  ${formatBytes(dump.bytes).padStart(9)}  ${sidecar?.verified ? 'verified  ' : 'unverified'}  ${versions}\n`,
+      );
+    }
+  }
+  return exitCodes.ok;
+}

@@ -1,0 +1,47 @@
+import { isAgentError } from '../errors.js';
+import { verifyBackup, type VerifyReport } from '../verify/verify-backup.js';
+import { withBackupDrive } from './drive-session.js';
+import { exitCodes } from './exit-codes.js';
+
+/** `verify [--drill] [--date D] [--json]`: exit 0 when the backup is good, 1 with every problem named. */
+export async function verifyCommand(
+  configFlag: string | undefined,
+  options: { drill: boolean; date?: string; json: boolean },
+): Promise<number> {
+  try {
+    const report = await withBackupDrive(
+      configFlag,
+      { lock: true, trigger: 'verify', console: process.stderr },
+      (session) =>
+        verifyBackup(
+          { config: session.config, docker: session.deps.docker, log: session.logger },
+          session.target,
+          {
+            date: options.date,
+            drill: options.drill,
+            sampleSize: session.config.verify.sampleSize,
+            signal: session.deps.signal,
+          },
+        ),
+    );
+    process.stdout.write(
+      options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,
+    );
+    return report.ok ? exitCodes.ok : exitCodes.failed;
+  } catch (error) {
+    if (!isAgentError(error) || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_INSECURE')
+      throw error;
+    process.stdout.write(`Verify could not check the backup: ${error.longMessage}\n`);
+    return error.code === 'ALREADY_RUNNING' ? exitCodes.retryLater : exitCodes.failed;
+  }
+}
+
+export function formatReport(report: VerifyReport): string {
+  const problems = report.checks.filter((check) => !check.ok);
+  const lines = [
+    `Backup ${report.dump.name}: ${report.ok ? 'GOOD' : `${problems.length} PROBLEM${problems.length === 1 ? '' : 'S'}`}`,
+  ];
+  for (const check of report.checks)
+    lines.push(`  ${check.ok ? 'ok     ' : 'PROBLEM'} ${check.name.padEnd(8)} ${check.detail}`);
+  return lines.join('\n');
+}

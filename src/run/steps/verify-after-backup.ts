@@ -1,0 +1,45 @@
+import { AgentError } from '../../errors.js';
+import { verifyBackup } from '../../verify/verify-backup.js';
+import type { StepContext } from '../context.js';
+import type { PreparedDrive } from './prepare-drive.js';
+
+/**
+ * verify.afterBackup: checks the backup just made (quick: dump, sidecar, files, a sample; drill:
+ * also a test restore), once the server runs again. Only after a backup that went through; a
+ * problem fails the run with VERIFY_FAILED, every problem in the record.
+ */
+export async function verifyAfterBackup(
+  context: StepContext,
+  target: PreparedDrive,
+): Promise<void> {
+  const { config, state } = context;
+  if (
+    config.verify.afterBackup === 'off' ||
+    state.failed ||
+    context.signal.aborted ||
+    state.database === null
+  )
+    return;
+  const report = await verifyBackup({ config, docker: context.docker, log: context.log }, target, {
+    date: state.database.file.slice('immich-db-'.length, 'immich-db-'.length + 10),
+    drill: config.verify.afterBackup === 'drill',
+    sampleSize: config.verify.sampleSize,
+    signal: context.signal,
+  });
+  const problems = report.checks
+    .filter((check) => !check.ok)
+    .map((check) => `${check.name}: ${check.detail}`);
+  state.verify = { ok: report.ok, problems, drillRows: report.drill?.tables ?? null };
+  if (!report.ok) {
+    state.fail(
+      new AgentError(
+        'VERIFY_FAILED',
+        `The new backup did not pass its check: ${problems.join('; ')}`,
+        {
+          step: 'verify',
+          hint: 'Run `immich-backup-agent verify` for the details, then run the backup again.',
+        },
+      ),
+    );
+  }
+}

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import type { DumpFormat } from '../adapters/database-dump.js';
+import type { DockerAdapter } from '../adapters/docker.js';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { restoreDump } from '../restore/dump-stream.js';
+
+/** Immich's main tables, by their current and their older (plural) names. */
+const mainTables = ['asset', 'assets', 'album', 'albums', 'user', 'users'];
+
+export interface DrillResult {
+  image: string;
+  tables: Record<string, number>;
+  durationMs: number;
+}
+
+/**
+ * A restore drill: a throwaway container from the database container's own image (so the same
+ * PostgreSQL and extensions), the dump restored into it the way Immich documents, the main
+ * tables counted. The container is removed whatever happens.
+ */
+export async function restoreDrill(
+  docker: DockerAdapter,
+  options: {
+    databaseContainer: string;
+    user: string;
+    database: string;
+    dumpFile: string;
+    format: DumpFormat;
+    log: Logger;
+  },
+): Promise<DrillResult> {
+  const started = Date.now();
+  const source = await docker.inspect(options.databaseContainer);
+  if (source === null) {
+    throw new AgentError(
+      'VERIFY_FAILED',
+      `The drill needs the database container's image, but ${options.databaseContainer} does not exist.`,
+      { step: 'drill' },
+    );
+  }
+  const name = `immich-backup-agent-drill-${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  options.log.info(
+    { step: 'drill', image: source.image },
+    `Restore drill: a throwaway ${source.image} container (${name}).`,
+  );
+  try {
+    await docker.runThrowaway({
+      name,
+      image: source.image,
+      env: [
+        `POSTGRES_PASSWORD=${password}`,
+        `POSTGRES_USER=${options.user}`,
+        `POSTGRES_DB=${options.database}`,
+      ],
+      labels: { 'immich-backup-agent.drill': 'true' },
+    });
+    await waitUntilReady(docker, name, options.user, options.database);
+    const restored = await restoreDump(docker, options.dumpFile, options.format, {
+      container: name,
+      user: options.user,
+      database: options.database,
+      password,
+    });
+    if (restored.exitCode !== 0) {
+      throw new AgentError(
+        'VERIFY_FAILED',
+        `The dump does not restore: psql exited with ${restored.exitCode}: ${restored.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        {
+          step: 'drill',
+        },
+      );
+    }
+    const tables = await countMainTables(docker, name, options.user, options.database, password);
+    if (Object.keys(tables).length === 0) {
+      throw new AgentError(
+        'VERIFY_FAILED',
+        'The dump restores, but none of Immich’s main tables (asset, album, user) is in it.',
+        { step: 'drill' },
+      );
+    }
+    return { image: source.image, tables, durationMs: Date.now() - started };
+  } finally {
+    await docker.remove(name).catch((error: unknown) => {
+      options.log.error(
+        { step: 'drill', err: error },
+        `Could not remove the drill container ${name}: ${(error as Error).message}`,
+      );
+    });
+  }
+}
+
+async function waitUntilReady(
+  docker: DockerAdapter,
+  name: string,
+  user: string,
+  database: string,
+): Promise<void> {
+  for (let attempt = 0; attempt < 240; attempt += 1) {
+    const ready = await docker
+      .execCollect(name, ['pg_isready', '-q', `--username=${user}`, `--dbname=${database}`])
+      .catch(() => null);
+    if (ready?.exitCode === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new AgentError(
+    'VERIFY_FAILED',
+    `PostgreSQL in the drill container did not start within a minute.`,
+    { step: 'drill' },
+  );
+}
+
+async function countMainTables(
+  docker: DockerAdapter,
+  name: string,
+  user: string,
+  database: string,
+  password: string,
+): Promise<Record<string, number>> {
+  const psql = (sql: string): Promise<string> =>
+    docker
+      .execCollect(
+        name,
+        [
+          'psql',
+          '-X',
+          '-A',
+          '-t',
+          '--no-password',
+          `--username=${user}`,
+          `--dbname=${database}`,
+          '-c',
+          sql,
+        ],
+        [`PGPASSWORD=${password}`],
+      )
+      .then((result) => result.stdout.trim());
+  const list = mainTables.map((table) => `'${table}'`).join(',');
+  const present = (
+    await psql(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN (${list}) ORDER BY 1;`,
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
+  const counts: Record<string, number> = {};
+  for (const table of present)
+    counts[table] = Number(await psql(`SELECT count(*) FROM public."${table}";`));
+  return counts;
+}

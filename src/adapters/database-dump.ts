@@ -24,6 +24,8 @@ export interface DumpRequest {
   /** Unique tag for the temporary name (the run id). */
   tag: string;
   signal?: AbortSignal;
+  /** Called with the compressed bytes written so far. */
+  onProgress?: (bytesWritten: number) => void;
 }
 
 export interface DumpResult {
@@ -66,6 +68,7 @@ export async function dumpDatabase(
     const hashCompressed = tap((chunk) => {
       hash.update(chunk);
       bytes += chunk.length;
+      request.onProgress?.(bytes);
     });
     try {
       await pipeline(

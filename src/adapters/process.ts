@@ -22,6 +22,8 @@ export interface CommandRequest {
   /** Run as this user and group (a notification into a user's own session). */
   uid?: number;
   gid?: number;
+  /** Receives stdout as it comes (progress); then only the last 256 kB are kept for the result. */
+  onOutput?: (text: string) => void;
 }
 
 export interface CommandResult {
@@ -63,15 +65,27 @@ export function createProcessGateway(options: {
         secrets,
       );
       logger.debug({ step: request.step, command: shown }, `Running ${request.tool}: ${shown}`);
-      const result = await execa(request.file, request.args, {
+      const subprocess = execa(request.file, request.args, {
         reject: false,
         timeout: request.timeoutMs,
         cancelSignal: request.signal,
         env: { LC_ALL: 'C', ...request.env },
         stdin: 'ignore',
         maxBuffer: 64 * 1024 * 1024,
+        // A program that reports progress writes without end over hours: only its tail is kept.
+        buffer: request.onOutput ? { stdout: false, stderr: true } : true,
         ...(request.uid === undefined ? {} : { uid: request.uid, gid: request.gid }),
       });
+      let tail = '';
+      if (request.onOutput) {
+        const onOutput = request.onOutput;
+        subprocess.stdout?.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('utf8');
+          tail = (tail + text).slice(-256 * 1024);
+          onOutput(text);
+        });
+      }
+      const result = await subprocess;
       if (result.isCanceled) {
         throw new AgentError(
           'INTERRUPTED',
@@ -113,7 +127,7 @@ export function createProcessGateway(options: {
       );
       return {
         exitCode: result.exitCode,
-        stdout: String(result.stdout),
+        stdout: request.onOutput ? tail : String(result.stdout),
         stderr: maskSecrets(String(result.stderr), secrets),
         durationMs,
       };

@@ -50,6 +50,16 @@ export interface SyncRequest {
   timeoutMs: number;
   /** A restore keeps what it replaces in the live library here (rsync --backup-dir). */
   replacedFilesDir?: string;
+  /** Called with rsync's overall progress (--info=progress2) as it copies. */
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+export interface SyncProgress {
+  bytes: number;
+  percent: number;
+  bytesPerSecond: number;
+  /** rsync's estimate while copying. */
+  etaSeconds: number;
 }
 
 export interface SyncStats {
@@ -71,7 +81,10 @@ export interface SyncResult extends SyncStats {
  * complete; an interrupted file waits in `.rsync-partial/` to be resumed, out of sight.
  */
 export function rsyncArguments(
-  request: Pick<SyncRequest, 'source' | 'destination' | 'filesystemType' | 'replacedFilesDir'>,
+  request: Pick<
+    SyncRequest,
+    'source' | 'destination' | 'filesystemType' | 'replacedFilesDir' | 'onProgress'
+  >,
   dryRun = false,
 ): string[] {
   const keep = posixFilesystems.has(request.filesystemType)
@@ -84,6 +97,8 @@ export function rsyncArguments(
     ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
     '--stats',
     '--no-human-readable',
+    // Overall progress; the whole file list first, so the percentage does not jump backwards.
+    ...(request.onProgress && !dryRun ? ['--info=progress2', '--no-inc-recursive'] : []),
     ...(dryRun ? ['--dry-run'] : []),
     '--',
     withSlash(request.source),
@@ -103,6 +118,7 @@ export async function syncLibrary(
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     step: 'sync',
+    onOutput: request.onProgress && !dryRun ? progressParser(request.onProgress) : undefined,
   });
   const meaning = interpretExit(rsyncExits, result.exitCode);
   const stderr = result.stderr.trim();
@@ -164,4 +180,32 @@ function withSlash(folder: string): string {
 
 function lastLines(text: string, count: number): string {
   return text.split('\n').slice(-count).join(' | ');
+}
+
+const progressLine = /^\s*(\d+)\s+(\d+)%\s+([\d.]+)([kMGT]?)B\/s\s+(\d+):(\d\d):(\d\d)/;
+const rateUnits: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/** Parses rsync's --info=progress2 lines ("  123456  45%   12.34MB/s    0:01:23 (xfr#…)"), which end in \r. */
+export function parseProgressLine(line: string): SyncProgress | null {
+  const match = progressLine.exec(line);
+  if (!match) return null;
+  const [, bytes, percent, rate, unit, hours, minutes, seconds] = match;
+  return {
+    bytes: Number(bytes),
+    percent: Number(percent),
+    bytesPerSecond: Number(rate) * (rateUnits[unit ?? ''] ?? 1),
+    etaSeconds: Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds),
+  };
+}
+
+function progressParser(onProgress: (progress: SyncProgress) => void): (text: string) => void {
+  let pending = '';
+  return (text) => {
+    const lines = (pending + text).split(/[\r\n]/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const progress = parseProgressLine(line);
+      if (progress) onProgress(progress);
+    }
+  };
 }

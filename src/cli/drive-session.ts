@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
+import {
+  loadConfig,
+  resolveConfigFile,
+  type AgentConfig,
+  type ResolvedDrive,
+} from '../config/load.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { RunDeps } from '../run/context.js';
@@ -27,7 +32,7 @@ export interface DriveSession {
  */
 export async function withBackupDrive<T>(
   configFlag: string | undefined,
-  options: { lock: boolean; trigger: string; console?: NodeJS.WritableStream },
+  options: { lock: boolean; trigger: string; console?: NodeJS.WritableStream; drive?: string },
   work: (session: DriveSession) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfig(resolveConfigFile(configFlag));
@@ -48,8 +53,17 @@ export async function withBackupDrive<T>(
         startedAt: deps.clock().toISOString(),
       });
     }
+    const driveConfig = await chooseDrive(config, deps, options.drive);
     const target = await prepareDrive(
-      { config, drive: deps.drive, log, undo, signal: controller.signal, dryRun: false },
+      {
+        config,
+        drive: deps.drive,
+        log,
+        undo,
+        signal: controller.signal,
+        dryRun: false,
+        driveConfig,
+      },
       { create: false },
     );
     if (!existsSync(target.backupDir)) {
@@ -68,4 +82,38 @@ export async function withBackupDrive<T>(
     await lock?.release();
     stopListening();
   }
+}
+
+/** The drive asked for, else the only one, else the first of several that is attached. */
+async function chooseDrive(
+  config: AgentConfig,
+  deps: RunDeps,
+  wanted?: string,
+): Promise<ResolvedDrive> {
+  if (wanted) {
+    const drive = config.drives.find(
+      (candidate) => candidate.uuid.toLowerCase() === wanted.toLowerCase(),
+    );
+    if (!drive)
+      throw new AgentError(
+        'CONFIG_INVALID',
+        `--drive ${wanted} is not one of the configured drives.`,
+        { step: 'drive' },
+      );
+    return drive;
+  }
+  if (config.drives.length === 1) return config.drives[0] as ResolvedDrive;
+  for (const drive of config.drives) {
+    if (
+      await deps.drive.locate(drive.uuid).then(
+        () => true,
+        () => false,
+      )
+    )
+      return drive;
+  }
+  throw new AgentError('DRIVE_ABSENT', 'None of the backup drives is attached.', {
+    step: 'drive',
+    hint: 'Plug one in.',
+  });
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import { triggers } from '../history/record.js';
 import { backupsCommand } from './backups-command.js';
+import { configPrintCommand, configValidateCommand } from './config-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { exitCodes } from './exit-codes.js';
+import { installCommand, uninstallCommand } from './install-command.js';
 import { lastRunCommand } from './last-run-command.js';
+import { logCommand } from './log-command.js';
 import { recoverCommand } from './recover-command.js';
 import { restoreCommand } from './restore-command.js';
 import { runCommand } from './run-command.js';
@@ -32,6 +35,8 @@ function buildProgram(): Command {
     )
     .option('--force', 'run even if no backup is due')
     .option('--dry-run', 'print what would be done and change nothing')
+    .option('--drive <uuid>', 'back up to this one of several configured drives')
+    .option('--device <path>', 'the block device that was plugged in (/dev/… or its /sys path)')
     .option(
       '--accept-changes',
       'let a run through the mass-change guard (accepted; the guard itself is not built yet)',
@@ -41,11 +46,15 @@ function buildProgram(): Command {
         trigger: (typeof triggers)[number];
         force?: boolean;
         dryRun?: boolean;
+        drive?: string;
+        device?: string;
       }) => {
         process.exitCode = await runCommand(program.opts<{ config?: string }>().config, {
           trigger: options.trigger,
           force: options.force === true,
           dryRun: options.dryRun === true,
+          drive: options.drive,
+          device: options.device,
         });
       },
     );
@@ -134,6 +143,73 @@ function buildProgram(): Command {
         program.opts<{ config?: string }>().config,
         options.json === true,
       );
+    });
+
+  program
+    .command('log')
+    .description('the last events of the agent’s log, readable')
+    .addOption(
+      new Option('-n, --lines <N>', 'how many events').default(50).argParser((value) => {
+        const count = Number(value);
+        if (!Number.isInteger(count) || count < 1)
+          throw new InvalidArgumentError('must be a whole number of at least 1');
+        return count;
+      }),
+    )
+    .option('--json', 'print the events as JSON lines')
+    .action(async (options: { lines: number; json?: boolean }) => {
+      process.exitCode = await logCommand(program.opts<{ config?: string }>().config, {
+        count: options.lines,
+        json: options.json === true,
+      });
+    });
+
+  program
+    .command('install')
+    .description(
+      'write the udev rule, the systemd units and a starting config; reload udev and systemd when DIR is /',
+    )
+    .option('--root <DIR>', 'write everything under this folder', '/')
+    .option(
+      '--app-dir <DIR>',
+      'the Immich folder with docker-compose.yml and .env',
+      '/opt/immich-app',
+    )
+    .option(
+      '--uuid <UUID>',
+      'filesystem UUID of a backup drive (repeat for several)',
+      (value: string, all: string[]) => [...all, value],
+      [],
+    )
+    .option('--mount-point <DIR>', 'where the agent mounts the drive')
+    .action(
+      async (options: { root: string; appDir?: string; uuid: string[]; mountPoint?: string }) => {
+        process.exitCode = await installCommand(options);
+      },
+    );
+
+  program
+    .command('uninstall')
+    .description('remove what install wrote; keep the config, the state and the backups')
+    .option('--root <DIR>', 'the folder install wrote under', '/')
+    .action(async (options: { root: string }) => {
+      process.exitCode = await uninstallCommand(options);
+    });
+
+  const configCommand = program.command('config').description('check or show the configuration');
+  configCommand
+    .command('validate')
+    .description('check the configuration (exit 0 valid, 2 with every problem named)')
+    .action(async () => {
+      process.exitCode = await configValidateCommand(program.opts<{ config?: string }>().config);
+    });
+  configCommand
+    .command('print')
+    .description(
+      'the configuration as the agent uses it, discovered values filled in, secrets masked',
+    )
+    .action(async () => {
+      process.exitCode = await configPrintCommand(program.opts<{ config?: string }>().config);
     });
 
   program

@@ -8,6 +8,7 @@ import { createHistoryStore } from '../history/store.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createNotifier } from '../notify/notifier.js';
 import type { RunDeps } from '../run/context.js';
+import type { LiveLine } from '../run/progress-reporter.js';
 
 export const agentVersion: string = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -40,13 +41,19 @@ export function createLoggerFor(
   return logger;
 }
 
-export function createRunDeps(config: AgentConfig, logger: Logger, signal: AbortSignal): RunDeps {
+export function createRunDeps(
+  config: AgentConfig,
+  logger: Logger,
+  signal: AbortSignal,
+  liveLine: LiveLine | null = null,
+): RunDeps {
   const gateway = createProcessGateway({ logger, secrets: config.secrets.all });
   const openSystemBus = (): BusClient =>
     connectBus(systemBusAddress(), config.power.dbusTimeoutSeconds * 1000);
   return {
     notifier: createNotifier({ config, logger, gateway, openSystemBus }),
     openSystemBus,
+    liveLine,
     config,
     logger,
     gateway,

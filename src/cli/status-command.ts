@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { createDriveAdapter } from '../adapters/drive.js';
+import { findFilesystemsByUuid } from '../adapters/block-devices.js';
 import { createProcessGateway } from '../adapters/process.js';
+import { driveIdentity, type DriveIdentity } from '../adapters/sysfs-usb.js';
 import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
-import { isAgentError } from '../errors.js';
-import { formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../format.js';
 import type { RunRecord } from '../history/record.js';
-import { createHistoryStore } from '../history/store.js';
+import { createHistoryStore, type HistoryStore } from '../history/store.js';
 import { createLogger } from '../log/logger.js';
 import { isDue, nextDueAt } from '../policy/due.js';
 import { readLockOwner } from '../run/lock.js';
@@ -16,13 +16,28 @@ import { localTime } from './summary.js';
 /** `status` exits 4 when the last success is older than maxAgeDays (or there never was one). */
 const staleExitCode = 4;
 
+export interface DriveStatus {
+  uuid: string;
+  label: string;
+  present: boolean | null;
+  device: string | null;
+  identity: DriveIdentity | null;
+  lastSuccessAt: string | null;
+  nextDueAt: string;
+  /** From the end of the drive's last successful run. */
+  freeBytes: number | null;
+  /** The next backup's size, estimated from the library's growth between the last two runs. */
+  nextBackupBytes: number | null;
+  fits: boolean | null;
+}
+
 export interface Status {
   health: 'healthy' | 'failed' | 'stale';
   running: RunProgress | null;
   lastRun: RunRecord | null;
   lastSuccessAt: string | null;
   nextDueAt: string;
-  drive: { uuid: string; present: boolean | null; device: string | null };
+  drives: DriveStatus[];
 }
 
 export async function readStatus(config: AgentConfig, now = new Date()): Promise<Status> {
@@ -41,6 +56,28 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
   };
   const due = isDue(dueInput);
   const stale = due.reason === 'STALE' || due.reason === 'NEVER_BACKED_UP';
+  const drives: DriveStatus[] = [];
+  for (const drive of config.drives) drives.push(await driveStatus(config, history, drive, now));
+  return {
+    health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
+    running: owner
+      ? progress && progress.runId === owner.runId
+        ? progress
+        : { ...owner, step: 'starting', stepStartedAt: owner.startedAt }
+      : null,
+    lastRun,
+    lastSuccessAt: lastSuccess?.finishedAt ?? null,
+    nextDueAt: nextDueAt(dueInput).toISOString(),
+    drives,
+  };
+}
+
+async function driveStatus(
+  config: AgentConfig,
+  history: HistoryStore,
+  drive: AgentConfig['drives'][number],
+  now: Date,
+): Promise<DriveStatus> {
   const { logger } = createLogger({
     file: null,
     level: 'error',
@@ -48,28 +85,48 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
     secrets: [],
     console: process.stderr,
   });
-  const drive = createDriveAdapter(createProcessGateway({ logger, secrets: [] }));
-  let present: boolean | null = null;
-  let device: string | null = null;
-  try {
-    device = (await drive.locate(config.drive.uuid)).device;
-    present = true;
-  } catch (error) {
-    if (isAgentError(error, 'DRIVE_ABSENT')) present = false;
-  }
+  const found = await findFilesystemsByUuid(
+    createProcessGateway({ logger, secrets: [] }),
+    drive.uuid,
+  ).catch(() => null);
+  const device = found?.[0]?.device ?? null;
+  const last = await history.latestSuccess(drive.uuid);
+  const previous = last ? await previousSuccess(history, drive.uuid, last) : null;
+  const growth =
+    last?.files && previous?.files
+      ? Math.max(0, last.files.totalBytes - previous.files.totalBytes)
+      : (last?.files?.transferredBytes ?? null);
+  const nextBackupBytes = growth === null ? null : growth + (last?.database?.bytes ?? 0);
+  const freeBytes = last?.drive?.freeBytes ?? null;
   return {
-    health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
-    running:
-      owner && progress && progress.runId === owner.runId
-        ? progress
-        : owner
-          ? { ...owner, step: 'starting', stepStartedAt: owner.startedAt }
-          : null,
-    lastRun,
-    lastSuccessAt: lastSuccess?.finishedAt ?? null,
-    nextDueAt: nextDueAt(dueInput).toISOString(),
-    drive: { uuid: config.drive.uuid, present, device },
+    uuid: drive.uuid,
+    label: drive.label,
+    present: found === null ? null : device !== null,
+    device,
+    identity: device ? await driveIdentity(device) : null,
+    lastSuccessAt: last?.finishedAt ?? null,
+    nextDueAt: nextDueAt({
+      now,
+      lastSuccessAt: last ? new Date(last.finishedAt) : null,
+      cron: config.schedule.cron,
+      maxAgeDays: config.schedule.maxAgeDays,
+    }).toISOString(),
+    freeBytes,
+    nextBackupBytes,
+    // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
+    fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
   };
+}
+
+/** The successful run of this drive before `last`. */
+async function previousSuccess(
+  history: HistoryStore,
+  uuid: string,
+  last: RunRecord,
+): Promise<RunRecord | null> {
+  const all = await history.successes(uuid);
+  const index = all.findIndex((record) => record.id === last.id);
+  return index > 0 ? (all[index - 1] ?? null) : null;
 }
 
 /** `status [--json]`: exit 0 healthy, 1 the last run failed, 4 the backup is stale. */
@@ -98,18 +155,10 @@ export function formatStatus(status: Status, now = new Date()): string {
   }[status.health];
   const lines = [`Immich backup: ${headline}`];
   if (status.running) {
+    const detail = status.running.detail ? ` (${status.running.detail})` : '';
     lines.push(
-      `  Running now:   run ${status.running.runId} (${status.running.trigger}), step ${status.running.step} since ${localTime(status.running.stepStartedAt)}`,
+      `  Running now:   ${status.running.step}${detail} since ${localTime(status.running.stepStartedAt)}, run ${status.running.runId} (${status.running.trigger})`,
     );
-  }
-  if (status.lastRun) {
-    const run = status.lastRun;
-    lines.push(
-      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${run.message}`,
-    );
-    if (run.hint && run.outcome !== 'success') lines.push(`  Next step:     ${run.hint}`);
-  } else {
-    lines.push('  Last run:      none yet');
   }
   lines.push(
     `  Last success:  ${status.lastSuccessAt ? `${localTime(status.lastSuccessAt)} (${ago(status.lastSuccessAt)})` : 'never'}`,
@@ -117,12 +166,42 @@ export function formatStatus(status: Status, now = new Date()): string {
   lines.push(
     `  Next due:      ${Date.parse(status.nextDueAt) <= now.getTime() ? 'now' : localTime(status.nextDueAt)}`,
   );
-  const drive =
-    status.drive.present === null
-      ? 'unknown (could not probe block devices)'
-      : status.drive.present
-        ? `attached (${status.drive.device})`
-        : 'not attached';
-  lines.push(`  Drive:         ${drive}, UUID ${status.drive.uuid}`);
+  if (status.lastRun) {
+    const run = status.lastRun;
+    lines.push(
+      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${run.message}`,
+    );
+    if (run.hint && run.outcome !== 'success') lines.push(`  Next step:     ${run.hint}`);
+  }
+  for (const drive of status.drives) {
+    const name =
+      status.drives.length > 1 ? `Drive ${drive.label}:`.padEnd(15) : 'Drive:'.padEnd(15);
+    const presence =
+      drive.present === null
+        ? 'unknown (could not probe block devices)'
+        : drive.present
+          ? `attached (${drive.device})`
+          : 'not attached';
+    const hardware = drive.identity?.usb
+      ? `, ${[drive.identity.vendor, drive.identity.model].filter(Boolean).join(' ')} at ${drive.identity.speedMbps} Mb/s`
+      : '';
+    lines.push(`  ${name}${presence}${hardware}, UUID ${drive.uuid}`);
+    if (status.drives.length > 1) {
+      lines.push(
+        `    last success ${drive.lastSuccessAt ? `${localTime(drive.lastSuccessAt)} (${ago(drive.lastSuccessAt)})` : 'never'}, next due ${localTime(drive.nextDueAt)}`,
+      );
+    }
+    if (drive.freeBytes !== null) {
+      const fits =
+        drive.fits === null
+          ? ''
+          : drive.fits
+            ? `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) fits`
+            : `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) may NOT fit`;
+      lines.push(
+        `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free at the last backup${fits}`,
+      );
+    }
+  }
   return lines.join('\n');
 }

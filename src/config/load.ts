@@ -22,8 +22,19 @@ export interface ResolvedImmich {
   immichVersion: string | null;
 }
 
+/** One backup drive with every setting resolved (from `drive`, or a `drives` entry over it). */
+export interface ResolvedDrive {
+  uuid: string;
+  label: string;
+  mountPoint: string;
+  backupDir: string;
+  powerOffAfter: boolean;
+}
+
 export interface AgentConfig extends Omit<ParsedConfig, 'immich'> {
   immich: ResolvedImmich;
+  /** The backup drives, at least one. */
+  drives: ResolvedDrive[];
   configFile: string;
   /** Values that must never reach a log, a record or a terminal. */
   secrets: { databasePassword: string | undefined; all: string[] };
@@ -62,17 +73,18 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
     throw invalid(configFile, [{ path: '(root)', message: 'must be a YAML mapping of keys' }]);
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw invalid(
-      configFile,
-      parsed.error.issues.map((issue) => ({
+  const driveIssues = checkDrives(raw);
+  if (!parsed.success || driveIssues.length > 0) {
+    throw invalid(configFile, [
+      ...(parsed.error?.issues ?? []).map((issue) => ({
         path: issuePath(issue.path, issue.code === 'unrecognized_keys' ? issue.keys : undefined),
         message:
           issue.code === 'unrecognized_keys'
             ? 'is not a known key (misspelt?)'
             : issue.message.replace(/^Invalid input: /, ''),
       })),
-    );
+      ...driveIssues,
+    ]);
   }
   const install = await readImmichInstall(parsed.data.immich.appDir);
   return resolve(configFile, parsed.data, install);
@@ -100,6 +112,7 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
   if (issues.length > 0) throw invalid(configFile, issues);
   return {
     ...config,
+    drives: resolveDrives(config),
     immich: {
       appDir: config.immich.appDir,
       libraryDir: libraryDir as string,
@@ -117,6 +130,26 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
     configFile,
     secrets: { databasePassword: password, all: secrets },
   };
+}
+
+function resolveDrives(config: ParsedConfig): ResolvedDrive[] {
+  const defaults = config.drive;
+  const entries = config.drives ?? [{ uuid: defaults.uuid as string }];
+  return entries.map((entry) => {
+    const short = entry.uuid.replace(/-/g, '').slice(0, 8).toLowerCase();
+    return {
+      uuid: entry.uuid,
+      label: entry.label ?? (entries.length > 1 ? short : 'backup drive'),
+      // Two drives may be plugged in at once: each gets its own default mount point.
+      mountPoint:
+        entry.mountPoint ??
+        (entries.length > 1
+          ? `${defaults.mountPoint}-${(entry.label ?? short).replace(/[^A-Za-z0-9_.-]+/g, '-')}`
+          : defaults.mountPoint),
+      backupDir: entry.backupDir ?? defaults.backupDir,
+      powerOffAfter: entry.powerOffAfter ?? defaults.powerOffAfter,
+    };
+  });
 }
 
 async function assertConfigFileSafe(configFile: string): Promise<void> {
@@ -157,6 +190,32 @@ async function assertConfigFileSafe(configFile: string): Promise<void> {
       },
     );
   }
+}
+
+/** Either drive.uuid or a `drives` list, not both, and every UUID once. */
+function checkDrives(raw: { drive?: { uuid?: unknown }; drives?: unknown }): ConfigIssue[] {
+  const single = raw.drive?.uuid !== undefined && raw.drive?.uuid !== null;
+  const list = Array.isArray(raw.drives) ? (raw.drives as { uuid?: unknown }[]) : null;
+  if (!single && list === null) {
+    return [
+      {
+        path: 'drive.uuid',
+        message: 'is required: the filesystem UUID of the backup drive (see `blkid`)',
+      },
+    ];
+  }
+  if (single && list !== null) {
+    return [{ path: 'drive.uuid', message: 'set either drive.uuid or a drives list, not both' }];
+  }
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  (list ?? []).forEach((entry, index) => {
+    const uuid = typeof entry?.uuid === 'string' ? entry.uuid.toLowerCase() : null;
+    if (uuid && seen.has(uuid))
+      issues.push({ path: `drives.${index}.uuid`, message: 'appears twice' });
+    if (uuid) seen.add(uuid);
+  });
+  return issues;
 }
 
 function issuePath(segments: readonly PropertyKey[], keys?: readonly string[]): string {

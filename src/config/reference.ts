@@ -66,3 +66,28 @@ export function listConfigKeys(schema: z.ZodType = configSchema): ConfigKey[] {
   walk(schema, '', undefined, undefined);
   return keys;
 }
+
+/** The README's configuration table, rendered from the schema (`npm run docs` writes it). */
+export function renderConfigReference(): string {
+  const rows = listConfigKeys().map((key) => {
+    const fallback =
+      key.path === 'drive.uuid'
+        ? '(required)'
+        : key.defaultValue === null
+          ? '—'
+          : `\`${key.defaultValue.replace(/^"(.*)"$/, '$1')}\``;
+    return `| \`${key.path}\` | ${fallback} | ${key.description.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| key | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+export const referenceStart = '<!-- config-reference:start (npm run docs) -->';
+export const referenceEnd = '<!-- config-reference:end -->';
+
+/** README text with the section between the markers replaced by the current table. */
+export function withConfigReference(readme: string): string {
+  const start = readme.indexOf(referenceStart);
+  const end = readme.indexOf(referenceEnd);
+  if (start < 0 || end < start) throw new Error('README.md has no config-reference markers');
+  return `${readme.slice(0, start + referenceStart.length)}\n\n${renderConfigReference()}\n\n${readme.slice(end)}`;
+}

@@ -90,11 +90,13 @@ export const configSchema = z.strictObject({
         .describe('Seconds the server gets to stop before Docker kills it.'),
     })
     .prefault({}),
-  // A missing `drive` section reads as an empty one, so the error names drive.uuid.
+  // drive.uuid is required unless `drives` lists the drives (checked in load.ts, with the rest).
   drive: z.preprocess(
     (value) => value ?? {},
     z.strictObject({
-      uuid: filesystemUuid.describe('Filesystem UUID of the backup drive (required).'),
+      uuid: filesystemUuid
+        .optional()
+        .describe('Filesystem UUID of the backup drive (required, unless `drives` is given).'),
       mountPoint: absolutePath
         .default('/mnt/immich-backup')
         .describe('Where the agent mounts the drive when nothing has mounted it yet.'),
@@ -107,6 +109,21 @@ export const configSchema = z.strictObject({
         .describe('After a plug-in run, power the drive down through UDisks2 (when it is there).'),
     }),
   ),
+  drives: z
+    .array(
+      z.strictObject({
+        uuid: filesystemUuid,
+        label: z.string().trim().min(1).optional(),
+        mountPoint: absolutePath.optional(),
+        backupDir: relativeFolder.optional(),
+        powerOffAfter: z.boolean().optional(),
+      }),
+    )
+    .min(1)
+    .optional()
+    .describe(
+      'Several drives in rotation: [{uuid, label, mountPoint}]; drive.* are their defaults.',
+    ),
   schedule: z
     .strictObject({
       cron: cronExpression

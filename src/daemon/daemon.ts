@@ -78,10 +78,13 @@ export async function runDaemon(
   lastHandledWindow =
     latestWindow({ cron: config.schedule.cron, timezone, now: deps.clock() })?.getTime() ?? 0;
   if (due.due) {
-    const attached = await deps.drive.locate(config.drive.uuid, signal).then(
-      () => true,
-      () => false,
-    );
+    let attached = false;
+    for (const drive of config.drives) {
+      attached ||= await deps.drive.locate(drive.uuid, signal).then(
+        () => true,
+        () => false,
+      );
+    }
     if (attached) {
       log.info({ due: due.reason }, 'A backup is due and the drive is attached: catching up now.');
       startRun('catch-up');

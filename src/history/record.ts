@@ -1,3 +1,5 @@
+import type { DriveIdentity } from '../adapters/sysfs-usb.js';
+
 /** The record every run leaves, whatever happened (`last-run --json`; see CONTRACT.md). */
 export type Trigger = 'manual' | 'hotplug' | 'schedule';
 export const triggers: readonly Trigger[] = ['manual', 'hotplug', 'schedule'];
@@ -31,6 +33,12 @@ export interface RunRecord {
     device: string | null;
     filesystemType: string | null;
     mountedByAgent: boolean;
+    label?: string;
+    /** The hardware behind it (vendor, model, serial, USB speed, driver), from sysfs. */
+    identity?: DriveIdentity;
+    /** Free and total space at the end of the run. */
+    freeBytes?: number;
+    sizeBytes?: number;
   } | null;
   database: {
     file: string;

@@ -15,8 +15,10 @@ export interface HistoryStore {
   write(record: RunRecord): Promise<void>;
   /** The most recently finished run of any outcome. */
   latest(): Promise<RunRecord | null>;
-  /** The most recently finished successful run (success or warning). */
-  latestSuccess(): Promise<RunRecord | null>;
+  /** The most recently finished successful run (success or warning), to this drive if given. */
+  latestSuccess(driveUuid?: string): Promise<RunRecord | null>;
+  /** Every successful run (to this drive if given), oldest first. */
+  successes(driveUuid?: string): Promise<RunRecord[]>;
 }
 
 export function createHistoryStore(folder: string): HistoryStore {
@@ -61,9 +63,23 @@ export function createHistoryStore(folder: string): HistoryStore {
       }
     },
     latest: () => findNewest(() => true),
-    latestSuccess: () =>
-      findNewest((record) => record.outcome === 'success' || record.outcome === 'warning'),
+    async successes(driveUuid) {
+      const all: RunRecord[] = [];
+      for (const name of await names()) {
+        const record = await read(name);
+        if (record && isSuccessOf(record, driveUuid)) all.push(record);
+      }
+      return all;
+    },
+    latestSuccess: (driveUuid) => findNewest((record) => isSuccessOf(record, driveUuid)),
   };
+}
+
+function isSuccessOf(record: RunRecord, driveUuid?: string): boolean {
+  return (
+    (record.outcome === 'success' || record.outcome === 'warning') &&
+    (driveUuid === undefined || record.drive?.uuid.toLowerCase() === driveUuid.toLowerCase())
+  );
 }
 
 export function recordFileName(record: Pick<RunRecord, 'finishedAt' | 'id'>): string {

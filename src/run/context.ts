@@ -2,13 +2,13 @@ import type { BusClient } from '../adapters/dbus.js';
 import type { DockerAdapter } from '../adapters/docker.js';
 import type { DriveAdapter } from '../adapters/drive.js';
 import type { ProcessGateway } from '../adapters/process.js';
-import type { AgentConfig } from '../config/load.js';
+import type { AgentConfig, ResolvedDrive } from '../config/load.js';
 import { AgentError } from '../errors.js';
 import type { HistoryStore } from '../history/store.js';
 import type { Trigger } from '../history/record.js';
 import type { Logger } from '../log/logger.js';
 import type { Notifier } from '../notify/notifier.js';
-import type { ProgressFile } from './progress.js';
+import type { LiveLine, ProgressReporter } from './progress-reporter.js';
 import type { RunState } from './run-state.js';
 import type { UndoStack } from './undo-stack.js';
 
@@ -26,6 +26,8 @@ export interface RunDeps {
   notifier: Notifier;
   /** A new connection to the system bus (logind, UDisks2); the caller closes it. */
   openSystemBus: () => BusClient;
+  /** A live progress line on a terminal, or null (no TTY, systemd). */
+  liveLine: LiveLine | null;
   /** Aborted on SIGTERM/SIGINT: the run stops at once and its undos put things back. */
   signal: AbortSignal;
 }
@@ -36,6 +38,10 @@ export interface RunRequest {
   dryRun: boolean;
   /** The daemon's run for a window missed while the machine was off (never powers off). */
   catchUp?: boolean;
+  /** Back up to this configured drive (its UUID). */
+  drive?: string;
+  /** The block device that was plugged in (the hotplug unit passes its sysfs path). */
+  device?: string;
 }
 
 /** What each step gets: the deps plus this run's state, undo stack and logger. */
@@ -45,7 +51,10 @@ export interface StepContext extends RunDeps {
   state: RunState;
   undo: UndoStack;
   log: Logger;
-  progress: ProgressFile;
+  /** Where the run is: the live line, the progress file for `status`, a log event every 30 s. */
+  reporter: ProgressReporter;
+  /** The drive this run backs up to (chosen by selectDrive when several are configured). */
+  driveConfig: ResolvedDrive;
 }
 
 /**
@@ -59,17 +68,5 @@ export async function enterStep(context: StepContext, step: string): Promise<voi
       hint: 'Run it again; the next run continues where this one stopped.',
     });
   }
-  if (context.dryRun) return;
-  await context.progress
-    .write({
-      runId: context.runId,
-      trigger: context.state.trigger,
-      pid: process.pid,
-      startedAt: context.state.startedAt.toISOString(),
-      step,
-      stepStartedAt: context.clock().toISOString(),
-    })
-    .catch((error: unknown) =>
-      context.log.debug({ step, err: error }, 'Could not write the progress file.'),
-    );
+  await context.reporter.step(step);
 }

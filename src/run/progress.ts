@@ -10,6 +10,8 @@ export interface RunProgress {
   startedAt: string;
   step: string;
   stepStartedAt: string;
+  /** How far the step is, in words: "42%, 3.1 GB, 35 MB/s, 12m left". */
+  detail?: string;
 }
 
 /**

@@ -4,22 +4,26 @@ import path from 'node:path';
 import { systemBusAddress } from '../adapters/dbus.js';
 import { holdInhibitor } from '../adapters/inhibitor.js';
 import { AgentError, toAgentError } from '../errors.js';
+import type { ResolvedDrive } from '../config/load.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
 import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
 import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
 import { recoverServer } from './recover.js';
 import { createProgressFile } from './progress.js';
+import { ProgressReporter } from './progress-reporter.js';
 import { RunState } from './run-state.js';
 import { createServerMarker, type ServerMarker } from './server-marker.js';
 import { checkDue, nextDueAfter } from './steps/check-due.js';
 import { copyAppConfigStep } from './steps/copy-app-config.js';
 import { dumpStep } from './steps/dump-database.js';
+import { measureSpace } from './steps/measure-space.js';
 import { preflight } from './steps/preflight.js';
 import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
 import { decidePowerStep, requestPowerOff } from './steps/power-off.js';
 import { settleUnplug } from './steps/settle-unplug.js';
+import { selectDrive } from './steps/select-drive.js';
 import { syncStep } from './steps/sync-library.js';
 import { verifyAfterBackup } from './steps/verify-after-backup.js';
 import { waitForUploads } from './steps/wait-for-uploads.js';
@@ -41,7 +45,14 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     catchUp: request.catchUp === true,
     agentVersion: deps.agentVersion,
   });
-  const progress = createProgressFile(deps.config.stateDir);
+  const reporter = new ProgressReporter({
+    // A dry run writes nothing, not even the progress file.
+    file: request.dryRun ? null : createProgressFile(deps.config.stateDir),
+    log,
+    live: deps.liveLine,
+    base: { runId, trigger: request.trigger, pid: process.pid, startedAt: startedAt.toISOString() },
+    clock: deps.clock,
+  });
   const context: StepContext = {
     ...deps,
     runId,
@@ -49,7 +60,8 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     state,
     undo: new UndoStack(log),
     log,
-    progress,
+    reporter,
+    driveConfig: deps.config.drives[0] as ResolvedDrive,
   };
   const marker = createServerMarker(deps.config.stateDir);
   log.info(
@@ -61,6 +73,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   try {
     lock = await takeLock(context);
     if (!request.dryRun) await recoverServer(deps.docker, marker, log);
+    await selectDrive(context, request);
     await checkDue(context, request);
     await waitForUploads(context, request);
     if (!request.dryRun) await deps.notifier.started({ runId, trigger: request.trigger });
@@ -96,7 +109,8 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     }
     return record;
   } finally {
-    if (lock) await progress.clear().catch(() => undefined);
+    if (lock) await reporter.finish();
+    else deps.liveLine?.clear();
     await lock?.release();
   }
 }
@@ -142,6 +156,7 @@ async function backUp(context: StepContext, marker: ServerMarker): Promise<void>
     await syncStep(context, target);
     await enterStep(context, 'config');
     await copyAppConfigStep(context, target);
+    await measureSpace(context, target);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
   } finally {
@@ -196,6 +211,7 @@ async function finalRecord(context: StepContext): Promise<RunRecord> {
     context.config.schedule,
     finishedAt,
     succeeded,
+    context.driveConfig.uuid,
   ).catch(() => null);
   return context.state.toRecord(finishedAt, nextDue);
 }

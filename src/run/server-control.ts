@@ -99,6 +99,17 @@ export async function stopServerWithRestart(options: {
   });
   log.info({ step: 'stop' }, `Stopping ${container} ${options.why}.`);
   downtime.stoppedAt = clock().toISOString();
-  await docker.stop(container, options.timeoutSeconds);
+  try {
+    await docker.stop(container, options.timeoutSeconds);
+  } catch (error) {
+    const failure = toAgentError(error, 'SERVER_STOP_FAILED', 'stop');
+    throw failure.code === 'INTERNAL'
+      ? new AgentError('SERVER_STOP_FAILED', `Could not stop ${container}: ${failure.message}`, {
+          step: 'stop',
+          hint: 'Nothing was backed up; the server is being started again. Check `docker logs` for why it would not stop.',
+          cause: error,
+        })
+      : failure;
+  }
   log.info({ step: 'stop' }, `${container} is stopped.`);
 }

@@ -177,4 +177,21 @@ describe('a manual backup against a real engine, database and loop drive', () =>
     assert.deepEqual(await bed.lastRun(), recordBefore, 'no record was written');
     assert.equal(await readFile(bed.logFile, 'utf8'), logBefore, 'nor a log line');
   });
+
+  test('log shows the last events readably, or as JSON lines', async () => {
+    const readable = await bed.run('log', '-n', '5');
+    assert.equal(readable.exitCode, 0, readable.stderr);
+    const lines = readable.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 5);
+    for (const line of lines)
+      assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}(INFO|WARN) {1,2}(\[[a-z-]+\] )?\S/);
+    const json = await bed.run('log', '-n', '3', '--json');
+    const events = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { runId?: string });
+    assert.equal(events.length, 3);
+    assert.ok(events.every((event) => typeof event.runId === 'string'));
+    assert.equal((await bed.run('log', '-n', 'many')).exitCode, 2, 'a bad count is a usage error');
+  });
 });

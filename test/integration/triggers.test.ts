@@ -119,12 +119,19 @@ describe('triggers and the due policy, through the CLI', () => {
     assert.equal(healthy.exitCode, 0, healthy.stdout + healthy.stderr);
     const status = JSON.parse(healthy.stdout) as {
       health: string;
-      drive: { present: boolean };
+      drives: {
+        present: boolean;
+        freeBytes: number;
+        fits: boolean | null;
+        identity: { usb: boolean };
+      }[];
       running: unknown;
       lastSuccessAt: string;
     };
     assert.equal(status.health, 'healthy');
-    assert.equal(status.drive.present, true);
+    assert.equal(status.drives[0]?.present, true);
+    assert.ok((status.drives[0]?.freeBytes ?? 0) > 0, 'the free space of the last backup');
+    assert.equal(status.drives[0]?.identity.usb, false, 'a loop device is not a USB device');
     assert.equal(status.running, null);
     assert.ok(status.lastSuccessAt);
     const human = await agent('status');

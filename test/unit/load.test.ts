@@ -115,6 +115,7 @@ describe('loadConfig fills in defaults', () => {
       stopTimeoutSeconds: 30,
       composeFile: path.join(appDir, 'docker-compose.yml'),
       envFile: path.join(appDir, '.env'),
+      immichVersion: 'release',
     });
     assert.deepEqual(config.secrets, { databasePassword: 'postgres', all: ['postgres'] });
   });

@@ -14,7 +14,8 @@ export async function checkDue(context: StepContext, request: RunRequest): Promi
     return;
   }
   const { schedule } = context.config;
-  const last = await context.history.latestSuccess();
+  // Each drive has its own due state: with two drives in rotation, each is backed up in turn.
+  const last = await context.history.latestSuccess(context.driveConfig.uuid);
   const input = {
     now: context.clock(),
     lastSuccessAt: last ? new Date(last.finishedAt) : null,
@@ -44,9 +45,12 @@ export async function nextDueAfter(
   schedule: { cron: string; maxAgeDays: number },
   now: Date,
   thisRunSucceeded: boolean,
+  driveUuid?: string,
 ): Promise<Date> {
   const lastSuccessAt = thisRunSucceeded
     ? now
-    : await history.latestSuccess().then((record) => (record ? new Date(record.finishedAt) : null));
+    : await history
+        .latestSuccess(driveUuid)
+        .then((record) => (record ? new Date(record.finishedAt) : null));
   return nextDueAt({ now, lastSuccessAt, cron: schedule.cron, maxAgeDays: schedule.maxAgeDays });
 }

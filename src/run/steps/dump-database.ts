@@ -44,6 +44,7 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     file,
     tag: context.runId,
     signal: context.signal,
+    onProgress: (bytes) => context.reporter.update({ bytes }),
   });
   const durationMs = Date.now() - started;
   const [server, databaseContainerState, postgresVersion] = await Promise.all([

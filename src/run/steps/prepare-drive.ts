@@ -2,6 +2,7 @@ import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlockFilesystem, MountEntry } from '../../adapters/drive.js';
 import { isReadOnly } from '../../adapters/mountinfo.js';
+import { driveIdentity } from '../../adapters/sysfs-usb.js';
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
 import type { RunState } from '../run-state.js';
@@ -9,7 +10,7 @@ import type { RunState } from '../run-state.js';
 /** What preparing the drive needs: a backup run's context, or verify's and restore's. */
 export type DriveContext = Pick<
   StepContext,
-  'config' | 'drive' | 'log' | 'undo' | 'signal' | 'dryRun'
+  'config' | 'drive' | 'log' | 'undo' | 'signal' | 'dryRun' | 'driveConfig'
 > & {
   /** A backup run's state, which records the drive; absent for verify and restore. */
   state?: RunState;
@@ -38,18 +39,22 @@ export async function prepareDrive(
   context: DriveContext,
   options: { create: boolean } = { create: true },
 ): Promise<PreparedDrive> {
-  const { config, drive, log, undo, state, dryRun } = context;
+  const { driveConfig, drive, log, undo, state, dryRun } = context;
   const create = options.create && !dryRun;
-  const filesystem = await drive.locate(config.drive.uuid, context.signal);
+  const filesystem = await drive.locate(driveConfig.uuid, context.signal);
+  const identity = await driveIdentity(filesystem.device);
+  const hardware = identity.usb
+    ? `${[identity.vendor, identity.model].filter(Boolean).join(' ') || 'USB drive'}, ${identity.speedMbps ?? '?'} Mb/s, ${identity.driver ?? 'unknown driver'}`
+    : 'not a USB device';
   log.info(
-    { step: 'drive', device: filesystem.device, fsType: filesystem.fsType },
-    `Found the backup drive ${filesystem.device} (${filesystem.fsType}${filesystem.label ? `, "${filesystem.label}"` : ''}).`,
+    { step: 'drive', device: filesystem.device, fsType: filesystem.fsType, identity },
+    `Found the backup drive ${filesystem.device} (${filesystem.fsType}${filesystem.label ? `, "${filesystem.label}"` : ''}; ${hardware}).`,
   );
   const mounts = await drive.mountsOf(filesystem);
   let mount: MountEntry | undefined =
-    mounts.find((entry) => entry.mountPoint === config.drive.mountPoint) ?? mounts[0];
+    mounts.find((entry) => entry.mountPoint === driveConfig.mountPoint) ?? mounts[0];
   let mountedByAgent = false;
-  const mountPoint = config.drive.mountPoint;
+  const mountPoint = driveConfig.mountPoint;
   if (mount) {
     log.info(
       { step: 'drive', mountPoint: mount.mountPoint },
@@ -69,14 +74,19 @@ export async function prepareDrive(
     }
     if (dryRun) {
       log.info({ step: 'drive' }, `Would mount ${filesystem.device} at ${mountPoint}.`);
-      if (state) state.drive = driveRecord(filesystem, mountPoint, filesystem.fsType, true);
+      if (state)
+        state.drive = {
+          ...driveRecord(filesystem, mountPoint, filesystem.fsType, true),
+          label: driveConfig.label,
+          identity,
+        };
       return described(
         filesystem,
         mountPoint,
         filesystem.fsType,
         true,
         false,
-        config.drive.backupDir,
+        driveConfig.backupDir,
       );
     }
     const created = await mkdir(mountPoint, { recursive: true, mode: 0o755 });
@@ -111,7 +121,13 @@ export async function prepareDrive(
       },
     );
   }
-  if (state) state.drive = driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent);
+  if (state) {
+    state.drive = {
+      ...driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent),
+      label: driveConfig.label,
+      identity,
+    };
+  }
   await drive.proveOnDrive(mount.mountPoint, filesystem);
   const prepared = described(
     filesystem,
@@ -119,9 +135,9 @@ export async function prepareDrive(
     mount.fsType,
     mountedByAgent,
     true,
-    config.drive.backupDir,
+    driveConfig.backupDir,
   );
-  await ensureFolderOnDrive(context, filesystem, mount.mountPoint, config.drive.backupDir, create);
+  await ensureFolderOnDrive(context, filesystem, mount.mountPoint, driveConfig.backupDir, create);
   await ensureFolderOnDrive(context, filesystem, prepared.backupDir, 'files', create);
   return prepared;
 }

@@ -7,7 +7,7 @@ import type { RunRequest, StepContext } from '../context.js';
  * A drive that was mounted before (a desktop automount) stays mounted: eject it first.
  */
 export async function settleUnplug(context: StepContext, request: RunRequest): Promise<void> {
-  const { state, config, log } = context;
+  const { state, log } = context;
   if (request.trigger !== 'hotplug' || request.dryRun || state.drive === null) return;
   const drive = state.drive;
   if (!drive.mountedByAgent) {
@@ -22,7 +22,7 @@ export async function settleUnplug(context: StepContext, request: RunRequest): P
       poweredOff: false,
       message: 'The drive could not be unmounted: do not unplug it yet.',
     };
-  } else if (config.drive.powerOffAfter) {
+  } else if (context.driveConfig.powerOffAfter) {
     const bus = context.openSystemBus();
     try {
       const result = await powerOffDrive(bus, drive.uuid);

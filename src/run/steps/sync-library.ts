@@ -1,4 +1,5 @@
 import { syncLibrary } from '../../adapters/rsync.js';
+import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
 import { formatBytes, formatDuration, plural } from '../../format.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from './prepare-drive.js';
@@ -28,6 +29,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
       filesystemType: target.filesystemType,
       signal: context.signal,
       timeoutMs: syncTimeoutMs,
+      onProgress: (progress) => context.reporter.update(progress),
     },
     context.dryRun,
   );
@@ -39,6 +41,10 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     totalBytes: result.totalBytes,
     durationMs,
   };
+  const slowLink = state.drive?.identity
+    ? usbSpeedWarning(state.drive.identity, result.totalBytes)
+    : null;
+  if (slowLink && !context.dryRun) result.warnings.push(slowLink);
   for (const warning of result.warnings) {
     state.warn(warning);
     log.warn({ step: 'sync' }, warning);

@@ -10,7 +10,7 @@ export async function waitForUploads(context: StepContext, request: RunRequest):
   if (request.trigger !== 'schedule') return;
   const { config } = context;
   await enterStep(context, 'sync-window');
-  await context.drive.locate(config.drive.uuid, context.signal);
+  await context.drive.locate(context.driveConfig.uuid, context.signal);
   if (context.dryRun) {
     if (config.schedule.syncWindowSeconds > 0) {
       context.log.info(

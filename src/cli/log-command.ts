@@ -1,0 +1,68 @@
+import { open } from 'node:fs/promises';
+import { loadConfig, resolveConfigFile } from '../config/load.js';
+import { exitCodes } from './exit-codes.js';
+import { localTime } from './summary.js';
+
+/** The last `count` lines of a file, read from its end (a log grows for years). */
+export async function lastLines(file: string, count: number): Promise<string[]> {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    let position = size;
+    let text = '';
+    while (position > 0 && text.split('\n').filter(Boolean).length <= count) {
+      const length = Math.min(64 * 1024, position);
+      position -= length;
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, position);
+      text = buffer.toString('utf8') + text;
+    }
+    return text.split('\n').filter(Boolean).slice(-count);
+  } finally {
+    await handle.close();
+  }
+}
+
+interface LogEvent {
+  time?: string;
+  level?: string;
+  step?: string;
+  msg?: string;
+  runId?: string;
+}
+
+export function formatEvent(line: string): string {
+  let event: LogEvent;
+  try {
+    event = JSON.parse(line) as LogEvent;
+  } catch {
+    return line; // not one of ours: shown as it is
+  }
+  const time = event.time ? localTime(event.time) : '?';
+  const level = (event.level ?? 'info').toUpperCase().padEnd(5);
+  const step = event.step ? `[${event.step}] ` : '';
+  return `${time}  ${level} ${step}${event.msg ?? ''}`;
+}
+
+/** `log [-n N] [--json]`: the last N events of the agent's log (default 50, the seed's habit). */
+export async function logCommand(
+  configFlag: string | undefined,
+  options: { count: number; json: boolean },
+): Promise<number> {
+  const config = await loadConfig(resolveConfigFile(configFlag));
+  let lines: string[];
+  try {
+    lines = await lastLines(config.log.file, options.count);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    process.stdout.write(
+      `The log ${config.log.file} does not exist yet: no run has been logged.\n`,
+    );
+    return exitCodes.failed;
+  }
+  process.stdout.write(
+    lines.map((line) => (options.json ? line : formatEvent(line))).join('\n') +
+      (lines.length ? '\n' : ''),
+  );
+  return exitCodes.ok;
+}

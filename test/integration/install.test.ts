@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { runAgent } from '../env/cli.js';
+import { createLoopDrive } from '../env/drive.js';
+import { fixturesDir } from '../env/immich-bed.js';
+import { awkwardName, createSandbox, udevRulesDir, type Sandbox } from '../env/sandbox.js';
+
+/** Every path under `dir` (files and folders), with each file's content. */
+async function tree(dir: string): Promise<Map<string, string | null>> {
+  const result = new Map<string, string | null>();
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      const relative = path.relative(dir, full);
+      if (entry.isDirectory()) {
+        result.set(`${relative}/`, null);
+        await walk(full);
+      } else {
+        result.set(relative, await readFile(full, 'utf8'));
+      }
+    }
+  };
+  await walk(dir);
+  return result;
+}
+
+describe('install and uninstall, under a root of the test’s own', () => {
+  let sandbox: Sandbox;
+  let root: string;
+  let appDir: string;
+  const uuids = [randomUUID(), randomUUID()];
+
+  before(async () => {
+    sandbox = await createSandbox();
+    root = sandbox.path(awkwardName, 'root');
+    appDir = sandbox.path(awkwardName, 'immich-app');
+    // A root that already has things of its own, which must be left exactly as they are.
+    await mkdir(path.join(root, 'etc/udev/rules.d'), { recursive: true });
+    await writeFile(path.join(root, 'etc/udev/rules.d/70-someone-else.rules'), '# not ours\n');
+    await writeFile(path.join(root, 'etc/hostname'), 'immich-box\n');
+    await mkdir(appDir, { recursive: true });
+    await copyFile(
+      path.join(fixturesDir, 'immich-docker-compose.yml'),
+      path.join(appDir, 'docker-compose.yml'),
+    );
+    await copyFile(path.join(fixturesDir, 'immich-example.env'), path.join(appDir, '.env'));
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('install writes the rule, the units and a discovered config; a second install changes nothing; uninstall leaves the root as it was but for config and state', async () => {
+    const before = await tree(root);
+    const args = [
+      'install',
+      '--root',
+      root,
+      '--app-dir',
+      appDir,
+      '--mount-point',
+      '/srv/backups/usb',
+      ...uuids.flatMap((uuid) => ['--uuid', uuid]),
+    ];
+    const first = await runAgent(args);
+    assert.equal(first.exitCode, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /Wrote a starting configuration/);
+    assert.match(first.stdout, /found containers: immich_server and immich_postgres/);
+    assert.match(first.stdout, /found library: .*immich-app\/library/);
+    assert.match(first.stdout, /check power\.users/);
+
+    const configFile = path.join(root, 'etc/immich-backup-agent/config.yml');
+    assert.equal((await stat(configFile)).mode & 0o777, 0o600);
+    const validate = await runAgent(['--config', configFile, 'config', 'validate']);
+    assert.equal(validate.exitCode, 0, validate.stdout + validate.stderr);
+    assert.match(validate.stdout, /is valid: 2 drives/);
+    const printed = await runAgent(['--config', configFile, 'config', 'print']);
+    assert.match(printed.stdout, /databasePassword: "\*\*\*"/);
+    assert.doesNotMatch(printed.stdout, /DB_PASSWORD|: postgres\n.*password/);
+
+    const rule = await readFile(
+      path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'),
+      'utf8',
+    );
+    for (const uuid of uuids) assert.match(rule, new RegExp(`ENV\\{ID_FS_UUID\\}=="${uuid}"`));
+    assert.doesNotMatch(
+      rule,
+      /ff12a215-2c2f-4649-a390-0d8a23e6ef0e"/,
+      'the seed UUID is replaced, not kept',
+    );
+    const hotplug = await readFile(
+      path.join(root, 'etc/systemd/system/immich-backup-agent-hotplug@.service'),
+      'utf8',
+    );
+    assert.match(
+      hotplug,
+      new RegExp(
+        `^ExecStart=${process.execPath.replace(/\//g, '\\/')} .*dist/src/cli/main\\.js run --trigger hotplug --device %I$`,
+        'm',
+      ),
+    );
+    assert.match(
+      hotplug,
+      /^ReadWritePaths=-\/srv\/backups$/m,
+      'the configured mount point’s folder is writable',
+    );
+
+    const afterFirst = await tree(root);
+    const second = await runAgent(args);
+    assert.equal(second.exitCode, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /Kept the configuration/);
+    assert.doesNotMatch(second.stdout, /^Wrote /m);
+    assert.deepEqual(await tree(root), afterFirst, 'a second install changes nothing');
+
+    const removed = await runAgent(['uninstall', '--root', root]);
+    assert.equal(removed.exitCode, 0, removed.stdout + removed.stderr);
+    const afterUninstall = await tree(root);
+    const kept = [...afterUninstall.keys()].filter((key) => !before.has(key));
+    assert.deepEqual(
+      kept.sort(),
+      [
+        'etc/immich-backup-agent/',
+        'etc/immich-backup-agent/config.yml',
+        'var/',
+        'var/lib/',
+        'var/lib/immich-backup-agent/',
+      ].sort(),
+      'only config and state remain',
+    );
+    for (const [key, value] of before)
+      assert.equal(afterUninstall.get(key), value, `${key} is as it was`);
+  });
+
+  test('the installed units pass systemd-analyze verify and security, and the installed rule wants the unit for each drive', async () => {
+    const install = await runAgent([
+      'install',
+      '--root',
+      root,
+      '--app-dir',
+      appDir,
+      ...uuids.flatMap((uuid) => ['--uuid', uuid]),
+    ]);
+    assert.equal(install.exitCode, 0, install.stdout + install.stderr);
+    const units = sandbox.path('units');
+    await mkdir(units);
+    for (const name of await readdir(path.join(root, 'etc/systemd/system'))) {
+      await copyFile(
+        path.join(root, 'etc/systemd/system', name),
+        path.join(units, name.replace('@.service', '@sys-devices-virtual-block-loop0.service')),
+      );
+    }
+    const names = await readdir(units);
+    const verify = await execa('systemd-analyze', ['verify', ...names], {
+      cwd: units,
+      reject: false,
+      all: true,
+    });
+    assert.equal(verify.exitCode, 0, String(verify.all));
+    for (const unit of names) {
+      const security = await execa(
+        'systemd-analyze',
+        ['security', '--offline=true', '--no-pager', unit],
+        { cwd: units, reject: false, all: true },
+      );
+      const exposure = Number(
+        /Overall exposure level for .*: (\d+(?:\.\d+)?)/.exec(String(security.all))?.[1],
+      );
+      assert.ok(exposure <= 5.5, `${unit}: ${exposure}`);
+    }
+
+    const drive = await createLoopDrive(sandbox, { uuid: uuids[1], sizeMb: 16 });
+    const rule = path.join(udevRulesDir, `90-immich-backup-agent-iba-test-${sandbox.id}.rules`);
+    await copyFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), rule);
+    sandbox.defer('remove the test rule', () => execa('rm', ['-f', rule]).then(() => undefined));
+    const simulated = await execa(
+      'udevadm',
+      ['test', '--action=add', `/sys/class/block/${path.basename(drive.device)}`],
+      { all: true },
+    );
+    assert.match(String(simulated.all), /^SYSTEMD_WANTS=immich-backup-agent-hotplug@\.service$/m);
+  });
+});

@@ -15,6 +15,7 @@ export interface ResolvedImmich {
   databaseUser: string;
   databaseName: string;
   stopTimeoutSeconds: number;
+  stopServer: 'during-backup' | 'during-dump' | 'never';
   /** The compose file and `.env` found in appDir (null when missing); both are backed up. */
   composeFile: string | null;
   envFile: string | null;
@@ -123,6 +124,7 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
       databaseUser: config.immich.databaseUser ?? (env.get('DB_USERNAME') || 'postgres'),
       databaseName: config.immich.databaseName ?? (env.get('DB_DATABASE_NAME') || 'immich'),
       stopTimeoutSeconds: config.immich.stopTimeoutSeconds,
+      stopServer: config.immich.stopServer,
       composeFile: install.composeFile,
       envFile: install.envFile,
       immichVersion: env.get('IMMICH_VERSION') || null,

@@ -88,6 +88,12 @@ export const configSchema = z.strictObject({
         .max(600)
         .default(30)
         .describe('Seconds the server gets to stop before Docker kills it.'),
+      stopServer: z
+        .enum(['during-backup', 'during-dump', 'never'])
+        .default('during-backup')
+        .describe(
+          'Stop the server for the whole backup (the seed’s way), only until the dump is safe, or never.',
+        ),
     })
     .prefault({}),
   // drive.uuid is required unless `drives` lists the drives (checked in load.ts, with the rest).

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { isAgentError } from '../errors.js';
 import type { RunDeps } from './context.js';
 import { acquireLock } from './lock.js';
-import { recoverServer, type RecoveryResult } from './recover.js';
+import { createMountNote } from './notes.js';
+import { recoverMount, recoverServer, type RecoveryResult } from './recover.js';
 import { newRunId } from './run-backup.js';
 import { createServerMarker } from './server-marker.js';
 
@@ -13,7 +14,7 @@ import { createServerMarker } from './server-marker.js';
  * started (already logged loudly).
  */
 export async function runRecovery(
-  deps: Pick<RunDeps, 'config' | 'logger' | 'docker' | 'clock'>,
+  deps: Pick<RunDeps, 'config' | 'logger' | 'docker' | 'clock' | 'drive'>,
 ): Promise<RecoveryResult | { action: 'busy' }> {
   const { config, logger } = deps;
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
@@ -36,6 +37,7 @@ export async function runRecovery(
   }
   try {
     const result = await recoverServer(deps.docker, createServerMarker(config.stateDir), logger);
+    await recoverMount(deps.drive, createMountNote(config.stateDir), logger);
     if (result.action === 'none')
       logger.info(
         { step: 'recover' },

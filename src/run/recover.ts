@@ -1,4 +1,6 @@
 import type { DockerAdapter } from '../adapters/docker.js';
+import type { DriveAdapter } from '../adapters/drive.js';
+import type { MountedDrive, Note } from './notes.js';
 import type { Logger } from '../log/logger.js';
 import type { ServerMarker } from './server-marker.js';
 import { startServer } from './server-control.js';
@@ -39,4 +41,29 @@ export async function recoverServer(
     stoppedAt: note.stoppedAt,
     runId: note.runId,
   };
+}
+
+/**
+ * Unmounts the drive a dead run had mounted (and would have unmounted in its `finally`), if it
+ * is still mounted there; a mount made by someone else is left alone. Called with the lock held.
+ */
+export async function recoverMount(
+  drive: DriveAdapter,
+  note: Note<MountedDrive>,
+  logger: Logger,
+): Promise<boolean> {
+  const entry = await note.read();
+  if (entry === null) return false;
+  const mounted = await drive.mountAt(entry.mountPoint);
+  let unmounted = false;
+  if (mounted && mounted.source === entry.device) {
+    logger.warn(
+      { step: 'recover', mountPoint: entry.mountPoint, staleRunId: entry.runId },
+      `Run ${entry.runId} mounted the drive at ${entry.mountPoint} and died before unmounting it; unmounting it now.`,
+    );
+    await drive.unmount(entry.mountPoint);
+    unmounted = true;
+  }
+  await note.clear();
+  return unmounted;
 }

@@ -9,7 +9,8 @@ import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
 import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
 import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
-import { recoverServer } from './recover.js';
+import { createMountNote } from './notes.js';
+import { recoverMount, recoverServer } from './recover.js';
 import { createProgressFile } from './progress.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { RunState } from './run-state.js';
@@ -18,6 +19,7 @@ import { checkDue, nextDueAfter } from './steps/check-due.js';
 import { copyAppConfigStep } from './steps/copy-app-config.js';
 import { dumpStep } from './steps/dump-database.js';
 import { measureSpace } from './steps/measure-space.js';
+import { checkSpace } from './steps/check-space.js';
 import { preflight } from './steps/preflight.js';
 import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
@@ -72,7 +74,10 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   let lock: HeldLock | null = null;
   try {
     lock = await takeLock(context);
-    if (!request.dryRun) await recoverServer(deps.docker, marker, log);
+    if (!request.dryRun) {
+      await recoverServer(deps.docker, marker, log);
+      await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
+    }
     await selectDrive(context, request);
     await checkDue(context, request);
     await waitForUploads(context, request);
@@ -146,12 +151,20 @@ async function backUp(context: StepContext, marker: ServerMarker): Promise<void>
       // Runs before that record is written and after the server is back (last in, first out).
       undo.push('verify the new backup', () => verifyAfterBackup(context, target));
     }
+    await enterStep(context, 'space');
+    await checkSpace(context, target);
     await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
     await enterStep(context, 'stop');
-    await stopServer(context, marker, serverWasRunning);
+    const restartAfterDump = await stopServer(context, marker, serverWasRunning);
     await enterStep(context, 'dump');
     await dumpStep(context, target);
+    if (restartAfterDump) {
+      // The dump is safe on the drive: Immich may run again while the files are copied.
+      await restartAfterDump().catch((error: unknown) =>
+        state.addCleanupError(toAgentError(error, 'SERVER_START_FAILED', 'restart')),
+      );
+    }
     await enterStep(context, 'sync');
     await syncStep(context, target);
     await enterStep(context, 'config');

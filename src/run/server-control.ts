@@ -21,7 +21,10 @@ export async function startServer(
     await docker.start(container);
     const deadline = Date.now() + waitMs;
     let state = await docker.inspect(container);
+    const startedAt = Date.now();
     while (!(state?.running && !state.restarting) && Date.now() < deadline) {
+      // A container that exited (and has no restart policy to bring it back) will not come up.
+      if (state && state.status === 'exited' && Date.now() - startedAt > 1000) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
       state = await docker.inspect(container);
     }
@@ -77,7 +80,7 @@ export async function stopServerWithRestart(options: {
   clock: () => Date;
   why: string;
   downtime: ServerDowntime;
-}): Promise<void> {
+}): Promise<() => Promise<void>> {
   const { docker, marker, container, undo, log, clock, downtime } = options;
   await marker.write({
     container,
@@ -85,7 +88,7 @@ export async function stopServerWithRestart(options: {
     pid: process.pid,
     stoppedAt: clock().toISOString(),
   });
-  undo.push(`start ${container} again`, async () => {
+  const restartNow = undo.push(`start ${container} again`, async () => {
     await startServer(docker, marker, container, log);
     const startedAt = clock();
     downtime.startedAt = startedAt.toISOString();
@@ -112,4 +115,5 @@ export async function stopServerWithRestart(options: {
       : failure;
   }
   log.info({ step: 'stop' }, `${container} is stopped.`);
+  return restartNow;
 }

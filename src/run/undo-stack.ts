@@ -17,8 +17,20 @@ export class UndoStack {
 
   constructor(private readonly logger: Logger) {}
 
-  push(label: string, undo: () => Promise<void>): void {
-    this.entries.push({ label, undo });
+  /**
+   * Registers an undo. The returned function runs it now, out of turn, and takes it off the stack
+   * (the server is started again as soon as the dump is safe, with stopServer: during-dump); its
+   * failure is thrown to the caller then, as the step's own error.
+   */
+  push(label: string, undo: () => Promise<void>): () => Promise<void> {
+    const entry = { label, undo };
+    this.entries.push(entry);
+    return async () => {
+      const index = this.entries.indexOf(entry);
+      if (index < 0) return;
+      this.entries.splice(index, 1);
+      await entry.undo();
+    };
   }
 
   get size(): number {

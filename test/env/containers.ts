@@ -82,7 +82,8 @@ export async function startServer(
     '/bin/sh',
     postgresImage,
     '-c',
-    'trap "exit 0" TERM INT; while :; do sleep 1 & wait $!; done',
+    // A flag file in the library makes it fail to start, like a server that does not come back.
+    'trap "exit 0" TERM INT; [ -e /data/.refuse-to-start ] && exit 3; while :; do sleep 1 & wait $!; done',
   ]);
   return name;
 }

@@ -14,6 +14,8 @@ export interface LoopDrive {
   unmountAll(): Promise<void>;
   /** Detaches the loop device: the drive is unplugged. */
   detach(): Promise<void>;
+  /** Plugs it in again (a new loop device on the same image). */
+  reattach(): Promise<void>;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function createLoopDrive(
       image,
     ]);
   }
-  const device = (await execa('losetup', ['--find', '--show', image])).stdout.trim();
+  let device = (await execa('losetup', ['--find', '--show', image])).stdout.trim();
   let attached = true;
   const unmountAll = async (): Promise<void> => {
     const numbers = await deviceNumbers(device);
@@ -59,14 +61,27 @@ export async function createLoopDrive(
   const detach = async (): Promise<void> => {
     if (!attached) return;
     await unmountAll();
-    await execa('losetup', ['--detach', device]);
+    // A filesystem unmounted lazily keeps the device busy until its last user lets go.
+    for (let attempt = 0; ; attempt += 1) {
+      const result = await execa('losetup', ['--detach', device], { reject: false });
+      if (result.exitCode === 0) break;
+      if (attempt >= 40) throw new Error(`losetup --detach ${device}: ${result.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     attached = false;
   };
   sandbox.defer(`detach ${device}`, detach);
   return {
-    device,
+    get device() {
+      return device;
+    },
     uuid,
     image,
+    async reattach() {
+      if (attached) return;
+      device = (await execa('losetup', ['--find', '--show', image])).stdout.trim();
+      attached = true;
+    },
     async mountAt(folder) {
       await execa('mkdir', ['-p', '--', folder]);
       await execa('mount', ['--', device, folder]);

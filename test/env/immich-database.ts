@@ -72,6 +72,19 @@ export async function seedImmichDatabase(
   await psql(container, immichLikeSchema + immichLikeRows(assets), options);
 }
 
+/**
+ * A table of random text big enough to make the dump take seconds (about `megabytes` of SQL,
+ * compressing about two to one), for interrupting a dump and for the benchmarks.
+ */
+export async function seedBigTable(container: string, megabytes: number): Promise<void> {
+  const rows = Math.ceil((megabytes * 1024 * 1024) / 960);
+  await psql(
+    container,
+    `CREATE TABLE IF NOT EXISTS big_payload (id int PRIMARY KEY, payload text NOT NULL);
+     INSERT INTO big_payload SELECT g, (SELECT string_agg(md5(random()::text || g || s), '') FROM generate_series(1, 30) AS s) FROM generate_series(1, ${rows}) AS g;`,
+  );
+}
+
 export async function fingerprint(
   container: string,
   options: { user?: string; database?: string } = {},

@@ -1,15 +1,29 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { deviceNumbers } from '../../src/adapters/block-devices.js';
+import { readMountinfo } from '../../src/adapters/mountinfo.js';
 import type { LoopDrive } from './drive.js';
 import type { Sandbox } from './sandbox.js';
 
-/** Mounts the drive read-only in a folder of the test's own, runs `look`, and unmounts it. */
+/**
+ * Looks at the drive: where it is mounted already (a run's mount, an automount), or mounted
+ * read-only in a folder of the test's own and unmounted again.
+ */
 export async function withDriveMounted<T>(
   sandbox: Sandbox,
   drive: LoopDrive,
   look: (root: string) => T | Promise<T>,
 ): Promise<T> {
+  const numbers = await deviceNumbers(drive.device);
+  const existing = (await readMountinfo()).find(
+    (entry) =>
+      numbers &&
+      entry.major === numbers.major &&
+      entry.minor === numbers.minor &&
+      entry.root === '/',
+  );
+  if (existing) return look(existing.mountPoint);
   const folder = sandbox.path(`inspect-${Date.now()}`);
   await execa('mkdir', ['-p', '--', folder]);
   await execa('mount', ['-o', 'ro', '--', drive.device, folder]);

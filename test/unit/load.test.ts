@@ -113,6 +113,7 @@ describe('loadConfig fills in defaults', () => {
       databaseUser: 'postgres',
       databaseName: 'immich',
       stopTimeoutSeconds: 30,
+      stopServer: 'during-backup',
       composeFile: path.join(appDir, 'docker-compose.yml'),
       envFile: path.join(appDir, '.env'),
       immichVersion: 'release',

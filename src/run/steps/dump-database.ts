@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { dumpDatabase } from '../../adapters/database-dump.js';
+import { assertDriveStillThere } from './drive-still-there.js';
 import { postgresServerVersion } from '../../adapters/database-info.js';
 import { applyRetention } from '../../drive-content/retention.js';
 import { immichServerTag, writeSidecar } from '../../drive-content/sidecar.js';
@@ -36,16 +37,22 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     `Dumping database "${databaseName}" from ${databaseContainer} to ${name}.`,
   );
   const started = Date.now();
-  const result = await dumpDatabase(docker, {
-    container: databaseContainer,
-    user: databaseUser,
-    database: databaseName,
-    password: config.secrets.databasePassword,
-    file,
-    tag: context.runId,
-    signal: context.signal,
-    onProgress: (bytes) => context.reporter.update({ bytes }),
-  });
+  let result: Awaited<ReturnType<typeof dumpDatabase>>;
+  try {
+    result = await dumpDatabase(docker, {
+      container: databaseContainer,
+      user: databaseUser,
+      database: databaseName,
+      password: config.secrets.databasePassword,
+      file,
+      tag: context.runId,
+      signal: context.signal,
+      onProgress: (bytes) => context.reporter.update({ bytes }),
+    });
+  } catch (error) {
+    await assertDriveStillThere(context, target, error);
+    throw error;
+  }
   const durationMs = Date.now() - started;
   const [server, databaseContainerState, postgresVersion] = await Promise.all([
     docker.inspect(config.immich.serverContainer).catch(() => null),

@@ -5,6 +5,7 @@ import { isReadOnly } from '../../adapters/mountinfo.js';
 import { driveIdentity } from '../../adapters/sysfs-usb.js';
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
+import { createMountNote } from '../notes.js';
 import type { RunState } from '../run-state.js';
 
 /** What preparing the drive needs: a backup run's context, or verify's and restore's. */
@@ -12,6 +13,7 @@ export type DriveContext = Pick<
   StepContext,
   'config' | 'drive' | 'log' | 'undo' | 'signal' | 'dryRun' | 'driveConfig'
 > & {
+  runId?: string;
   /** A backup run's state, which records the drive; absent for verify and restore. */
   state?: RunState;
 };
@@ -94,12 +96,21 @@ export async function prepareDrive(
       undo.push('remove the mount point folder it created', () =>
         removeEmptyFolders(created, mountPoint),
       );
+    const mountNote = createMountNote(context.config.stateDir);
     await drive.mount(filesystem, mountPoint, context.signal);
     mountedByAgent = true;
     // Unmounting must not be cancelled by the signal that interrupted the run.
     undo.push('unmount the backup drive', async () => {
       await drive.unmount(mountPoint);
+      await mountNote.clear();
       log.info({ step: 'drive' }, `Unmounted the backup drive from ${mountPoint}.`);
+    });
+    // If this run dies, the next one (or `recover`) unmounts what it mounted.
+    await mountNote.write({
+      uuid: filesystem.uuid,
+      device: filesystem.device,
+      mountPoint,
+      runId: context.runId ?? 'unknown',
     });
     mount = (await drive.mountsOf(filesystem)).find((entry) => entry.mountPoint === mountPoint);
     if (!mount) {

@@ -6,32 +6,45 @@ import type { ServerMarker } from '../server-marker.js';
  * Stops the Immich server so the database and the files do not change during the backup
  * (Immich's own advice). The restart is registered before the stop is even asked for, so it
  * runs on every path, including a stop that fails half-way. A server that was not running is
- * left as it was found.
+ * left as it was found. immich.stopServer: during-backup (the seed's way) keeps it stopped to the
+ * end; during-dump returns the restart, to be run as soon as the dump is safe (Immich's order:
+ * dump first, files second); never does not stop it.
  */
 export async function stopServer(
   context: StepContext,
   marker: ServerMarker,
   serverWasRunning: boolean,
-): Promise<void> {
+): Promise<RestartNow | null> {
   const { config, docker, log, undo, state, clock } = context;
   const container = config.immich.serverContainer;
+  const mode = config.immich.stopServer;
   if (!serverWasRunning) {
     log.warn(
       { step: 'stop' },
       `${container} was not running before the backup; it will be left stopped.`,
     );
     state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
-    return;
+    return null;
+  }
+  if (mode === 'never') {
+    // pg_dump reads one consistent snapshot; files uploaded during the copy are simply newer
+    // than the dump (an orphan file at worst after a restore, never a missing one).
+    log.info(
+      { step: 'stop' },
+      `${container} keeps running (immich.stopServer: never); the dump is a consistent snapshot.`,
+    );
+    state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
+    return null;
   }
   if (context.dryRun) {
     log.info(
       { step: 'stop' },
-      `Would stop ${container} (up to ${config.immich.stopTimeoutSeconds} s), and start it again at the end.`,
+      `Would stop ${container} (up to ${config.immich.stopTimeoutSeconds} s) and start it again ${mode === 'during-dump' ? 'once the dump is safe' : 'at the end'}.`,
     );
-    return;
+    return null;
   }
   state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
-  await stopServerWithRestart({
+  const restartNow = await stopServerWithRestart({
     docker,
     marker,
     container,
@@ -40,7 +53,14 @@ export async function stopServer(
     log,
     runId: context.runId,
     clock,
-    why: 'so nothing changes during the backup',
+    why:
+      mode === 'during-dump'
+        ? 'until the database dump is safe on the drive'
+        : 'so nothing changes during the backup',
     downtime: state.server,
   });
+  return mode === 'during-dump' ? restartNow : null;
 }
+
+/** Starts the server again out of turn (stopServer: during-dump, right after the dump). */
+export type RestartNow = () => Promise<void>;

@@ -1,4 +1,7 @@
 import { syncLibrary } from '../../adapters/rsync.js';
+import { AgentError, isAgentError } from '../../errors.js';
+import { spaceNeeded } from './check-space.js';
+import { assertDriveStillThere } from './drive-still-there.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
 import { formatBytes, formatDuration, plural } from '../../format.js';
 import type { StepContext } from '../context.js';
@@ -21,18 +24,28 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     `${context.dryRun ? 'Measuring what would be copied' : 'Copying new and changed files'} from ${source} to ${target.filesDir}.`,
   );
   const started = Date.now();
-  const result = await syncLibrary(
-    gateway,
-    {
-      source,
-      destination: target.filesDir,
-      filesystemType: target.filesystemType,
-      signal: context.signal,
-      timeoutMs: syncTimeoutMs,
-      onProgress: (progress) => context.reporter.update(progress),
-    },
-    context.dryRun,
-  );
+  let result: Awaited<ReturnType<typeof syncLibrary>>;
+  try {
+    result = await syncLibrary(
+      gateway,
+      {
+        source,
+        destination: target.filesDir,
+        filesystemType: target.filesystemType,
+        signal: context.signal,
+        timeoutMs: syncTimeoutMs,
+        onProgress: (progress) => context.reporter.update(progress),
+      },
+      context.dryRun,
+    );
+  } catch (error) {
+    if (!context.dryRun) await assertDriveStillThere(context, target, error);
+    throw isAgentError(error, 'NO_SPACE') && !context.dryRun
+      ? await withMissingSpace(context, target, error)
+      : error;
+  }
+  // The drive may have gone while rsync wrote into a lazily unmounted filesystem.
+  if (!context.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
   const durationMs = Date.now() - started;
   state.files = {
     transferredFiles: result.transferredFiles,
@@ -53,4 +66,38 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     { step: 'sync', ...state.files },
     `${context.dryRun ? 'Would copy' : 'Copied'} ${plural(result.transferredFiles, 'new or changed file')} (${formatBytes(result.transferredBytes)}) in ${formatDuration(durationMs)}; the library has ${plural(result.totalFiles, 'file')} (${formatBytes(result.totalBytes)}).`,
   );
+}
+
+/** The drive filled up during the copy: say how much was still missing (bytes, or inodes). */
+async function withMissingSpace(
+  context: StepContext,
+  target: PreparedDrive,
+  error: AgentError,
+): Promise<AgentError> {
+  try {
+    const { newData, newFiles, free, freeInodes } = await spaceNeeded(context, target);
+    const shortage =
+      newData > free
+        ? `${formatBytes(newData - free)} missing`
+        : freeInodes === 0
+          ? 'no inodes left: the filesystem can hold no more files'
+          : 'the rest went to filesystem overhead';
+    return new AgentError(
+      'NO_SPACE',
+      `The backup drive filled up during the copy: ${plural(newFiles, 'file')} (${formatBytes(newData)}) were still to copy, ${formatBytes(free)} free (${shortage}).`,
+      {
+        step: 'sync',
+        hint: error.hint,
+        cause: error,
+        details: {
+          stillToCopyBytes: newData,
+          stillToCopyFiles: newFiles,
+          freeBytes: free,
+          freeInodes,
+        },
+      },
+    );
+  } catch {
+    return error;
+  }
 }

@@ -4,14 +4,14 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { AgentError } from '../errors.js';
 import { fsyncDirectory, temporaryNameFor } from './atomic-files.js';
 import { driveWriteError } from './drive-errors.js';
-import type { DockerAdapter } from './docker.js';
+import { dumpCheckFor, type DumpFormat } from './dump-check.js';
 
-/** pg_dump ends every complete plain-format dump with this comment. */
-export const dumpTrailer = '-- PostgreSQL database dump complete';
+export { clusterDumpTrailer, dumpTrailer, type DumpFormat } from './dump-check.js';
+import type { DockerAdapter } from './docker.js';
 
 export interface DumpRequest {
   container: string;
@@ -63,24 +63,28 @@ export async function dumpDatabase(
     );
     const hash = createHash('sha256');
     let bytes = 0;
-    let uncompressedBytes = 0;
-    const countRaw = tap((chunk) => (uncompressedBytes += chunk.length));
-    const hashCompressed = tap((chunk) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      request.onProgress?.(bytes);
+    // The compressed bytes are hashed, counted and checked (gunzip, trailer) on their way to the
+    // drive, in parallel, instead of reading the whole dump back afterwards.
+    const check = dumpCheckFor(request.file);
+    const onTheWay = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        request.onProgress?.(bytes);
+        check.write(chunk).then(() => callback(null, chunk), callback);
+      },
     });
     try {
       await pipeline(
         handle.stdout,
-        countRaw,
         createGzip(),
-        hashCompressed,
+        onTheWay,
         // flush: the data is on the drive, not in the page cache, before it is renamed.
         createWriteStream(temporary, { flags: 'wx', mode: 0o600, flush: true }),
         { signal: request.signal },
       );
     } catch (error) {
+      check.destroy();
       if (request.signal?.aborted) throw interrupted(error);
       throw (
         driveWriteError(error, path.basename(request.file), 'dump') ??
@@ -105,7 +109,7 @@ export async function dumpDatabase(
         },
       );
     }
-    const { format } = await verifyDump(temporary, request.signal);
+    const { format, uncompressedBytes } = await check.end();
     await rename(temporary, request.file);
     await fsyncDirectory(path.dirname(request.file));
     return { file: request.file, bytes, sha256: hash.digest('hex'), uncompressedBytes, format };
@@ -115,68 +119,36 @@ export async function dumpDatabase(
   }
 }
 
-export type DumpFormat = 'pg_dump' | 'pg_dumpall';
-
-/** pg_dumpall ends a cluster dump with this line instead. */
-export const clusterDumpTrailer = '-- PostgreSQL database cluster dump complete';
-
 /**
- * Reads a .sql.gz back from the drive: the gzip stream must be intact, the content non-empty,
- * and pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions
- * write a `\unrestrict` line after it). Also tells a dump of one database (pg_dump, what the
- * agent makes) from a whole-cluster dump (pg_dumpall, what the old scripts made).
+ * Reads a .sql.gz back from the drive and checks it (see DumpCheck): `verify`, restore plans,
+ * and dumps the agent did not make.
  */
 export async function verifyDump(
   file: string,
   signal?: AbortSignal,
 ): Promise<{ uncompressedBytes: number; format: DumpFormat }> {
-  let head = Buffer.alloc(0);
-  let tail = Buffer.alloc(0);
-  let uncompressedBytes = 0;
+  const check = dumpCheckFor(file);
   try {
     await pipeline(
       createReadStream(file),
-      createGunzip(),
       new Writable({
         write(chunk: Buffer, _encoding, callback) {
-          uncompressedBytes += chunk.length;
-          if (head.length < 4096) head = Buffer.concat([head, chunk]).subarray(0, 4096);
-          tail = Buffer.concat([tail, chunk]).subarray(-8192);
-          callback();
+          check.write(chunk).then(() => callback(), callback);
         },
       }),
       { signal },
     );
   } catch (error) {
+    check.destroy();
     if (signal?.aborted) throw interrupted(error);
+    if (error instanceof AgentError) throw error;
     throw new AgentError(
       'DUMP_FAILED',
-      `The dump ${path.basename(file)} is damaged: ${(error as Error).message}.`,
-      {
-        step: 'dump',
-        cause: error,
-      },
+      `The dump ${path.basename(file)} cannot be read: ${(error as Error).message}.`,
+      { step: 'dump', cause: error },
     );
   }
-  if (uncompressedBytes === 0) {
-    throw new AgentError('DUMP_FAILED', `The dump ${path.basename(file)} is empty.`, {
-      step: 'dump',
-    });
-  }
-  const format: DumpFormat = head.toString('utf8').includes('PostgreSQL database cluster dump')
-    ? 'pg_dumpall'
-    : 'pg_dump';
-  const trailer = format === 'pg_dumpall' ? clusterDumpTrailer : dumpTrailer;
-  if (!tail.toString('utf8').includes(trailer)) {
-    throw new AgentError(
-      'DUMP_FAILED',
-      `The dump ${path.basename(file)} is incomplete: ${format}’s completion trailer is missing.`,
-      {
-        step: 'dump',
-      },
-    );
-  }
-  return { uncompressedBytes, format };
+  return check.end();
 }
 
 function interrupted(error: unknown): AgentError {
@@ -188,14 +160,4 @@ function interrupted(error: unknown): AgentError {
       cause: error,
     },
   );
-}
-
-/** A pass-through that looks at every chunk (counting, hashing) without holding it. */
-function tap(look: (chunk: Buffer) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      look(chunk);
-      callback(null, chunk);
-    },
-  });
 }

@@ -16,16 +16,28 @@ export async function startServer(
   container: string,
   logger: Logger,
   waitMs = 30_000,
+  stableMs = 1000,
 ): Promise<void> {
   try {
     await docker.start(container);
-    const deadline = Date.now() + waitMs;
-    let state = await docker.inspect(container);
+    // Running once is not enough: a server that crashes at start-up is running for a moment.
+    // It must stay up for a second (a crash loop under `restart: always` shows as restarting).
     const startedAt = Date.now();
-    while (!(state?.running && !state.restarting) && Date.now() < deadline) {
-      // A container that exited (and has no restart policy to bring it back) will not come up.
-      if (state && state.status === 'exited' && Date.now() - startedAt > 1000) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    const deadline = startedAt + waitMs;
+    let state = await docker.inspect(container);
+    let upSince: number | null = null;
+    for (;;) {
+      const now = Date.now();
+      if (state?.running && !state.restarting) {
+        upSince ??= now;
+        if (now - upSince >= stableMs) break;
+      } else {
+        upSince = null;
+        // Exited, with no restart policy to bring it back: it will not come up.
+        if (state?.status === 'exited' && now - startedAt > 1000) break;
+      }
+      if (now > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
       state = await docker.inspect(container);
     }
     if (!state?.running || state.restarting) {

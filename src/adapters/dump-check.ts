@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import { AgentError } from '../errors.js';
+
+export type DumpFormat = 'pg_dump' | 'pg_dumpall';
+
+/** pg_dump ends every complete plain-format dump with this comment; pg_dumpall a cluster dump with the second. */
+export const dumpTrailer = '-- PostgreSQL database dump complete';
+export const clusterDumpTrailer = '-- PostgreSQL database cluster dump complete';
+
+/**
+ * Checks a gzipped dump as its bytes go by: the gzip stream must be intact, the SQL non-empty,
+ * and pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions write
+ * a `\unrestrict` line after it). Tells a dump of one database (pg_dump, what the agent makes)
+ * from a whole-cluster dump (pg_dumpall, what the old scripts made). Feeding it while the dump is
+ * written checks it in parallel, on zlib's worker threads, instead of reading it all again.
+ */
+export class DumpCheck {
+  private readonly gunzip: Gunzip = createGunzip();
+  private readonly finished: Promise<void>;
+  private head = Buffer.alloc(0);
+  private tail = Buffer.alloc(0);
+  private uncompressedBytes = 0;
+
+  constructor(private readonly name: string) {
+    this.gunzip.on('data', (chunk: Buffer) => {
+      this.uncompressedBytes += chunk.length;
+      if (this.head.length < 4096) this.head = Buffer.concat([this.head, chunk]).subarray(0, 4096);
+      this.tail = Buffer.concat([this.tail.subarray(-8192), chunk]).subarray(-8192);
+    });
+    this.finished = new Promise((resolve, reject) => {
+      this.gunzip.on('end', resolve);
+      this.gunzip.on('error', reject);
+    });
+    this.finished.catch(() => undefined); // reported by end()
+  }
+
+  /** Feeds compressed bytes, waiting while the decompressor is behind (backpressure). */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.gunzip.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = (): void => (this.gunzip.off('error', onError), resolve());
+        const onError = (error: Error): void => (this.gunzip.off('drain', onDrain), reject(error));
+        this.gunzip.once('drain', onDrain);
+        this.gunzip.once('error', onError);
+      });
+    }
+  }
+
+  async end(): Promise<{ uncompressedBytes: number; format: DumpFormat }> {
+    this.gunzip.end();
+    try {
+      await this.finished;
+    } catch (error) {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The dump ${this.name} is damaged: ${(error as Error).message}.`,
+        { step: 'dump', cause: error },
+      );
+    }
+    if (this.uncompressedBytes === 0) {
+      throw new AgentError('DUMP_FAILED', `The dump ${this.name} is empty.`, { step: 'dump' });
+    }
+    const format: DumpFormat = this.head
+      .toString('utf8')
+      .includes('PostgreSQL database cluster dump')
+      ? 'pg_dumpall'
+      : 'pg_dump';
+    const trailer = format === 'pg_dumpall' ? clusterDumpTrailer : dumpTrailer;
+    if (!this.tail.toString('utf8').includes(trailer)) {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The dump ${this.name} is incomplete: ${format}’s completion trailer is missing.`,
+        { step: 'dump' },
+      );
+    }
+    return { uncompressedBytes: this.uncompressedBytes, format };
+  }
+
+  destroy(): void {
+    this.gunzip.destroy();
+  }
+}
+
+export function dumpCheckFor(file: string): DumpCheck {
+  return new DumpCheck(path.basename(file));
+}

@@ -3,7 +3,7 @@
  * drive with a random UUID, the agent installed under a root of its own, the installed udev rule
  * given to the real udevd, and a synthesised `add` event for the drive. udev says which unit it
  * wants; systemd would start it, so the demo starts that unit's ExecStart the way systemd does
- * (with %I, the device's sysfs path), then shows `last-run` and `status`, and cleans up.
+ * (with %f, the device's sysfs path), then shows `last-run` and `status`, and cleans up.
  */
 import { copyFile, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -66,9 +66,9 @@ try {
   const sysfs = await realpath(`/sys/class/block/${path.basename(bed.drive.device)}`);
   const pid1 = (await readFile('/proc/1/comm', 'utf8')).trim();
   say(
-    `${pid1 === 'systemd' ? 'systemd starts' : `systemd is not PID 1 here (${pid1}), so the demo starts`} the unit's ExecStart, with %I = ${sysfs}`,
+    `${pid1 === 'systemd' ? 'systemd starts' : `systemd is not PID 1 here (${pid1}), so the demo starts`} the unit's ExecStart, with %f = ${sysfs}`,
   );
-  const words = execStart.replace('%I', sysfs).split(' ');
+  const words = execStart.replace('%f', sysfs).split(' ');
   const run = await execa(words[0] as string, words.slice(1), {
     reject: false,
     env: { IMMICH_BACKUP_AGENT_CONFIG: bed.configFile },

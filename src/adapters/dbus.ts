@@ -1,4 +1,10 @@
-import dbus from 'dbus-next';
+import { createRequire } from 'node:module';
+import type DBus from 'dbus-next';
+
+/** dbus-next, loaded only when a bus is used (most runs never need one). */
+export function dbusNext(): typeof DBus {
+  return createRequire(import.meta.url)('dbus-next') as typeof DBus;
+}
 import { AgentError } from '../errors.js';
 
 /** The system bus `DBUS_SYSTEM_BUS_ADDRESS` names, else the standard one. */
@@ -29,6 +35,7 @@ export interface BusClient {
 export function connectBus(address: string, timeoutMs: number): BusClient {
   let broken: Error | null = null;
   const failures: ((error: Error) => void)[] = [];
+  const dbus = dbusNext();
   const bus = dbus.sessionBus({ busAddress: address });
   // dbus-next reports a bus that is not there as an 'error' event; unhandled, it would crash.
   bus.on('error', (error: Error) => {

@@ -27,6 +27,8 @@ const mountExits: ExitCodeTable = {
 
 /** Block devices and mounts, from the caller's side: find, mount, unmount, prove. */
 export interface DriveAdapter {
+  /** systemd-mount makes the mount point itself (and the agent's view of / may be read-only). */
+  readonly mountCreatesMountPoint: boolean;
   /** The one filesystem with this UUID; DRIVE_ABSENT or DRIVE_AMBIGUOUS otherwise. */
   locate(uuid: string, signal?: AbortSignal): Promise<BlockFilesystem>;
   /** Where the whole filesystem (root "/") is mounted now, newest mount last. */
@@ -84,6 +86,7 @@ export function createDriveAdapter(
       ? { file: 'systemd-mount', args: ['--no-ask-password', '--umount', '--', mountPoint] }
       : { file: 'umount', args: ['--', mountPoint] };
   return {
+    mountCreatesMountPoint: options.useSystemdMount,
     async locate(uuid, signal) {
       const found = await findFilesystemsByUuid(gateway, uuid, signal);
       if (found.length === 0) {

@@ -50,6 +50,11 @@ export interface SyncRequest {
   timeoutMs: number;
   /** A restore keeps what it replaces in the live library here (rsync --backup-dir). */
   replacedFilesDir?: string;
+  /**
+   * Keep an interrupted file in `.rsync-partial/` to resume it next time. Worth it for big copies;
+   * it costs a stat per file, which shows on a large unchanged library. Default true.
+   */
+  resumable?: boolean;
   /** Called with rsync's overall progress (--info=progress2) as it copies. */
   onProgress?: (progress: SyncProgress) => void;
 }
@@ -83,7 +88,7 @@ export interface SyncResult extends SyncStats {
 export function rsyncArguments(
   request: Pick<
     SyncRequest,
-    'source' | 'destination' | 'filesystemType' | 'replacedFilesDir' | 'onProgress'
+    'source' | 'destination' | 'filesystemType' | 'replacedFilesDir' | 'onProgress' | 'resumable'
   >,
   dryRun = false,
 ): string[] {
@@ -93,7 +98,9 @@ export function rsyncArguments(
       ['--recursive', '--times', '--modify-window=1'];
   return [
     ...keep,
-    '--partial-dir=.rsync-partial',
+    // rsync always writes a file under a hidden temporary name and renames it when complete; with
+    // --partial-dir an interrupted one is kept, out of sight, to be resumed.
+    ...(dryRun || request.resumable === false ? [] : ['--partial-dir=.rsync-partial']),
     ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
     '--stats',
     '--no-human-readable',

@@ -1,7 +1,4 @@
-import dbus from 'dbus-next';
-
-const { Variant } = dbus;
-import type { BusClient } from './dbus.js';
+import { dbusNext, type BusClient } from './dbus.js';
 
 const service = 'org.freedesktop.UDisks2';
 
@@ -13,6 +10,7 @@ export type DrivePowerOffResult = { done: true } | { done: false; reason: string
  * (Manager.ResolveDevice, Block.Drive). Returns why not when it cannot.
  */
 export async function powerOffDrive(bus: BusClient, uuid: string): Promise<DrivePowerOffResult> {
+  const { Variant } = dbusNext();
   const [blocks] = (await bus.call(
     service,
     '/org/freedesktop/UDisks2/Manager',

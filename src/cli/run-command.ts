@@ -2,7 +2,6 @@ import { loadConfig, resolveConfigFile } from '../config/load.js';
 import type { RunRequest } from '../run/context.js';
 import { exitCodeFor } from '../run/outcome.js';
 import { runBackup } from '../run/run-backup.js';
-import { createTerminalLiveLine } from './live-line.js';
 import { abortOnSignals, createLoggerFor, createRunDeps } from './setup.js';
 import { formatRunSummary } from './summary.js';
 
@@ -13,7 +12,10 @@ export async function runCommand(
 ): Promise<number> {
   const config = await loadConfig(resolveConfigFile(configFlag));
   // On a terminal, a live progress line under the log; elsewhere (systemd) progress events.
-  const terminal = process.stdout.isTTY && process.stderr.isTTY ? createTerminalLiveLine() : null;
+  const terminal =
+    process.stdout.isTTY && process.stderr.isTTY
+      ? (await import('./live-line.js')).createTerminalLiveLine()
+      : null;
   // A dry run changes nothing, not even the log file.
   const logger = createLoggerFor(config, {
     writeFile: !request.dryRun,

@@ -1,5 +1,10 @@
 import { pino, type Logger, type StreamEntry } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { PrettyOptions, PrettyStream } from 'pino-pretty';
+
+// Loaded only for a terminal: every run under systemd starts faster without it.
+const loadPretty = (): ((options: PrettyOptions) => PrettyStream) =>
+  createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => PrettyStream;
 
 export type { Logger } from 'pino';
 
@@ -27,7 +32,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; fileErro
     {
       level: options.level,
       stream: options.pretty
-        ? pretty({
+        ? loadPretty()({
             destination: consoleStream,
             sync: true,
             colorize: true,

@@ -20,6 +20,8 @@ export class RunState {
   };
   unplug: RunRecord['unplug'] = null;
   verify: RunRecord['verify'] = null;
+  /** What the space check measured: bytes of new files to copy (not in the record). */
+  plannedNewBytes: number | null = null;
   readonly warnings: string[] = [];
   private primary: AgentError | null = null;
   private readonly cleanupErrors: AgentError[] = [];

@@ -16,12 +16,12 @@ export async function startServer(
   container: string,
   logger: Logger,
   waitMs = 30_000,
-  stableMs = 1000,
+  stableMs = 500,
 ): Promise<void> {
   try {
     await docker.start(container);
     // Running once is not enough: a server that crashes at start-up is running for a moment.
-    // It must stay up for a second (a crash loop under `restart: always` shows as restarting).
+    // It must stay up for half a second (a crash loop under `restart: always` shows as restarting).
     const startedAt = Date.now();
     const deadline = startedAt + waitMs;
     let state = await docker.inspect(container);

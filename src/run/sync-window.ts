@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { watch } from 'chokidar';
 import { AgentError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { Logger } from '../log/logger.js';
@@ -45,7 +44,11 @@ export async function waitSyncWindow(
       : `Waiting ${formatDuration(options.seconds * 1000)} so phones can finish uploading.`,
   );
   const watcher = adaptive
-    ? watch(folders, { ignoreInitial: true, persistent: true, awaitWriteFinish: false })
+    ? (await import('chokidar')).watch(folders, {
+        ignoreInitial: true,
+        persistent: true,
+        awaitWriteFinish: false,
+      })
     : null;
   try {
     const endedBy = await new Promise<SyncWindowEnd>((resolve, reject) => {

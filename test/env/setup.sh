@@ -94,6 +94,35 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
 
+# --- the systemd test host image -------------------------------------------------------------
+# A Debian rootfs that boots systemd as PID 1 in a container (issue 8: the shipped units under a
+# real systemd). Built once, cached like the PostgreSQL one.
+systemd_image=${IBA_TEST_SYSTEMD_IMAGE:-immich-backup-agent-test/systemd:bookworm}
+if ! docker image inspect "$systemd_image" >/dev/null 2>&1; then
+  mkdir -p "$cache_dir"
+  tarball="$cache_dir/systemd-rootfs.tar"
+  if [[ ! -s $tarball ]]; then
+    mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    rootfs=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
+    trap 'rm -rf "$rootfs"' EXIT
+    say "debootstrap bookworm with systemd, udev, D-Bus and rsync (about a minute)"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,udev,rsync bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap-systemd.log" 2>&1 || {
+      tail -30 "$cache_dir/debootstrap-systemd.log" >&2
+      exit 1
+    }
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # Nothing of the host's console or network is the test host's business.
+    rm -f "$rootfs"/etc/systemd/system/getty.target.wants/* "$rootfs"/etc/systemd/system/multi-user.target.wants/networking.service
+    tar -C "$rootfs" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$rootfs"
+    trap - EXIT
+  fi
+  say "importing the systemd test host as $systemd_image"
+  docker import --change 'CMD ["/lib/systemd/systemd"]' "$tarball" "$systemd_image" >/dev/null
+fi
+
 # --- leftovers of killed runs ---------------------------------------------------------------
 node --import tsx "$here/reap.ts"
 say "ready: $(docker version --format '{{.Server.Version}}') engine, image $image"

@@ -98,7 +98,7 @@ describe('install and uninstall, under a root of the test’s own', () => {
     assert.match(
       hotplug,
       new RegExp(
-        `^ExecStart=${process.execPath.replace(/\//g, '\\/')} .*dist/src/cli/main\\.js run --trigger hotplug --device %I$`,
+        `^ExecStart=${process.execPath.replace(/\//g, '\\/')} .*dist/src/cli/main\\.js run --trigger hotplug --device %f$`,
         'm',
       ),
     );

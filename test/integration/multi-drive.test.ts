@@ -10,7 +10,7 @@ describe('two drives in rotation', () => {
   let sandbox: Sandbox;
   let bed: ImmichBed;
   let second: LoopDrive;
-  /** The sysfs path of a drive's device, as the hotplug unit passes it (--device %I). */
+  /** The sysfs path of a drive's device, as the hotplug unit passes it (--device %f). */
   const sysfsOf = async (drive: LoopDrive): Promise<string> =>
     realpath(`/sys/class/block/${path.basename(drive.device)}`);
 

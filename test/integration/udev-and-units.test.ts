@@ -153,7 +153,7 @@ describe('the shipped systemd units', () => {
       'Type=oneshot',
       'SuccessExitStatus=75',
       'BindsTo=%i.device',
-      'ExecStart=/usr/local/bin/immich-backup-agent run --trigger hotplug --device %I',
+      'ExecStart=/usr/local/bin/immich-backup-agent run --trigger hotplug --device %f',
       'ExecStopPost=/usr/local/bin/immich-backup-agent recover',
       'KillMode=mixed',
     ]) {

@@ -46,6 +46,7 @@ export async function checkSpace(context: StepContext, target: PreparedDrive): P
   if (context.dryRun) return;
   const { newData, dump, free } = await spaceNeeded(context, target);
   const needed = newData + dump;
+  context.state.plannedNewBytes = newData;
   context.log.info(
     { step: 'space', newDataBytes: newData, dumpBytes: dump, freeBytes: free },
     `This backup writes about ${formatBytes(needed)} (${formatBytes(newData)} of new files, a dump of about ${formatBytes(dump)}); ${formatBytes(free)} are free on the drive.`,

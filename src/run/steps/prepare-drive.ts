@@ -91,7 +91,11 @@ export async function prepareDrive(
         driveConfig.backupDir,
       );
     }
-    const created = await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+    // systemd-mount makes the mount point itself; under the unit's read-only view of the file
+    // system the agent could not, and need not.
+    const created = drive.mountCreatesMountPoint
+      ? undefined
+      : await mkdir(mountPoint, { recursive: true, mode: 0o755 });
     if (created)
       undo.push('remove the mount point folder it created', () =>
         removeEmptyFolders(created, mountPoint),

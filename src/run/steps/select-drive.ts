@@ -72,12 +72,13 @@ async function driveOfDevice(
   device: string,
   drives: ResolvedDrive[],
 ): Promise<ResolvedDrive> {
-  let node = device;
-  if (device.startsWith('/sys/')) {
-    const uevent = await readFile(path.join(device, 'uevent'), 'utf8').catch(() => '');
+  // A sysfs path may come without its leading slash (systemd's %I drops it).
+  let node = device.startsWith('sys/') ? `/${device}` : device;
+  if (node.startsWith('/sys/')) {
+    const uevent = await readFile(path.join(node, 'uevent'), 'utf8').catch(() => '');
     const name = /^DEVNAME=(.+)$/m.exec(uevent)?.[1];
     if (!name)
-      throw new AgentError('DRIVE_ABSENT', `The device ${device} is gone.`, {
+      throw new AgentError('DRIVE_ABSENT', `The device ${node} is gone.`, {
         step: 'drive',
         hint: 'Plug the drive in again.',
       });

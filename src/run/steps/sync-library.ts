@@ -34,6 +34,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
         filesystemType: target.filesystemType,
         signal: context.signal,
         timeoutMs: syncTimeoutMs,
+        resumable: await worthResuming(context),
         onProgress: (progress) => context.reporter.update(progress),
       },
       context.dryRun,
@@ -100,4 +101,20 @@ async function withMissingSpace(
   } catch {
     return error;
   }
+}
+
+/** Bigger copies than this keep interrupted files to resume them (see SyncRequest.resumable). */
+const resumableFromBytes = 256 * 1024 * 1024;
+
+/**
+ * Keep interrupted files for the next run when there is a lot to copy, or when the last run to
+ * this drive did not finish (its kept files are then picked up and cleaned away).
+ */
+async function worthResuming(context: StepContext): Promise<boolean> {
+  if (context.state.plannedNewBytes === null || context.state.plannedNewBytes > resumableFromBytes)
+    return true;
+  const last = await context.history.latest();
+  const finished =
+    last?.outcome === 'success' || last?.outcome === 'warning' || last?.outcome === 'skipped';
+  return !(finished && last?.drive?.uuid === context.driveConfig.uuid);
 }

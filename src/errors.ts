@@ -32,6 +32,7 @@ export const errorCodes = [
   'VERIFY_FAILED',
   'RESTORE_FAILED',
   'VERSION_MISMATCH',
+  'MASS_CHANGE',
   'INTERNAL',
 ] as const;
 

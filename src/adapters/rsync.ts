@@ -1,5 +1,16 @@
 import { AgentError } from '../errors.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
+import {
+  emptyChanges,
+  outputReader,
+  parseRsyncStats,
+  type SyncChanges,
+  type SyncProgress,
+  type SyncStats,
+} from './rsync-output.js';
+
+export { parseProgressLine, parseRsyncStats } from './rsync-output.js';
+export type { SyncChanges, SyncProgress, SyncStats } from './rsync-output.js';
 
 /** rsync(1) EXIT VALUES, with what each means for a backup. */
 export const rsyncExits: ExitCodeTable = {
@@ -57,26 +68,23 @@ export interface SyncRequest {
   resumable?: boolean;
   /** Called with rsync's overall progress (--info=progress2) as it copies. */
   onProgress?: (progress: SyncProgress) => void;
-}
-
-export interface SyncProgress {
-  bytes: number;
-  percent: number;
-  bytesPerSecond: number;
-  /** rsync's estimate while copying. */
-  etaSeconds: number;
-}
-
-export interface SyncStats {
-  totalFiles: number;
-  totalBytes: number;
-  transferredFiles: number;
-  transferredBytes: number;
-  createdFiles: number;
+  /** Top-level folders of the source to leave out ("thumbs" is /thumbs/). */
+  excludeFolders?: readonly string[];
+  /** Only these top-level folders of the source. */
+  onlyFolders?: readonly string[];
+  /** Count the changes, file by file (rsync's itemized output). */
+  itemize?: boolean;
+  /**
+   * Dry runs only: also count the files the destination has and the source has lost (rsync
+   * --delete, which only ever runs with --dry-run here; nothing is ever deleted).
+   */
+  countMissing?: boolean;
 }
 
 export interface SyncResult extends SyncStats {
   warnings: string[];
+  /** Itemized changes, when asked for (`itemize`). */
+  changes: SyncChanges | null;
 }
 
 /**
@@ -86,10 +94,7 @@ export interface SyncResult extends SyncStats {
  * complete; an interrupted file waits in `.rsync-partial/` to be resumed, out of sight.
  */
 export function rsyncArguments(
-  request: Pick<
-    SyncRequest,
-    'source' | 'destination' | 'filesystemType' | 'replacedFilesDir' | 'onProgress' | 'resumable'
-  >,
+  request: Omit<SyncRequest, 'signal' | 'timeoutMs'>,
   dryRun = false,
 ): string[] {
   const keep = posixFilesystems.has(request.filesystemType)
@@ -102,6 +107,12 @@ export function rsyncArguments(
     // --partial-dir an interrupted one is kept, out of sight, to be resumed.
     ...(dryRun || request.resumable === false ? [] : ['--partial-dir=.rsync-partial']),
     ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
+    ...(request.excludeFolders ?? []).map((folder) => `--exclude=/${folder}/`),
+    ...(request.onlyFolders?.length
+      ? [...request.onlyFolders.map((folder) => `--include=/${folder}/***`), '--exclude=*']
+      : []),
+    ...(request.itemize ? ['--out-format=%i %l %n'] : []),
+    ...(request.countMissing && dryRun ? ['--delete'] : []),
     '--stats',
     '--no-human-readable',
     // Overall progress; the whole file list first, so the percentage does not jump backwards.
@@ -118,6 +129,9 @@ export async function syncLibrary(
   request: SyncRequest,
   dryRun = false,
 ): Promise<SyncResult> {
+  if (request.countMissing && !dryRun)
+    throw new Error('countMissing needs a dry run: the agent never deletes');
+  const changes = request.itemize ? emptyChanges() : null;
   const result = await gateway.run({
     tool: 'rsync',
     file: 'rsync',
@@ -125,7 +139,13 @@ export async function syncLibrary(
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     step: 'sync',
-    onOutput: request.onProgress && !dryRun ? progressParser(request.onProgress) : undefined,
+    onOutput:
+      (request.onProgress && !dryRun) || request.itemize
+        ? outputReader({
+            onProgress: dryRun ? undefined : request.onProgress,
+            changes: changes ?? undefined,
+          })
+        : undefined,
   });
   const meaning = interpretExit(rsyncExits, result.exitCode);
   const stderr = result.stderr.trim();
@@ -163,22 +183,7 @@ export async function syncLibrary(
   }
   const warnings =
     meaning.outcome === 'warning' ? [`rsync: ${meaning.meaning} (exit ${result.exitCode})`] : [];
-  return { ...parseRsyncStats(result.stdout), warnings };
-}
-
-/** Reads the numbers of `rsync --stats` (with or without digit grouping). */
-export function parseRsyncStats(text: string): SyncStats {
-  const number = (pattern: RegExp): number => {
-    const match = pattern.exec(text);
-    return match?.[1] ? Number(match[1].replace(/,/g, '')) : 0;
-  };
-  return {
-    totalFiles: number(/^Number of files: [\d,]+ \(reg: ([\d,]+)/m),
-    totalBytes: number(/^Total file size: ([\d,]+) bytes/m),
-    transferredFiles: number(/^Number of regular files transferred: ([\d,]+)/m),
-    transferredBytes: number(/^Total transferred file size: ([\d,]+) bytes/m),
-    createdFiles: number(/^Number of created files: [\d,]+ \(reg: ([\d,]+)/m),
-  };
+  return { ...parseRsyncStats(result.stdout), warnings, changes };
 }
 
 function withSlash(folder: string): string {
@@ -187,32 +192,4 @@ function withSlash(folder: string): string {
 
 function lastLines(text: string, count: number): string {
   return text.split('\n').slice(-count).join(' | ');
-}
-
-const progressLine = /^\s*(\d+)\s+(\d+)%\s+([\d.]+)([kMGT]?)B\/s\s+(\d+):(\d\d):(\d\d)/;
-const rateUnits: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
-/** Parses rsync's --info=progress2 lines ("  123456  45%   12.34MB/s    0:01:23 (xfr#…)"), which end in \r. */
-export function parseProgressLine(line: string): SyncProgress | null {
-  const match = progressLine.exec(line);
-  if (!match) return null;
-  const [, bytes, percent, rate, unit, hours, minutes, seconds] = match;
-  return {
-    bytes: Number(bytes),
-    percent: Number(percent),
-    bytesPerSecond: Number(rate) * (rateUnits[unit ?? ''] ?? 1),
-    etaSeconds: Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds),
-  };
-}
-
-function progressParser(onProgress: (progress: SyncProgress) => void): (text: string) => void {
-  let pending = '';
-  return (text) => {
-    const lines = (pending + text).split(/[\r\n]/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const progress = parseProgressLine(line);
-      if (progress) onProgress(progress);
-    }
-  };
 }

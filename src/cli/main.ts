@@ -13,6 +13,7 @@ import { recoverCommand } from './recover-command.js';
 import { restoreCommand } from './restore-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
+import { pruneVersionsCommand, restorePathCommand } from './versions-command.js';
 import { verifyCommand } from './verify-command.js';
 import { agentVersion } from './setup.js';
 
@@ -39,7 +40,7 @@ function buildProgram(): Command {
     .option('--device <path>', 'the block device that was plugged in (/dev/… or its /sys path)')
     .option(
       '--accept-changes',
-      'let a run through the mass-change guard (accepted; the guard itself is not built yet)',
+      'let a run through the mass-change guard (the replaced copies are kept in versions/)',
     )
     .action(
       async (options: {
@@ -48,6 +49,7 @@ function buildProgram(): Command {
         dryRun?: boolean;
         drive?: string;
         device?: string;
+        acceptChanges?: boolean;
       }) => {
         process.exitCode = await runCommand(program.opts<{ config?: string }>().config, {
           trigger: options.trigger,
@@ -55,6 +57,7 @@ function buildProgram(): Command {
           dryRun: options.dryRun === true,
           drive: options.drive,
           device: options.device,
+          acceptChanges: options.acceptChanges === true,
         });
       },
     );
@@ -116,14 +119,31 @@ function buildProgram(): Command {
     .option('--files-only', 'restore only the library files')
     .option('--yes', 'do it (without: print the plan, change nothing)')
     .option('--force', 'restore even across an Immich major version')
+    .option('--path <REL>', 'only this file or folder of the library (with --as-of)')
+    .option(
+      '--as-of <YYYY-MM-DD>',
+      'the file or folder as it was on that day (current copy or a version)',
+    )
     .action(
       async (options: {
+        path?: string;
+        asOf?: string;
         date?: string;
         databaseOnly?: boolean;
         filesOnly?: boolean;
         yes?: boolean;
         force?: boolean;
       }) => {
+        if (options.path || options.asOf) {
+          if (!options.path || !options.asOf)
+            throw new InvalidArgumentError('--path and --as-of go together');
+          process.exitCode = await restorePathCommand(program.opts<{ config?: string }>().config, {
+            path: options.path,
+            asOf: options.asOf,
+            yes: options.yes === true,
+          });
+          return;
+        }
         process.exitCode = await restoreCommand(program.opts<{ config?: string }>().config, {
           date: options.date,
           databaseOnly: options.databaseOnly === true,
@@ -133,6 +153,22 @@ function buildProgram(): Command {
         });
       },
     );
+
+  program
+    .command('prune-versions')
+    .description('remove versions older than DAYS from the drive (never the last copy of anything)')
+    .requiredOption('--older-than <DAYS>', 'age in days', (value: string) => {
+      const days = Number(value);
+      if (!Number.isFinite(days) || days < 0)
+        throw new InvalidArgumentError('must be a number of days');
+      return days;
+    })
+    .action(async (options: { olderThan: number }) => {
+      process.exitCode = await pruneVersionsCommand(
+        program.opts<{ config?: string }>().config,
+        options.olderThan,
+      );
+    });
 
   program
     .command('backups')

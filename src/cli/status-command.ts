@@ -29,6 +29,8 @@ export interface DriveStatus {
   /** The next backup's size, estimated from the library's growth between the last two runs. */
   nextBackupBytes: number | null;
   fits: boolean | null;
+  /** What versions/ (replaced copies) took at the last backup. */
+  versionsBytes: number | null;
 }
 
 export interface Status {
@@ -115,6 +117,7 @@ async function driveStatus(
     nextBackupBytes,
     // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
     fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
+    versionsBytes: last?.files?.versionsTotalBytes ?? null,
   };
 }
 
@@ -198,8 +201,11 @@ export function formatStatus(status: Status, now = new Date()): string {
           : drive.fits
             ? `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) fits`
             : `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) may NOT fit`;
+      const versions = drive.versionsBytes
+        ? `; replaced copies in versions/ take ${formatBytes(drive.versionsBytes)}`
+        : '';
       lines.push(
-        `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free at the last backup${fits}`,
+        `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free at the last backup${fits}${versions}`,
       );
     }
   }

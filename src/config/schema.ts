@@ -234,6 +234,39 @@ export const configSchema = z.strictObject({
         .describe('How many library files verify compares by content hash.'),
     })
     .prefault({}),
+  versions: z
+    .strictObject({
+      exempt: z
+        .array(
+          z
+            .string()
+            .trim()
+            .regex(/^[^/]+$/, { message: 'must be a top-level folder name of the library' }),
+        )
+        .default(['thumbs', 'encoded-video'])
+        .describe('Library folders Immich regenerates: not versioned, not counted by the guard.'),
+    })
+    .prefault({}),
+  guard: z
+    .strictObject({
+      maxChangedPercent: z
+        .number()
+        .min(0)
+        .max(100)
+        .default(5)
+        .describe(
+          'Refuse (MASS_CHANGE) when more than this % of backed-up files would be replaced.',
+        ),
+      maxMissingPercent: z
+        .number()
+        .min(0)
+        .max(100)
+        .default(20)
+        .describe(
+          'Refuse (MASS_CHANGE) when the library lost more than this % of the backed-up files.',
+        ),
+    })
+    .prefault({}),
   retention: z
     .strictObject({
       keepDumps: z

@@ -54,6 +54,13 @@ export interface RunRecord {
     totalFiles: number;
     totalBytes: number;
     durationMs: number;
+    /** Files whose previous copy was moved to versions/ (replaced, not lost). */
+    versionedFiles?: number;
+    versionedBytes?: number;
+    /** Where this run put them, relative to the backup folder. */
+    versionsDir?: string | null;
+    /** What versions/ takes on the drive in all, after this run. */
+    versionsTotalBytes?: number;
   } | null;
   config: { files: string[] } | null;
   server: {
@@ -65,6 +72,16 @@ export interface RunRecord {
   power: { decision: 'poweroff' | 'stay-on' | 'not-applicable'; reason: string };
   /** After a plug-in run: may the drive be unplugged now, and what to tell the person. */
   unplug: { safe: boolean; poweredOff: boolean; message: string } | null;
+  /** What the mass-change guard counted before copying (exempt folders left out). */
+  guard: {
+    backedUpFiles: number;
+    replacedFiles: number;
+    missingFiles: number;
+    changedPercent: number;
+    missingPercent: number;
+    /** The guard would have refused; --accept-changes let the run through. */
+    accepted: boolean;
+  } | null;
   /** The check after the backup (verify.afterBackup), or null when none ran. */
   verify: { ok: boolean; problems: string[]; drillRows: Record<string, number> | null } | null;
   /** A scheduled run the daemon started for a window missed while the machine was off. */

@@ -42,6 +42,8 @@ export interface RunRequest {
   drive?: string;
   /** The block device that was plugged in (the hotplug unit passes its sysfs path). */
   device?: string;
+  /** Let the run through the mass-change guard (run --accept-changes). */
+  acceptChanges?: boolean;
 }
 
 /** What each step gets: the deps plus this run's state, undo stack and logger. */

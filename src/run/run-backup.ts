@@ -19,7 +19,7 @@ import { checkDue, nextDueAfter } from './steps/check-due.js';
 import { copyAppConfigStep } from './steps/copy-app-config.js';
 import { dumpStep } from './steps/dump-database.js';
 import { measureSpace } from './steps/measure-space.js';
-import { checkSpace } from './steps/check-space.js';
+import { checkSpaceAndChanges } from './steps/check-space.js';
 import { preflight } from './steps/preflight.js';
 import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
@@ -82,7 +82,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     await checkDue(context, request);
     await waitForUploads(context, request);
     if (!request.dryRun) await deps.notifier.started({ runId, trigger: request.trigger });
-    await backUp(context, marker);
+    await backUp(context, marker, request);
     await settleUnplug(context, request);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
@@ -131,7 +131,11 @@ async function writeRecord(context: StepContext, record: RunRecord): Promise<voi
 }
 
 /** The steps that touch the drive and the server, with their undos run in `finally`. */
-async function backUp(context: StepContext, marker: ServerMarker): Promise<void> {
+async function backUp(
+  context: StepContext,
+  marker: ServerMarker,
+  request: RunRequest,
+): Promise<void> {
   const { undo, state } = context;
   try {
     if (!context.dryRun) {
@@ -152,7 +156,7 @@ async function backUp(context: StepContext, marker: ServerMarker): Promise<void>
       undo.push('verify the new backup', () => verifyAfterBackup(context, target));
     }
     await enterStep(context, 'space');
-    await checkSpace(context, target);
+    await checkSpaceAndChanges(context, target, request);
     await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
     await enterStep(context, 'stop');

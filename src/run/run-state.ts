@@ -20,6 +20,7 @@ export class RunState {
   };
   unplug: RunRecord['unplug'] = null;
   verify: RunRecord['verify'] = null;
+  guard: RunRecord['guard'] = null;
   /** What the space check measured: bytes of new files to copy (not in the record). */
   plannedNewBytes: number | null = null;
   readonly warnings: string[] = [];
@@ -85,6 +86,7 @@ export class RunState {
       power: this.power,
       unplug: this.unplug,
       verify: this.verify,
+      guard: this.guard,
       catchUp: this.options.catchUp,
       nextDueAt: nextDueAt?.toISOString() ?? null,
       warnings: [...this.warnings],

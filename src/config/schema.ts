@@ -249,6 +249,12 @@ export const configSchema = z.strictObject({
     .prefault({}),
   guard: z
     .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Count what the sync would replace or lose before copying, and refuse a mass change (MASS_CHANGE).',
+        ),
       maxChangedPercent: z
         .number()
         .min(0)

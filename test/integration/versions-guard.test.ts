@@ -154,6 +154,27 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
     assert.ok((record.files?.transferredFiles ?? 0) >= 40, 'the new thumbnails were copied');
   });
 
+  test('guard.enabled: false copies a mass change without counting it, and still keeps every replaced copy', async () => {
+    const upload = [...(await snapshotTree(path.join(bed.libraryDir, 'upload'))).keys()].filter(
+      (file) => !file.endsWith('.immich'),
+    );
+    const victims = upload.filter((_, index) => index % 2 === 0);
+    assert.ok(victims.length >= 10);
+    for (const file of victims)
+      await writeFile(path.join(bed.libraryDir, 'upload', file), randomBytes(300));
+    await bed.writeConfig({ guard: { enabled: false } });
+    try {
+      const result = await bed.run('run');
+      assert.equal(result.exitCode, 0, result.stdout.slice(-2000));
+      const record = await bed.lastRun();
+      assert.equal(record.outcome, 'success');
+      assert.equal(record.guard, null, 'nothing was counted');
+      assert.ok((record.files?.versionedFiles ?? 0) >= victims.length, 'versions are kept');
+    } finally {
+      await bed.writeConfig();
+    }
+  });
+
   test('prune-versions removes old versions but never the last copy of anything', async () => {
     await bed.drive.mountAt(sandbox.path('rw'));
     const backupDir = path.join(sandbox.path('rw'), 'immich-backup');

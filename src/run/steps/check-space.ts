@@ -17,8 +17,8 @@ export interface Measurement {
   dump: number;
   free: number;
   freeInodes: number;
-  /** The guard's count, exempt folders left out. */
-  changes: ChangeCount;
+  /** The guard's count, exempt folders left out; null when the guard is off. */
+  changes: ChangeCount | null;
 }
 
 /**
@@ -36,9 +36,11 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
     timeoutMs: measureTimeoutMs,
     signal: context.signal,
   };
+  // Off (guard.enabled: false), the same dry runs measure only the space.
+  const counting = context.config.guard.enabled;
   const originals = await syncLibrary(
     context.gateway,
-    { ...base, excludeFolders: exempt, itemize: true, countMissing: true },
+    { ...base, excludeFolders: exempt, itemize: counting, countMissing: counting },
     true,
   );
   const regenerable =
@@ -47,19 +49,21 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
       : null;
   const dump = (await listDumps(target.backupDir)).at(-1)?.bytes ?? 0;
   const info = await statfs(target.root);
-  const changes = originals.changes ?? { replacedFiles: 0, createdFiles: 0, missingFiles: 0 };
+  const changes = originals.changes;
   return {
     newData: originals.transferredBytes + (regenerable?.transferredBytes ?? 0),
     newFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
     dump,
     free: info.bavail * info.bsize,
     freeInodes: info.ffree,
-    changes: {
-      libraryFiles: originals.totalFiles,
-      newFiles: originals.createdFiles,
-      replacedFiles: changes.replacedFiles,
-      missingFiles: changes.missingFiles,
-    },
+    changes: changes
+      ? {
+          libraryFiles: originals.totalFiles,
+          newFiles: originals.createdFiles,
+          replacedFiles: changes.replacedFiles,
+          missingFiles: changes.missingFiles,
+        }
+      : null,
   };
 }
 
@@ -87,11 +91,31 @@ export async function checkSpaceAndChanges(
     },
     `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${formatBytes(measured.free)} are free on the drive.`,
   );
-  const verdict = massChangeVerdict(measured.changes, context.config.guard);
+  if (measured.changes) guardChanges(context, measured.changes, request);
+  if (needed > measured.free) {
+    throw new AgentError(
+      'NO_SPACE',
+      `The backup drive is too full: this backup needs about ${formatBytes(needed)}, only ${formatBytes(measured.free)} are free (${formatBytes(needed - measured.free)} missing).`,
+      {
+        step: 'space',
+        hint: 'Nothing was stopped or written. Free space on the drive (old dumps: retention.keepDumps; old versions: prune-versions) or use a bigger one.',
+        details: {
+          neededBytes: needed,
+          freeBytes: measured.free,
+          missingBytes: needed - measured.free,
+        },
+      },
+    );
+  }
+}
+
+/** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */
+function guardChanges(context: StepContext, changes: ChangeCount, request: RunRequest): void {
+  const verdict = massChangeVerdict(changes, context.config.guard);
   context.state.guard = {
     backedUpFiles: verdict.backedUpFiles,
-    replacedFiles: measured.changes.replacedFiles,
-    missingFiles: measured.changes.missingFiles,
+    replacedFiles: changes.replacedFiles,
+    missingFiles: changes.missingFiles,
     changedPercent: verdict.changedPercent,
     missingPercent: verdict.missingPercent,
     accepted: verdict.refuse && request.acceptChanges === true,
@@ -111,21 +135,6 @@ export async function checkSpaceAndChanges(
     context.log.warn(
       { step: 'guard', ...context.state.guard },
       `Accepted by --accept-changes: ${verdict.reason}.`,
-    );
-  }
-  if (needed > measured.free) {
-    throw new AgentError(
-      'NO_SPACE',
-      `The backup drive is too full: this backup needs about ${formatBytes(needed)}, only ${formatBytes(measured.free)} are free (${formatBytes(needed - measured.free)} missing).`,
-      {
-        step: 'space',
-        hint: 'Nothing was stopped or written. Free space on the drive (old dumps: retention.keepDumps; old versions: prune-versions) or use a bigger one.',
-        details: {
-          neededBytes: needed,
-          freeBytes: measured.free,
-          missingBytes: needed - measured.free,
-        },
-      },
     );
   }
 }

@@ -5,4 +5,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 bash test/env/setup.sh
 npm run build --silent
-exec node --import tsx bench/run.ts
+node --import tsx bench/run.ts
+# The file it writes is committed: keep it in the repository's format.
+npx prettier --write --log-level warn bench/RESULTS.md

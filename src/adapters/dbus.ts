@@ -36,21 +36,29 @@ export function connectBus(address: string, timeoutMs: number): BusClient {
   let broken: Error | null = null;
   const failures: ((error: Error) => void)[] = [];
   const dbus = dbusNext();
-  const bus = dbus.sessionBus({ busAddress: address });
-  // dbus-next reports a bus that is not there as an 'error' event; unhandled, it would crash.
-  bus.on('error', (error: Error) => {
-    broken = error;
-    for (const fail of failures.splice(0)) fail(error);
-  });
+  let bus: ReturnType<typeof dbus.sessionBus> | null = null;
+  try {
+    bus = dbus.sessionBus({ busAddress: address });
+    // dbus-next reports a bus that is not there as an 'error' event; unhandled, it would crash.
+    bus.on('error', (error: Error) => {
+      broken = error;
+      for (const fail of failures.splice(0)) fail(error);
+    });
+  } catch (error) {
+    // A malformed address or an unknown transport throws at once instead: the same "not
+    // reachable" for every call, so no caller has to guard the connect itself.
+    broken = error as Error;
+  }
 
   const call: BusClient['call'] = async (destination, path, iface, member, signature, body) => {
     const what = `${iface.split('.').at(-1)}.${member}`;
-    if (broken) throw unavailable(address, what, broken);
+    if (broken || !bus) throw unavailable(address, what, broken ?? new Error('no connection'));
+    const connected = bus;
     let timer: NodeJS.Timeout | undefined;
     let onFailure: ((error: Error) => void) | undefined;
     try {
       const reply = await Promise.race([
-        bus.call(
+        connected.call(
           new dbus.Message({ destination, path, interface: iface, member, signature, body }),
         ),
         new Promise<never>((_, reject) => {
@@ -118,7 +126,7 @@ export function connectBus(address: string, timeoutMs: number): BusClient {
     },
     close() {
       try {
-        bus.disconnect();
+        bus?.disconnect();
       } catch {
         // already gone
       }

@@ -11,6 +11,19 @@ export const repoRoot = path.resolve(
 /** The built CLI, run as a user runs it: `node dist/src/cli/main.js …`. */
 export const cliPath = path.join(repoRoot, 'dist/src/cli/main.js');
 
+/**
+ * The system bus every agent a test starts talks to, unless the test names its private one:
+ * an address where nothing listens. The host's logind must never hear from a test (a scheduled
+ * run on a headless host would otherwise ask it to power the machine off), so a test that does
+ * not bring its own stand-in gets "bus unreachable", and the machine stays on.
+ */
+export const noSystemBus = 'unix:path=/nonexistent/immich-backup-agent-test/no-bus';
+
+/** The environment for an agent started by a test: the caller's, with no real system bus. */
+export function agentEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { DBUS_SYSTEM_BUS_ADDRESS: noSystemBus, ...env };
+}
+
 export interface CliResult {
   exitCode: number;
   stdout: string;
@@ -24,7 +37,7 @@ export async function runAgent(
   const result = await execa('node', [cliPath, ...args], {
     reject: false,
     timeout: options.timeoutMs ?? 180_000,
-    env: options.env,
+    env: agentEnv(options.env),
     stdin: 'ignore',
   });
   return {

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
-import { cliPath } from '../env/cli.js';
+import { agentEnv, cliPath } from '../env/cli.js';
 import { isRunning } from '../env/containers.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
@@ -23,6 +23,7 @@ function startDaemon(bed: ImmichBed): Daemon {
   const child = execa('node', [cliPath, '--config', bed.configFile, 'daemon'], {
     buffer: false,
     reject: false,
+    env: agentEnv(),
   });
   const events: Record<string, unknown>[] = [];
   const waiters: {

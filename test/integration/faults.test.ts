@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import type { RunRecord } from '../../src/history/record.js';
 import { localDate } from '../../src/format.js';
-import { cliPath, runAgent } from '../env/cli.js';
+import { agentEnv, cliPath, runAgent } from '../env/cli.js';
 import { isRunning, psql } from '../env/containers.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { seedBigTable } from '../env/immich-database.js';
@@ -21,6 +21,7 @@ function startRun(
   const child = execa('node', [cliPath, '--config', bed.configFile, 'run', ...args], {
     buffer: false,
     reject: false,
+    env: agentEnv(),
   });
   let output = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -163,6 +164,15 @@ describe('faults: whatever breaks, nothing is lost and Immich comes back', () =>
     const recovered = await bed.run('recover');
     assert.equal(recovered.exitCode, 0, recovered.stdout + recovered.stderr);
     assert.equal(await isRunning(bed.server), true);
+    // The killed run wrote nothing itself; recover records what happened to it.
+    const killed = await bed.lastRun();
+    assert.equal(killed.outcome, 'interrupted', killed.message);
+    assert.equal(killed.reason, 'INTERRUPTED');
+    assert.match(killed.message, /died in its (stop|dump) step/);
+    assert.equal(killed.drive?.uuid, bed.drive.uuid);
+    const lastRun = await bed.run('last-run');
+    assert.equal(lastRun.exitCode, 0, lastRun.stderr);
+    assert.match(lastRun.stdout, /interrupted/i);
 
     const again = startRun(bed);
     await again.waitFor(/is stopped\./);
@@ -233,7 +243,7 @@ describe('faults: whatever breaks, nothing is lost and Immich comes back', () =>
     const restore = execa(
       'node',
       [cliPath, '--config', bed.configFile, 'restore', '--yes', '--database-only'],
-      { buffer: false, reject: false, all: true },
+      { buffer: false, reject: false, all: true, env: agentEnv() },
     );
     await new Promise<void>((resolve) => {
       let output = '';

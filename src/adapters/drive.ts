@@ -85,6 +85,22 @@ export function createDriveAdapter(
     options.useSystemdMount
       ? { file: 'systemd-mount', args: ['--no-ask-password', '--umount', '--', mountPoint] }
       : { file: 'umount', args: ['--', mountPoint] };
+  /** Runs mount or umount; null when it worked, else what it said. */
+  const runMountTool = async (
+    command: { file: string; args: string[] },
+    signal: AbortSignal | undefined,
+  ): Promise<string | null> => {
+    const result = await gateway.run({
+      tool: command.file,
+      ...command,
+      timeoutMs: 120_000,
+      signal,
+      step: 'drive',
+    });
+    return interpretExit(mountExits, result.exitCode).outcome === 'error'
+      ? result.stderr.trim()
+      : null;
+  };
   return {
     mountCreatesMountPoint: options.useSystemdMount,
     async locate(uuid, signal) {
@@ -123,18 +139,11 @@ export function createDriveAdapter(
     },
 
     async mount(filesystem, mountPoint, signal) {
-      const command = mountCommand(filesystem, mountPoint);
-      const result = await gateway.run({
-        tool: command.file,
-        ...command,
-        timeoutMs: 120_000,
-        signal,
-        step: 'drive',
-      });
-      if (interpretExit(mountExits, result.exitCode).outcome === 'error') {
+      const stderr = await runMountTool(mountCommand(filesystem, mountPoint), signal);
+      if (stderr !== null) {
         throw new AgentError(
           'MOUNT_FAILED',
-          `Could not mount ${filesystem.device} at ${mountPoint}: ${result.stderr.trim()}`,
+          `Could not mount ${filesystem.device} at ${mountPoint}: ${stderr}`,
           {
             step: 'drive',
             hint: 'Check the drive with fsck, or mount it yourself and run again.',
@@ -144,23 +153,12 @@ export function createDriveAdapter(
     },
 
     async unmount(mountPoint, signal) {
-      const command = unmountCommand(mountPoint);
-      const result = await gateway.run({
-        tool: command.file,
-        ...command,
-        timeoutMs: 120_000,
-        signal,
-        step: 'drive',
-      });
-      if (interpretExit(mountExits, result.exitCode).outcome === 'error') {
-        throw new AgentError(
-          'MOUNT_FAILED',
-          `Could not unmount ${mountPoint}: ${result.stderr.trim()}`,
-          {
-            step: 'drive',
-            hint: 'Something still uses the drive; close it and run `umount` before unplugging.',
-          },
-        );
+      const stderr = await runMountTool(unmountCommand(mountPoint), signal);
+      if (stderr !== null) {
+        throw new AgentError('MOUNT_FAILED', `Could not unmount ${mountPoint}: ${stderr}`, {
+          step: 'drive',
+          hint: 'Something still uses the drive; close it and run `umount` before unplugging.',
+        });
       }
     },
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
+import { psqlArgs } from '../adapters/database-info.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { restoreDump } from '../restore/dump-stream.js';
@@ -120,21 +121,7 @@ async function countMainTables(
 ): Promise<Record<string, number>> {
   const psql = (sql: string): Promise<string> =>
     docker
-      .execCollect(
-        name,
-        [
-          'psql',
-          '-X',
-          '-A',
-          '-t',
-          '--no-password',
-          `--username=${user}`,
-          `--dbname=${database}`,
-          '-c',
-          sql,
-        ],
-        [`PGPASSWORD=${password}`],
-      )
+      .execCollect(name, psqlArgs(user, database, sql), [`PGPASSWORD=${password}`])
       .then((result) => result.stdout.trim());
   const list = mainTables.map((table) => `'${table}'`).join(',');
   const present = (

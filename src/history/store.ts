@@ -15,6 +15,8 @@ export interface HistoryStore {
   write(record: RunRecord): Promise<void>;
   /** The most recently finished run of any outcome. */
   latest(): Promise<RunRecord | null>;
+  /** Is there a record of this run? */
+  has(runId: string): Promise<boolean>;
   /** The most recently finished successful run (success or warning), to this drive if given. */
   latestSuccess(driveUuid?: string): Promise<RunRecord | null>;
   /** Every successful run (to this drive if given), oldest first. */
@@ -63,6 +65,7 @@ export function createHistoryStore(folder: string): HistoryStore {
       }
     },
     latest: () => findNewest(() => true),
+    has: async (runId) => (await names()).some((name) => name.endsWith(`-${runId}.json`)),
     async successes(driveUuid) {
       const all: RunRecord[] = [];
       for (const name of await names()) {

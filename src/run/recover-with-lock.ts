@@ -4,6 +4,8 @@ import { isAgentError } from '../errors.js';
 import type { RunDeps } from './context.js';
 import { acquireLock } from './lock.js';
 import { createMountNote } from './notes.js';
+import { createProgressFile } from './progress.js';
+import { recordDeadRun } from './record-dead-run.js';
 import { recoverMount, recoverServer, type RecoveryResult } from './recover.js';
 import { newRunId } from './run-backup.js';
 import { createServerMarker } from './server-marker.js';
@@ -14,7 +16,10 @@ import { createServerMarker } from './server-marker.js';
  * started (already logged loudly).
  */
 export async function runRecovery(
-  deps: Pick<RunDeps, 'config' | 'logger' | 'docker' | 'clock' | 'drive'>,
+  deps: Pick<
+    RunDeps,
+    'config' | 'logger' | 'docker' | 'clock' | 'drive' | 'history' | 'agentVersion'
+  >,
 ): Promise<RecoveryResult | { action: 'busy' }> {
   const { config, logger } = deps;
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
@@ -36,6 +41,7 @@ export async function runRecovery(
     throw error;
   }
   try {
+    await recordDeadRun({ ...deps, progress: createProgressFile(config.stateDir) });
     const result = await recoverServer(deps.docker, createServerMarker(config.stateDir), logger);
     await recoverMount(deps.drive, createMountNote(config.stateDir), logger);
     if (result.action === 'none')

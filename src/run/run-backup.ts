@@ -6,22 +6,23 @@ import { holdInhibitor } from '../adapters/inhibitor.js';
 import { AgentError, toAgentError } from '../errors.js';
 import type { ResolvedDrive } from '../config/load.js';
 import type { RunRecord } from '../history/record.js';
-import { createHistoryStore } from '../history/store.js';
 import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
 import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
 import { createMountNote } from './notes.js';
 import { recoverMount, recoverServer } from './recover.js';
 import { createProgressFile } from './progress.js';
+import { recordDeadRun } from './record-dead-run.js';
+import { finalRecord, logConclusion, writeRecord, writeRecordToDrive } from './record-run.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { RunState } from './run-state.js';
 import { createServerMarker, type ServerMarker } from './server-marker.js';
-import { checkDue, nextDueAfter } from './steps/check-due.js';
+import { checkDue } from './steps/check-due.js';
 import { copyAppConfigStep } from './steps/copy-app-config.js';
 import { dumpStep } from './steps/dump-database.js';
 import { measureSpace } from './steps/measure-space.js';
 import { checkSpaceAndChanges } from './steps/check-space.js';
 import { preflight } from './steps/preflight.js';
-import { prepareDrive, type PreparedDrive } from './steps/prepare-drive.js';
+import { prepareDrive } from './steps/prepare-drive.js';
 import { stopServer } from './steps/stop-server.js';
 import { decidePowerStep, requestPowerOff } from './steps/power-off.js';
 import { settleUnplug } from './steps/settle-unplug.js';
@@ -75,6 +76,11 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   try {
     lock = await takeLock(context);
     if (!request.dryRun) {
+      await recordDeadRun({
+        ...deps,
+        progress: createProgressFile(deps.config.stateDir),
+        logger: log,
+      });
       await recoverServer(deps.docker, marker, log);
       await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
     }
@@ -118,16 +124,6 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     else deps.liveLine?.clear();
     await lock?.release();
   }
-}
-
-async function writeRecord(context: StepContext, record: RunRecord): Promise<void> {
-  if (context.dryRun) return;
-  await context.history.write(record).catch((error: unknown) => {
-    context.log.error(
-      { step: 'record', err: error },
-      `Could not write the run record to ${context.config.stateDir}: ${(error as Error).message}`,
-    );
-  });
 }
 
 /** The steps that touch the drive and the server, with their undos run in `finally`. */
@@ -216,52 +212,6 @@ async function takeLock(context: StepContext): Promise<HeldLock | null> {
     trigger: state.trigger,
     startedAt: state.startedAt.toISOString(),
   });
-}
-
-async function finalRecord(context: StepContext): Promise<RunRecord> {
-  const finishedAt = context.clock();
-  const verdict = context.state.verdict();
-  const succeeded =
-    !context.dryRun && (verdict.outcome === 'success' || verdict.outcome === 'warning');
-  const nextDue = await nextDueAfter(
-    context.history,
-    context.config.schedule,
-    finishedAt,
-    succeeded,
-    context.driveConfig.uuid,
-  ).catch(() => null);
-  return context.state.toRecord(finishedAt, nextDue);
-}
-
-async function writeRecordToDrive(context: StepContext, target: PreparedDrive): Promise<void> {
-  await context.drive.proveOnDrive(target.backupDir, target.filesystem);
-  const record = await finalRecord(context);
-  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent')).write(record);
-}
-
-function logConclusion(context: StepContext, record: RunRecord): void {
-  const fields = {
-    step: 'finish',
-    outcome: record.outcome,
-    reason: record.reason,
-    durationMs: record.durationMs,
-  };
-  const text = record.hint ? `${record.message} ${record.hint}` : record.message;
-  if (context.dryRun) {
-    context.log.info(
-      fields,
-      `Dry run finished (${record.outcome}${record.reason ? `: ${record.reason}` : ''}); nothing was changed.`,
-    );
-  } else if (record.outcome === 'success' || record.outcome === 'skipped') {
-    context.log.info(fields, text);
-  } else if (record.outcome === 'warning') {
-    context.log.warn(
-      { ...fields, warnings: record.warnings },
-      `${text} Warnings: ${record.warnings.join('; ')}`,
-    );
-  } else {
-    context.log.error(fields, `Backup ${record.outcome}: ${text}`);
-  }
 }
 
 export function newRunId(startedAt: Date): string {

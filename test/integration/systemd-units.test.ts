@@ -216,6 +216,10 @@ describe('the shipped units under a real systemd', () => {
     assert.equal(await property(unit, 'Result'), 'signal', 'the unit says it was killed');
     assert.equal(await isRunning(bed.server), true, 'Immich runs again');
     assert.match(await journal(unit, since), /died before starting it again/);
+    // The killed run could not write its record; recover wrote it, so last-run tells the truth.
+    const record = await lastRun();
+    assert.equal(record.outcome, 'interrupted', record.message);
+    assert.match(record.message, /died in its (stop|dump) step/);
   });
 
   test('with the drive unplugged, the unit for it does not run a backup and is not marked failed', async () => {

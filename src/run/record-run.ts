@@ -1,0 +1,67 @@
+import path from 'node:path';
+import type { RunRecord } from '../history/record.js';
+import { createHistoryStore } from '../history/store.js';
+import type { StepContext } from './context.js';
+import { nextDueAfter } from './steps/check-due.js';
+import type { PreparedDrive } from './steps/prepare-drive.js';
+
+/** The run's one record: written to stateDir, copied to the drive, and told in the log. */
+
+export async function writeRecord(context: StepContext, record: RunRecord): Promise<void> {
+  if (context.dryRun) return;
+  await context.history.write(record).catch((error: unknown) => {
+    context.log.error(
+      { step: 'record', err: error },
+      `Could not write the run record to ${context.config.stateDir}: ${(error as Error).message}`,
+    );
+  });
+}
+
+export async function finalRecord(context: StepContext): Promise<RunRecord> {
+  const finishedAt = context.clock();
+  const verdict = context.state.verdict();
+  const succeeded =
+    !context.dryRun && (verdict.outcome === 'success' || verdict.outcome === 'warning');
+  const nextDue = await nextDueAfter(
+    context.history,
+    context.config.schedule,
+    finishedAt,
+    succeeded,
+    context.driveConfig.uuid,
+  ).catch(() => null);
+  return context.state.toRecord(finishedAt, nextDue, context.driveConfig);
+}
+
+export async function writeRecordToDrive(
+  context: StepContext,
+  target: PreparedDrive,
+): Promise<void> {
+  await context.drive.proveOnDrive(target.backupDir, target.filesystem);
+  const record = await finalRecord(context);
+  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent')).write(record);
+}
+
+export function logConclusion(context: StepContext, record: RunRecord): void {
+  const fields = {
+    step: 'finish',
+    outcome: record.outcome,
+    reason: record.reason,
+    durationMs: record.durationMs,
+  };
+  const text = record.hint ? `${record.message} ${record.hint}` : record.message;
+  if (context.dryRun) {
+    context.log.info(
+      fields,
+      `Dry run finished (${record.outcome}${record.reason ? `: ${record.reason}` : ''}); nothing was changed.`,
+    );
+  } else if (record.outcome === 'success' || record.outcome === 'skipped') {
+    context.log.info(fields, text);
+  } else if (record.outcome === 'warning') {
+    context.log.warn(
+      { ...fields, warnings: record.warnings },
+      `${text} Warnings: ${record.warnings.join('; ')}`,
+    );
+  } else {
+    context.log.error(fields, `Backup ${record.outcome}: ${text}`);
+  }
+}

@@ -38,7 +38,9 @@ export function formatRunSummary(record: RunRecord): string {
   if (record.drive) {
     const drive = record.drive;
     lines.push(
-      `  Drive:     ${drive.device ?? 'not found'}${drive.filesystemType ? ` (${drive.filesystemType})` : ''}${drive.mountPoint ? ` at ${drive.mountPoint}` : ''}, UUID ${drive.uuid}`,
+      drive.device === null
+        ? `  Drive:     UUID ${drive.uuid}, not used by this run`
+        : `  Drive:     ${drive.device}${drive.filesystemType ? ` (${drive.filesystemType})` : ''}${drive.mountPoint ? ` at ${drive.mountPoint}` : ''}, UUID ${drive.uuid}`,
     );
   }
   for (const warning of record.warnings) lines.push(`  Warning:   ${warning}`);

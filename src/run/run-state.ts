@@ -60,7 +60,15 @@ export class RunState {
     return decideOutcome(this.primary, this.cleanupErrors, this.warnings);
   }
 
-  toRecord(finishedAt: Date, nextDueAt: Date | null): RunRecord {
+  /**
+   * @param configuredDrive the drive the run was for: the record names it even when the run
+   * ended before the drive was found (not due, drive absent, already running).
+   */
+  toRecord(
+    finishedAt: Date,
+    nextDueAt: Date | null,
+    configuredDrive: { uuid: string; label?: string },
+  ): RunRecord {
     const verdict = this.verdict();
     const durationMs = finishedAt.getTime() - this.startedAt.getTime();
     const errors = [this.primary, ...this.cleanupErrors].filter(
@@ -78,7 +86,14 @@ export class RunState {
       durationMs,
       dryRun: this.options.dryRun,
       forced: this.options.forced,
-      drive: this.drive,
+      drive: this.drive ?? {
+        uuid: configuredDrive.uuid,
+        mountPoint: null,
+        device: null,
+        filesystemType: null,
+        mountedByAgent: false,
+        ...(configuredDrive.label ? { label: configuredDrive.label } : {}),
+      },
       database: this.database,
       files: this.files,
       config: this.config,

@@ -48,7 +48,8 @@ describe('triggers and the due policy, through the CLI', () => {
     assert.equal(record.outcome, 'skipped');
     assert.equal(record.reason, 'NOT_DUE');
     assert.equal(record.server, null);
-    assert.equal(record.drive, null, 'the drive was not even looked for');
+    assert.equal(record.drive?.uuid, bed.drive.uuid, 'the record names the drive it was for');
+    assert.equal(record.drive?.device, null, 'the drive was not even looked for');
     assert.equal(await containerStartedAt(bed.server), before, 'the server was not touched');
     assert.ok(record.nextDueAt);
     assert.deepEqual(
@@ -82,7 +83,8 @@ describe('triggers and the due policy, through the CLI', () => {
   });
 
   test('a scheduled run without the drive exits 75 DRIVE_ABSENT at once, without waiting the sync window', async () => {
-    await bed.writeConfig({ drive: { uuid: randomUUID() }, schedule: { syncWindowSeconds: 1200 } });
+    const absent = randomUUID();
+    await bed.writeConfig({ drive: { uuid: absent }, schedule: { syncWindowSeconds: 1200 } });
     try {
       const started = Date.now();
       const result = await agent('run', '--trigger', 'schedule', '--force');
@@ -91,6 +93,11 @@ describe('triggers and the due policy, through the CLI', () => {
       const record = await bed.lastRun();
       assert.equal(record.outcome, 'skipped');
       assert.equal(record.reason, 'DRIVE_ABSENT');
+      assert.deepEqual(
+        [record.drive?.uuid, record.drive?.device, record.drive?.mountPoint],
+        [absent, null, null],
+        'the record names the drive that was looked for, found nowhere',
+      );
     } finally {
       await bed.writeConfig();
     }

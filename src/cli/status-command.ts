@@ -7,7 +7,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore, type HistoryStore } from '../history/store.js';
 import { createLogger } from '../log/logger.js';
-import { isDue, nextDueAt } from '../policy/due.js';
+import { isStale, nextDueAt } from '../policy/due.js';
 import { readLockOwner } from '../run/lock.js';
 import { createProgressFile, type RunProgress } from '../run/progress.js';
 import { exitCodes } from './exit-codes.js';
@@ -56,8 +56,7 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
     cron: config.schedule.cron,
     maxAgeDays: config.schedule.maxAgeDays,
   };
-  const due = isDue(dueInput);
-  const stale = due.reason === 'STALE' || due.reason === 'NEVER_BACKED_UP';
+  const stale = isStale(dueInput);
   const drives: DriveStatus[] = [];
   for (const drive of config.drives) drives.push(await driveStatus(config, history, drive, now));
   return {

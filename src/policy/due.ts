@@ -48,6 +48,17 @@ export function isDue(input: DueInput): { due: boolean; reason: DueReason } {
 }
 
 /**
+ * Is the backup stale: never made, or the last success older than maxAgeDays? This is the
+ * health question (`status` exit 4), apart from whether a window has come round since.
+ */
+export function isStale(input: Pick<DueInput, 'now' | 'lastSuccessAt' | 'maxAgeDays'>): boolean {
+  return (
+    input.lastSuccessAt === null ||
+    input.now.getTime() - input.lastSuccessAt.getTime() > input.maxAgeDays * dayMs
+  );
+}
+
+/**
  * When the next backup becomes due: the first window after the last success, or when the last
  * success turns stale, whichever comes first; `now` when one is due already.
  */

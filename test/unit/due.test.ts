@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isDue, latestWindow, nextDueAt, type DueReason } from '../../src/policy/due.js';
+import { isDue, isStale, latestWindow, nextDueAt, type DueReason } from '../../src/policy/due.js';
 
 // The default window: Sunday 02:05 local time.
 const cron = '5 2 * * 0';
@@ -290,5 +290,21 @@ describe('nextDueAt says when the next backup becomes due', () => {
       assert.equal(isDue({ ...base, now: before }).due, false, `${timezone} ${maxAgeDays}`);
       assert.equal(isDue({ ...base, now: after }).due, true, `${timezone} ${maxAgeDays}`);
     }
+  });
+});
+
+describe('isStale answers the health question apart from the window', () => {
+  const now = new Date('2026-11-26T12:00:00Z');
+  const days = (n: number): Date => new Date(now.getTime() - n * 24 * 60 * 60 * 1000);
+  test('a success 10 days ago with maxAgeDays 7 is stale, although isDue calls it WINDOW_DUE', () => {
+    const input = { now, lastSuccessAt: days(10), cron: '5 2 * * 0', maxAgeDays: 7 };
+    assert.equal(isDue(input).reason, 'WINDOW_DUE');
+    assert.equal(isStale(input), true);
+  });
+  test('a success 3 days ago is not stale', () => {
+    assert.equal(isStale({ now, lastSuccessAt: days(3), maxAgeDays: 7 }), false);
+  });
+  test('no success ever is stale', () => {
+    assert.equal(isStale({ now, lastSuccessAt: null, maxAgeDays: 7 }), true);
   });
 });

@@ -5,12 +5,15 @@ import type { PreparedDrive } from './prepare-drive.js';
 /**
  * When a write to the drive fails, the most likely reason is that it went away (unplugged):
  * if the target is no longer on the drive, that is what the run reports, not the I/O error.
+ * A run that was told to stop stays `interrupted`: under the hotplug unit an unplug stops the
+ * unit (BindsTo=), and the signal, not the missing drive, is what ended it.
  */
 export async function assertDriveStillThere(
   context: StepContext,
   target: PreparedDrive,
   error: unknown,
 ): Promise<void> {
+  if (context.signal.aborted) return;
   try {
     await context.drive.proveOnDrive(target.backupDir, target.filesystem);
   } catch {

@@ -76,7 +76,10 @@ export interface RunRecord {
   guard: {
     backedUpFiles: number;
     replacedFiles: number;
+    /** Files the backup has that the library no longer has, in all. */
     missingFiles: number;
+    /** Of those, the ones lost since the last successful backup (what missingPercent counts). */
+    newlyMissingFiles?: number;
     changedPercent: number;
     missingPercent: number;
     /** The guard would have refused; --accept-changes let the run through. */

@@ -14,6 +14,8 @@ export interface MassChangeVerdict {
   refuse: boolean;
   backedUpFiles: number;
   changedPercent: number;
+  /** Of the missing files, those lost since the last successful backup. */
+  newlyMissing: number;
   missingPercent: number;
   reason: string;
 }
@@ -30,11 +32,18 @@ const percent = (part: number, whole: number): number =>
 export function massChangeVerdict(
   count: ChangeCount,
   limits: { maxChangedPercent: number; maxMissingPercent: number },
+  /**
+   * Files the backup had and the library had lost already at the last successful backup. The
+   * mirror never deletes, so lost files add up run after run (Immich's trash, a storage-template
+   * migration); only what went missing since then is a change.
+   */
+  missingBefore = 0,
 ): MassChangeVerdict {
   // Files in the backup: those the library still has (all but the new ones), and the lost ones.
   const backedUpFiles = count.libraryFiles - count.newFiles + count.missingFiles;
+  const newlyMissing = Math.max(0, count.missingFiles - missingBefore);
   const changedPercent = percent(count.replacedFiles, backedUpFiles);
-  const missingPercent = percent(count.missingFiles, backedUpFiles);
+  const missingPercent = percent(newlyMissing, backedUpFiles);
   const tooManyChanged = changedPercent > limits.maxChangedPercent;
   const tooManyMissing = missingPercent > limits.maxMissingPercent;
   const reason = [
@@ -42,7 +51,7 @@ export function massChangeVerdict(
       ? `${count.replacedFiles.toLocaleString('en-US')} of the ${backedUpFiles.toLocaleString('en-US')} backed-up files (${changedPercent}%) would be replaced, more than the ${limits.maxChangedPercent}% allowed`
       : '',
     tooManyMissing
-      ? `${count.missingFiles.toLocaleString('en-US')} of them (${missingPercent}%) are gone from the library, more than the ${limits.maxMissingPercent}% allowed`
+      ? `${newlyMissing.toLocaleString('en-US')} of them (${missingPercent}%) are gone from the library since the last backup, more than the ${limits.maxMissingPercent}% allowed`
       : '',
   ]
     .filter(Boolean)
@@ -51,6 +60,7 @@ export function massChangeVerdict(
     refuse: backedUpFiles > 0 && (tooManyChanged || tooManyMissing),
     backedUpFiles,
     changedPercent,
+    newlyMissing,
     missingPercent,
     reason: reason || `${changedPercent}% replaced, ${missingPercent}% missing: within the limits`,
   };

@@ -91,7 +91,7 @@ export async function checkSpaceAndChanges(
     },
     `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${formatBytes(measured.free)} are free on the drive.`,
   );
-  if (measured.changes) guardChanges(context, measured.changes, request);
+  if (measured.changes) await guardChanges(context, measured.changes, request);
   if (needed > measured.free) {
     throw new AgentError(
       'NO_SPACE',
@@ -110,12 +110,19 @@ export async function checkSpaceAndChanges(
 }
 
 /** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */
-function guardChanges(context: StepContext, changes: ChangeCount, request: RunRequest): void {
-  const verdict = massChangeVerdict(changes, context.config.guard);
+async function guardChanges(
+  context: StepContext,
+  changes: ChangeCount,
+  request: RunRequest,
+): Promise<void> {
+  // Files already lost at the last good backup of this drive were let through then.
+  const last = await context.history.latestSuccess(context.driveConfig.uuid);
+  const verdict = massChangeVerdict(changes, context.config.guard, last?.guard?.missingFiles ?? 0);
   context.state.guard = {
     backedUpFiles: verdict.backedUpFiles,
     replacedFiles: changes.replacedFiles,
     missingFiles: changes.missingFiles,
+    newlyMissingFiles: verdict.newlyMissing,
     changedPercent: verdict.changedPercent,
     missingPercent: verdict.missingPercent,
     accepted: verdict.refuse && request.acceptChanges === true,

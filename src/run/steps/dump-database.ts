@@ -84,7 +84,10 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     runId: context.runId,
     agentVersion: context.agentVersion,
   });
-  await applyRetention(target.backupDir, config.retention.keepDumps, log);
+  // With a check after the backup (verify.afterBackup), old dumps go only once that passed.
+  if (config.verify.afterBackup === 'off') {
+    await applyRetention(target.backupDir, config.retention.keepDumps, log);
+  }
   state.database = {
     file: name,
     bytes: result.bytes,

@@ -1,3 +1,5 @@
+import { applyRetention } from '../../drive-content/retention.js';
+import { readSidecar, writeSidecar } from '../../drive-content/sidecar.js';
 import { AgentError } from '../../errors.js';
 import { verifyBackup } from '../../verify/verify-backup.js';
 import type { StepContext } from '../context.js';
@@ -6,7 +8,9 @@ import type { PreparedDrive } from './prepare-drive.js';
 /**
  * verify.afterBackup: checks the backup just made (quick: dump, sidecar, files, a sample; drill:
  * also a test restore), once the server runs again. Only after a backup that went through; a
- * problem fails the run with VERIFY_FAILED, every problem in the record.
+ * problem fails the run with VERIFY_FAILED, every problem in the record, and the new dump's
+ * sidecar then says it is not verified. retention.keepDumps runs only after the check passed, so
+ * a dump that fails it never costs an older good one.
  */
 export async function verifyAfterBackup(
   context: StepContext,
@@ -30,7 +34,11 @@ export async function verifyAfterBackup(
     .filter((check) => !check.ok)
     .map((check) => `${check.name}: ${check.detail}`);
   state.verify = { ok: report.ok, problems, drillRows: report.drill?.tables ?? null };
-  if (!report.ok) {
+  if (report.ok) {
+    await applyRetention(target.backupDir, config.retention.keepDumps, context.log);
+  } else {
+    const sidecar = await readSidecar(target.backupDir, state.database.file);
+    if (sidecar) await writeSidecar(target.backupDir, { ...sidecar, verified: false });
     state.fail(
       new AgentError(
         'VERIFY_FAILED',

@@ -230,6 +230,18 @@ export async function executeRestore(
           },
         );
       }
+      if (plan.format === 'pg_dumpall' && result.exitCode !== 0) {
+        // Statement errors leave psql at 0 on a cluster dump (roles that exist); 1 and 2 are a
+        // fatal error or a lost connection: the restore did not go through.
+        throw new AgentError(
+          'RESTORE_FAILED',
+          `psql stopped with exit code ${result.exitCode} on the cluster dump: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+          {
+            step: 'restore',
+            hint: 'A cluster dump (pg_dumpall) restores statement by statement: check the database, then run the restore again.',
+          },
+        );
+      }
       if (plan.format === 'pg_dumpall' && result.stderr.trim()) {
         log.warn(
           { step: 'restore' },

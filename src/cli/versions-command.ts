@@ -1,10 +1,11 @@
-import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { copiesAsOf, pruneVersions } from '../drive-content/versions.js';
 import { AgentError } from '../errors.js';
 import { formatBytes, plural } from '../format.js';
 import { withBackupDrive } from './drive-session.js';
 import { exitCodes } from './exit-codes.js';
+import { sha256 } from '../verify/library-check.js';
 
 /** `prune-versions --older-than DAYS`: removes old versions, never the last copy of anything. */
 export async function pruneVersionsCommand(
@@ -71,8 +72,14 @@ export async function restorePathCommand(
       let restored = 0;
       for (const [relative, source] of copies) {
         const target = path.join(library, relative);
-        const current = await readFile(target).catch(() => null);
-        if (current !== null && current.equals(await readFile(source))) continue;
+        // Streamed, not read whole: a video can be larger than a Buffer may be.
+        const current = await stat(target).catch(() => null);
+        if (
+          current !== null &&
+          current.size === (await stat(source)).size &&
+          (await sha256(target)) === (await sha256(source))
+        )
+          continue;
         await mkdir(path.dirname(target), { recursive: true });
         if (current !== null) {
           await mkdir(path.dirname(path.join(aside, relative)), { recursive: true });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { AgentError } from '../errors.js';
 
 /**
  * versions/<YYYY-MM-DD[Thh-mm-ss]>/<path>: the copy a run replaced in files/ on that day. Such a
@@ -80,7 +81,13 @@ export async function copiesAsOf(
   date: string,
 ): Promise<Map<string, string>> {
   const chosen = new Map<string, string>();
-  const clean = relative.replace(/^\/+|\/+$/g, '');
+  const clean = path.normalize(relative).replace(/^\/+|\/+$/g, '');
+  if (clean === '..' || clean.startsWith('../')) {
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `--path ${relative} leads out of the library; give a path inside it (upload/…, library/…).`,
+    );
+  }
   const collect = async (root: string): Promise<string[]> => {
     const target = path.join(root, clean);
     const info = await stat(target).catch(() => null);

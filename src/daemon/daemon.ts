@@ -44,11 +44,17 @@ export async function runDaemon(
   // A holder, not a plain variable: the closures below set it.
   const running: { current: Promise<RunRecord> | null } = { current: null };
   let lastHandledWindow = 0;
-  const startRun = (reason: string): void => {
+  const startRun = (reason: string, drive?: string): void => {
     if (running.current || signal.aborted) return;
     void bus.emit('run-started', { reason, at: deps.clock() });
     running.current = runBackup(
-      { trigger: 'schedule', force: false, dryRun: false, catchUp: reason === 'catch-up' },
+      {
+        trigger: 'schedule',
+        force: false,
+        dryRun: false,
+        catchUp: reason === 'catch-up',
+        ...(drive ? { drive } : {}),
+      },
       deps,
     )
       .then(async (record) => {
@@ -66,34 +72,40 @@ export async function runDaemon(
     startRun(reason);
   };
 
-  // Catch-up: a window passed while the machine was off and no backup has been made since.
-  const lastSuccess = await deps.history.latestSuccess();
-  const due = isDue({
-    now: deps.clock(),
-    lastSuccessAt: lastSuccess ? new Date(lastSuccess.finishedAt) : null,
-    cron: config.schedule.cron,
-    maxAgeDays: config.schedule.maxAgeDays,
-    timezone,
-  });
+  // Catch-up: a window passed while the machine was off and no backup has been made since, on
+  // a drive that is attached (each drive has its own history: with rotation, one drive's recent
+  // backup does not make another one up to date).
   lastHandledWindow =
     latestWindow({ cron: config.schedule.cron, timezone, now: deps.clock() })?.getTime() ?? 0;
-  if (due.due) {
-    let attached = false;
-    for (const drive of config.drives) {
-      attached ||= await deps.drive.locate(drive.uuid, signal).then(
-        () => true,
-        () => false,
-      );
-    }
-    if (attached) {
-      log.info({ due: due.reason }, 'A backup is due and the drive is attached: catching up now.');
-      startRun('catch-up');
-    } else {
-      log.info(
-        { due: due.reason },
-        'A backup is due but the drive is not attached; plugging it in will start it.',
-      );
-    }
+  const dueDrives: { uuid: string; reason: string; attached: boolean }[] = [];
+  for (const drive of config.drives) {
+    const lastSuccess = await deps.history.latestSuccess(drive.uuid);
+    const due = isDue({
+      now: deps.clock(),
+      lastSuccessAt: lastSuccess ? new Date(lastSuccess.finishedAt) : null,
+      cron: config.schedule.cron,
+      maxAgeDays: config.schedule.maxAgeDays,
+      timezone,
+    });
+    if (!due.due) continue;
+    const attached = await deps.drive.locate(drive.uuid, signal).then(
+      () => true,
+      () => false,
+    );
+    dueDrives.push({ uuid: drive.uuid, reason: due.reason, attached });
+  }
+  const ready = dueDrives.find((drive) => drive.attached);
+  if (ready) {
+    log.info(
+      { due: ready.reason, drive: ready.uuid },
+      'A backup is due and the drive is attached: catching up now.',
+    );
+    startRun('catch-up', ready.uuid);
+  } else if (dueDrives.length > 0) {
+    log.info(
+      { due: dueDrives[0]?.reason },
+      'A backup is due but the drive is not attached; plugging it in will start it.',
+    );
   }
 
   // protect: a window that comes while a backup still runs is not started twice.

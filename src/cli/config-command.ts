@@ -30,6 +30,8 @@ export function printableConfig(config: AgentConfig): Record<string, unknown> {
     },
     verify: config.verify,
     retention: config.retention,
+    versions: config.versions,
+    guard: config.guard,
     log: config.log,
     stateDir: config.stateDir,
   };

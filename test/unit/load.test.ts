@@ -11,6 +11,8 @@ import {
   type ConfigIssue,
 } from '../../src/config/load.js';
 import { AgentError, type ErrorCode } from '../../src/errors.js';
+import { printableConfig } from '../../src/cli/config-command.js';
+import { configSchema } from '../../src/config/schema.js';
 import { repoRoot } from '../env/cli.js';
 
 const fixtures = path.join(repoRoot, 'test/fixtures/immich');
@@ -517,4 +519,17 @@ describe('resolveConfigFile', () => {
       assert.equal(resolveConfigFile(flag, environment), expected);
     });
   }
+});
+
+describe('config print', () => {
+  test('shows every section of the configuration (drive as the resolved drives)', async () => {
+    const file = await writeConfig({ drive: { uuid }, immich: { libraryDir: '/srv/photos' } });
+    const printed = printableConfig(await loadConfig(file));
+    const sections = Object.keys(configSchema.shape).map((key) =>
+      key === 'drive' ? 'drives' : key,
+    );
+    for (const section of new Set(sections)) {
+      assert.ok(section in printed, `config print leaves out ${section}`);
+    }
+  });
 });

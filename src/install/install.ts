@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../adapters/atomic-files.js';
@@ -195,8 +195,30 @@ async function ensureConfig(
     '# config.example.yml. Check it with: sudo immich-backup-agent config validate',
     '',
   ].join('\n');
+  const existedBefore = new Set(created);
   await makeDirectories(path.dirname(file), created);
-  await writeFile(file, header + stringify(document), { mode: 0o600 });
+  // Loaded before it takes its place: a configuration the agent cannot use (no .env in
+  // --app-dir, a malformed --uuid) is never left behind for the next install to keep.
+  const candidate = `${file}.new`;
+  await writeFile(candidate, header + stringify(document), { mode: 0o600 });
+  try {
+    await loadConfig(candidate);
+  } catch (error) {
+    await rm(candidate, { force: true });
+    for (const folder of [...created].filter((made) => !existedBefore.has(made)).reverse()) {
+      await rmdir(folder).catch(() => undefined);
+      created.delete(folder);
+    }
+    if (error instanceof AgentError) {
+      throw new AgentError(error.code, `Did not install: ${error.message}`, {
+        hint: `Nothing was written. Found: ${found.join('; ')}. Point --app-dir at the folder with Immich's docker-compose.yml and .env, or check --uuid.`,
+        details: error.details,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  await rename(candidate, file);
   return { file, written: true, found, check };
 }
 

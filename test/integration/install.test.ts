@@ -53,6 +53,25 @@ describe('install and uninstall, under a root of the test’s own', () => {
     await sandbox?.dispose();
   });
 
+  test('install pointed at a folder without Immich refuses (exit 2) and writes nothing', async () => {
+    const before = await tree(root);
+    const empty = sandbox.path(awkwardName, 'not-immich');
+    await mkdir(empty, { recursive: true });
+    const result = await runAgent([
+      'install',
+      '--root',
+      root,
+      '--app-dir',
+      empty,
+      '--uuid',
+      randomUUID(),
+    ]);
+    assert.equal(result.exitCode, 2, result.stdout + result.stderr);
+    assert.match(result.stdout + result.stderr, /Did not install/);
+    assert.match(result.stdout + result.stderr, /--app-dir/);
+    assert.deepEqual(await tree(root), before, 'the root is as it was');
+  });
+
   test('install writes the rule, the units and a discovered config; a second install changes nothing; uninstall leaves the root as it was but for config and state', async () => {
     const before = await tree(root);
     const args = [

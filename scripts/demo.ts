@@ -79,6 +79,16 @@ try {
     `  exit code ${run.exitCode} (0 = backed up, or not due; 75 = drive gone or another run busy)`,
   );
 
+  say(
+    `The same job by hand, as you would run it: sudo immich-backup-agent --config ${bed.configFile} run --force (--force: the plug-in run just made one, so none is due)`,
+  );
+  const manual = await execa(cliPath, ['--config', bed.configFile, 'run', '--force'], {
+    reject: false,
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
+  console.log(`  exit code ${manual.exitCode} (0 = backed up)`);
+
   say('immich-backup-agent last-run');
   console.log((await runAgent(['--config', bed.configFile, 'last-run'])).stdout.trimEnd());
   say('immich-backup-agent status');

@@ -66,10 +66,12 @@ test('the README’s quick start uses only the two commands and the scripts that
     scripts: Record<string, string>;
   };
   assert.ok(packageJson.scripts.demo && packageJson.scripts.test);
-  const quickStart = readme.slice(
-    readme.indexOf('## Quick start'),
-    readme.indexOf('## How it is triggered'),
-  );
-  assert.match(quickStart, /```sh\nnpm run demo\n```/);
-  assert.match(quickStart, /```sh\nnpm test\n```/);
+  const start = readme.indexOf('## Quick start');
+  const quickStart = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  // Exactly two: the main job (the demo runs `immich-backup-agent run`) and the tests.
+  assert.deepEqual(quickStart.match(/```sh\n[^`]*```/g), [
+    '```sh\nnpm run demo\n```',
+    '```sh\nnpm test\n```',
+  ]);
+  assert.match(quickStart, /immich-backup-agent --config .* run/);
 });

@@ -7,14 +7,20 @@ export interface DesktopMessage {
   urgency: 'low' | 'normal' | 'critical';
 }
 
-/** Local sessions whose desktop can show a notification (any user: everyone there should know). */
+/**
+ * Local sessions whose desktop can show a notification (any user: everyone there should know):
+ * graphical ones, and `tty` sessions on a seat, which is what a compositor started from a
+ * console reports (the same people the power-off policy counts as at the machine). A console
+ * without a notification daemon just fails the call, which is logged.
+ */
 export function desktopSessions(sessions: readonly LoginSession[]): LoginSession[] {
   return sessions.filter(
     (session) =>
       session.class === 'user' &&
       !session.remote &&
       (session.state === 'active' || session.state === 'online') &&
-      ['x11', 'wayland', 'mir'].includes(session.type),
+      (['x11', 'wayland', 'mir'].includes(session.type) ||
+        (session.type === 'tty' && session.seat !== '')),
   );
 }
 

@@ -29,7 +29,8 @@ export function desktopMessageFor(record: RunRecord): DesktopMessage | null {
     return {
       summary:
         record.outcome === 'failed' ? 'Immich backup FAILED' : 'Immich backup was interrupted',
-      body: [record.message, record.hint].filter(Boolean).join(' '),
+      // After a plug-in run, whether the drive may come out now, failed or not.
+      body: [record.message, record.hint, record.unplug?.message].filter(Boolean).join(' '),
       urgency: 'critical',
     };
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Inhibitor, LoginSession } from '../../src/adapters/logind.js';
+import { desktopSessions } from '../../src/adapters/desktop-notify.js';
 import { decidePower, keepsMachineOn, type PowerInput } from '../../src/policy/power.js';
 
 const session = (overrides: Partial<LoginSession>): LoginSession => ({
@@ -176,4 +177,21 @@ test('keepsMachineOn is false for every non-user class', () => {
   for (const sessionClass of ['greeter', 'lock-screen', 'background', 'manager']) {
     assert.equal(keepsMachineOn(session({ class: sessionClass }), []), false, sessionClass);
   }
+});
+
+describe('who is told (desktop notifications) matches who keeps the machine on', () => {
+  test('graphical and seated tty sessions are told; remote, seatless and greeter ones are not', () => {
+    const sessions = [
+      session({ id: 'wayland' }),
+      session({ id: 'sway-from-tty', type: 'tty' }),
+      session({ id: 'ssh', type: 'tty', seat: '', remote: true }),
+      session({ id: 'seatless-tty', type: 'tty', seat: '' }),
+      session({ id: 'greeter', class: 'greeter', type: 'x11' }),
+      session({ id: 'closing', state: 'closing' }),
+    ];
+    const told = desktopSessions(sessions).map((one) => one.id);
+    assert.deepEqual(told, ['wayland', 'sway-from-tty']);
+    for (const one of sessions)
+      assert.equal(told.includes(one.id), keepsMachineOn(one, []), one.id);
+  });
 });

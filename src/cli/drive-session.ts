@@ -8,7 +8,7 @@ import {
   type ResolvedDrive,
 } from '../config/load.js';
 import { AgentError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import { setCurrentRun, type Logger } from '../log/logger.js';
 import type { RunDeps } from '../run/context.js';
 import { acquireLock, type HeldLock } from '../run/lock.js';
 import { newRunId } from '../run/run-backup.js';
@@ -41,7 +41,8 @@ export async function withBackupDrive<T>(
   const stopListening = abortOnSignals(controller, logger);
   const deps = createRunDeps(config, logger, controller.signal);
   const runId = newRunId(deps.clock());
-  const log = logger.child({ runId, trigger: options.trigger });
+  setCurrentRun(runId); // every event of the session carries its runId
+  const log = logger.child({ trigger: options.trigger });
   const undo = new UndoStack(log);
   let lock: HeldLock | null = null;
   try {
@@ -81,6 +82,7 @@ export async function withBackupDrive<T>(
     await undo.unwind();
     await lock?.release();
     stopListening();
+    setCurrentRun(null);
   }
 }
 

@@ -26,6 +26,17 @@ export interface LoggerOptions {
  * The file destination is synchronous so nothing is lost when the process exits right after a
  * run. Secrets are masked on the serialized line itself, so no field can leak them.
  */
+/**
+ * The run in progress in this process (one at a time: the run lock). Every event logged while
+ * it runs carries its runId, also those of loggers made before it started (the process gateway,
+ * the signal handler), so a run's events can be picked out of a shared log whole.
+ */
+let currentRun: { runId: string } | null = null;
+
+export function setCurrentRun(runId: string | null): void {
+  currentRun = runId === null ? null : { runId };
+}
+
 export function createLogger(options: LoggerOptions): { logger: Logger; fileError: Error | null } {
   const consoleStream = options.console ?? process.stdout;
   const streams: StreamEntry[] = [
@@ -62,6 +73,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; fileErro
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      mixin: () => currentRun ?? {},
       hooks: secrets.length > 0 ? { streamWrite: (line) => maskSecrets(line, secrets) } : {},
     },
     pino.multistream(streams),

@@ -6,6 +6,7 @@ import { holdInhibitor } from '../adapters/inhibitor.js';
 import { AgentError, toAgentError } from '../errors.js';
 import type { ResolvedDrive } from '../config/load.js';
 import type { RunRecord } from '../history/record.js';
+import { setCurrentRun } from '../log/logger.js';
 import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
 import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
 import { createMountNote } from './notes.js';
@@ -31,6 +32,7 @@ import { syncStep } from './steps/sync-library.js';
 import { verifyAfterBackup } from './steps/verify-after-backup.js';
 import { waitForUploads } from './steps/wait-for-uploads.js';
 import { UndoStack } from './undo-stack.js';
+import { removeLeftoverDrills } from '../verify/drill.js';
 
 /**
  * The only way a backup happens (CLI, hotplug unit and daemon all call this). It reads like the
@@ -41,7 +43,9 @@ import { UndoStack } from './undo-stack.js';
 export async function runBackup(request: RunRequest, deps: RunDeps): Promise<RunRecord> {
   const startedAt = deps.clock();
   const runId = newRunId(startedAt);
-  const log = deps.logger.child({ runId, trigger: request.trigger });
+  // runId comes from the current run (setCurrentRun), on this logger and every other one.
+  setCurrentRun(runId);
+  const log = deps.logger.child({ trigger: request.trigger });
   const state = new RunState(runId, request.trigger, startedAt, {
     dryRun: request.dryRun,
     forced: request.force,
@@ -83,6 +87,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
       });
       await recoverServer(deps.docker, marker, log);
       await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
+      await removeLeftoverDrills(deps.docker, log);
     }
     await selectDrive(context, request);
     await checkDue(context, request);
@@ -123,6 +128,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     if (lock) await reporter.finish();
     else deps.liveLine?.clear();
     await lock?.release();
+    setCurrentRun(null);
   }
 }
 

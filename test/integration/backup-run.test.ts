@@ -95,13 +95,19 @@ describe('a manual backup against a real engine, database and loop drive', () =>
       assert.equal(typeof (record as unknown as Record<string, unknown>)[key], 'string');
 
     const log = await readFile(bed.logFile, 'utf8');
-    assert.ok(
-      log
-        .split('\n')
-        .filter(Boolean)
-        .every((line) => JSON.parse(line) && line.includes('"runId"')),
-      'every log event is JSON with a runId',
-    );
+    const events = log
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(events.length > 5);
+    for (const event of events) {
+      assert.equal(
+        event.runId,
+        record.id,
+        `every event has the run's id: ${JSON.stringify(event)}`,
+      );
+      assert.equal(typeof event.step, 'string', `every event has a step: ${JSON.stringify(event)}`);
+    }
     assert.equal(log.includes(bed.password), false, 'the database password never reaches the log');
     assert.equal(result.stdout.includes(bed.password), false, 'nor the console');
     assert.equal(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { AgentError } from '../../src/errors.js';
-import { createLogger, maskSecrets } from '../../src/log/logger.js';
+import { createLogger, maskSecrets, setCurrentRun } from '../../src/log/logger.js';
 
 let root: string;
 
@@ -191,5 +191,43 @@ describe('createLogger never writes a secret', () => {
     assert.equal(event.level, 'debug');
     assert.equal(event.runId, 'r1');
     assert.equal(event.pid, process.pid);
+  });
+
+  test('while a run is current, every logger made before it tags its events with the runId', async () => {
+    const output = collectingConsole();
+    const { logger } = createLogger({
+      file: null,
+      level: 'debug',
+      pretty: false,
+      secrets: [],
+      console: output.stream,
+    });
+    const gatewayLog = logger.child({ step: 'sync' }); // as the process gateway's, made earlier
+    setCurrentRun('20261126T120000Z-abc123');
+    try {
+      gatewayLog.debug('Running rsync.');
+      logger.warn({ step: 'signal' }, 'Received SIGTERM.');
+    } finally {
+      setCurrentRun(null);
+    }
+    logger.info({ step: 'daemon' }, 'Between runs.');
+    await settle();
+    const events = output
+      .text()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      events.map((event) => event.runId),
+      ['20261126T120000Z-abc123', '20261126T120000Z-abc123', undefined],
+    );
+    assert.equal(
+      output
+        .text()
+        .split('\n')[0]
+        ?.match(/"runId"/g)?.length,
+      1,
+      'runId once per line',
+    );
   });
 });

@@ -51,6 +51,8 @@ export interface DockerAdapter {
   }): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */
   remove(name: string): Promise<void>;
+  /** Names of the containers (running or not) that carry this label. */
+  namesWithLabel(label: string): Promise<string[]>;
 }
 
 export interface ExecOutput {
@@ -206,6 +208,14 @@ export function createDockerAdapter(
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 404)
           throw translate(error, `remove container ${name}`, where);
+      }
+    },
+    async namesWithLabel(label) {
+      try {
+        const found = await docker.listContainers({ all: true, filters: { label: [label] } });
+        return found.map((container) => (container.Names[0] ?? container.Id).replace(/^\//, ''));
+      } catch (error) {
+        throw translate(error, `list containers labelled ${label}`, where);
       }
     },
   };

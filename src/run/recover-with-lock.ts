@@ -9,6 +9,7 @@ import { recordDeadRun } from './record-dead-run.js';
 import { recoverMount, recoverServer, type RecoveryResult } from './recover.js';
 import { newRunId } from './run-backup.js';
 import { createServerMarker } from './server-marker.js';
+import { removeLeftoverDrills } from '../verify/drill.js';
 
 /**
  * Recovery as `recover` and the daemon's start do it: under the run lock, so a live run's stopped
@@ -44,6 +45,7 @@ export async function runRecovery(
     await recordDeadRun({ ...deps, progress: createProgressFile(config.stateDir) });
     const result = await recoverServer(deps.docker, createServerMarker(config.stateDir), logger);
     await recoverMount(deps.drive, createMountNote(config.stateDir), logger);
+    await removeLeftoverDrills(deps.docker, logger);
     if (result.action === 'none')
       logger.info(
         { step: 'recover' },

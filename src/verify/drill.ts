@@ -6,6 +6,27 @@ import { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { restoreDump } from '../restore/dump-stream.js';
 
+/** The label on every drill container, so one a killed run left behind can be found. */
+export const drillLabel = 'immich-backup-agent.drill';
+
+/**
+ * Removes drill containers a killed run left (a drill's own `finally` removes it otherwise).
+ * Called with the run lock held, so no live drill is among them. Never fails the caller.
+ */
+export async function removeLeftoverDrills(docker: DockerAdapter, log: Logger): Promise<void> {
+  try {
+    for (const name of await docker.namesWithLabel(drillLabel)) {
+      await docker.remove(name);
+      log.warn(
+        { step: 'recover', container: name },
+        `Removed ${name}, a restore drill left by a killed run.`,
+      );
+    }
+  } catch (error) {
+    log.debug({ step: 'recover', err: error }, 'Could not look for leftover drill containers.');
+  }
+}
+
 /** Immich's main tables, by their current and their older (plural) names. */
 const mainTables = ['asset', 'assets', 'album', 'albums', 'user', 'users'];
 
@@ -55,7 +76,7 @@ export async function restoreDrill(
         `POSTGRES_USER=${options.user}`,
         `POSTGRES_DB=${options.database}`,
       ],
-      labels: { 'immich-backup-agent.drill': 'true' },
+      labels: { [drillLabel]: 'true' },
     });
     await waitUntilReady(docker, name, options.user, options.database);
     const restored = await restoreDump(docker, options.dumpFile, options.format, {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { repoRoot, runAgent } from '../env/cli.js';
-import { isRunning } from '../env/containers.js';
+import { isRunning, ownerLabel, postgresImage, removeContainer } from '../env/containers.js';
 import { createLoopDrive } from '../env/drive.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { containerStartedAt, isMountPoint, withDriveMounted } from '../env/inspect.js';
@@ -155,6 +155,47 @@ describe('what the agent refuses, and how it leaves things', () => {
     } finally {
       await execa('docker', ['start', bed.database]);
     }
+  });
+
+  test('a missing database container fails the run with DUMP_FAILED naming it, before the server is stopped', async () => {
+    // Missing as after a compose project rename: the container is there under another name only.
+    const elsewhere = `${bed.database}-renamed`;
+    await execa('docker', ['rename', bed.database, elsewhere]);
+    try {
+      const before = await containerStartedAt(bed.server);
+      const result = await bed.run('run');
+      assert.equal(result.exitCode, 1, result.stdout + result.stderr);
+      const record = await bed.lastRun();
+      assert.equal(record.reason, 'DUMP_FAILED');
+      assert.match(record.message, new RegExp(`no container named ${bed.database}`));
+      assert.match(record.hint ?? '', /immich\.databaseContainer/);
+      assert.equal(await containerStartedAt(bed.server), before, 'Immich was not stopped');
+      assert.equal(await isRunning(bed.server), true);
+    } finally {
+      await execa('docker', ['rename', elsewhere, bed.database]);
+    }
+  });
+
+  test('recover removes a restore-drill container that a killed run left behind', async () => {
+    const leftover = `iba-test-${sandbox.id}-drill-leftover`;
+    sandbox.defer(`remove container ${leftover}`, () => removeContainer(leftover));
+    await execa('docker', [
+      'create',
+      '--name',
+      leftover,
+      '--label',
+      'immich-backup-agent.drill=true',
+      '--label',
+      `${ownerLabel}=${sandbox.id}`,
+      '--network',
+      'none',
+      postgresImage,
+    ]);
+    const result = await bed.run('recover');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /a restore drill left by a killed run/);
+    const still = await execa('docker', ['ps', '-a', '--quiet', '--filter', `name=^${leftover}$`]);
+    assert.equal(still.stdout.trim(), '', 'the leftover drill container is gone');
   });
 
   test('after a run was killed with the server stopped, recover starts it again', async () => {

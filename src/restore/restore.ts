@@ -21,8 +21,9 @@ export interface RestoreOptions {
 }
 
 export interface RestorePlan {
-  dump: DumpEntry;
-  format: DumpFormat;
+  /** null only for --files-only when the drive has no usable dump. */
+  dump: DumpEntry | null;
+  format: DumpFormat | null;
   backup: { immich: string | null; postgres: string | null };
   running: { immich: string | null; postgres: string | null };
   /** Both majors known and different: refused unless --force. */
@@ -41,12 +42,19 @@ export async function planRestore(
   options: RestoreOptions,
 ): Promise<RestorePlan> {
   const { config, deps, target } = session;
-  const dump = pickDump(await listDumps(target.backupDir), options.date);
-  const { format } = await verifyDump(path.join(target.backupDir, dump.name), deps.signal);
+  // The files alone need no dump: a missing or damaged one must not keep the photos back.
+  const usable = async (): Promise<{ dump: DumpEntry; format: DumpFormat }> => {
+    const dump = pickDump(await listDumps(target.backupDir), options.date);
+    const { format } = await verifyDump(path.join(target.backupDir, dump.name), deps.signal);
+    return { dump, format };
+  };
+  const { dump, format } = options.filesOnly
+    ? await usable().catch(() => ({ dump: null, format: null }))
+    : await usable();
   const server = await deps.docker.inspect(config.immich.serverContainer);
   const runningImmich = immichServerTag(server?.image ?? null) ?? config.immich.immichVersion;
   const backupImmich =
-    dump.sidecar?.immich.serverImageTag ?? dump.sidecar?.immich.envVersion ?? null;
+    dump?.sidecar?.immich.serverImageTag ?? dump?.sidecar?.immich.envVersion ?? null;
   const runningMajor = immichMajor(runningImmich);
   const backupMajor = immichMajor(backupImmich);
   const database = !options.filesOnly;
@@ -69,7 +77,7 @@ export async function planRestore(
   return {
     dump,
     format,
-    backup: { immich: backupImmich, postgres: dump.sidecar?.postgres.serverVersion ?? null },
+    backup: { immich: backupImmich, postgres: dump?.sidecar?.postgres.serverVersion ?? null },
     running: {
       immich: runningImmich,
       postgres: await postgresServerVersion(
@@ -98,7 +106,9 @@ export function formatPlan(session: DriveSession, plan: RestorePlan): string {
   const { config } = session;
   const lines = [
     `Restore plan (nothing has been changed):`,
-    `  Backup:    ${plan.dump.name} (${formatBytes(plan.dump.bytes)}, ${plan.format}${plan.dump.sidecar ? '' : ', no sidecar'})`,
+    plan.dump
+      ? `  Backup:    ${plan.dump.name} (${formatBytes(plan.dump.bytes)}, ${plan.format}${plan.dump.sidecar ? '' : ', no sidecar'})`
+      : `  Backup:    files/ only (no usable dump on the drive)`,
     `  Immich:    backup ${plan.backup.immich ?? 'unknown'}, running ${plan.running.immich ?? 'unknown'}`,
     `  Postgres:  backup ${plan.backup.postgres ?? 'unknown'}, running ${plan.running.postgres ?? 'unknown'}`,
   ];
@@ -137,8 +147,8 @@ export function formatPlan(session: DriveSession, plan: RestorePlan): string {
 export interface RestoreRecord {
   id: string;
   kind: 'restore';
-  dump: string;
-  format: DumpFormat;
+  dump: string | null;
+  format: DumpFormat | null;
   database: boolean;
   files: { transferredFiles: number; transferredBytes: number } | null;
   server: ServerDowntime | null;
@@ -174,7 +184,7 @@ export async function executeRestore(
   const record: RestoreRecord = {
     id: session.runId,
     kind: 'restore',
-    dump: plan.dump.name,
+    dump: plan.dump?.name ?? null,
     format: plan.format,
     database: plan.database,
     files: null,
@@ -207,7 +217,7 @@ export async function executeRestore(
         downtime: record.server,
       });
     }
-    if (plan.database) {
+    if (plan.database && plan.dump && plan.format) {
       log.info({ step: 'restore' }, `Restoring the database from ${plan.dump.name}.`);
       const result = await restoreDump(
         deps.docker,
@@ -283,7 +293,7 @@ export async function executeRestore(
   }
   record.finishedAt = deps.clock().toISOString();
   if (record.outcome === 'success') {
-    record.message = `Restored ${[plan.database ? 'the database' : '', record.files ? `${plural(record.files.transferredFiles, 'file')}` : ''].filter(Boolean).join(' and ')} from ${plan.dump.name}.`;
+    record.message = `Restored ${[plan.database ? 'the database' : '', record.files ? `${plural(record.files.transferredFiles, 'file')}` : ''].filter(Boolean).join(' and ')} from ${plan.dump?.name ?? 'files/'}.`;
   }
   await mkdir(path.join(config.stateDir, 'restores'), { recursive: true });
   await writeFileAtomic(

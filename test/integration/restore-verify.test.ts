@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, truncate, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -160,6 +161,13 @@ describe('restore and verify: every backup comes back', () => {
     assert.equal(truncated.exitCode, 1, truncated.stdout);
     assert.match(truncated.stdout, /PROBLEM dump .*damaged/);
     assert.match(truncated.stdout, /PROBLEM sidecar .*does not match its sidecar/);
+    // A damaged dump does not keep the photos back: --files-only restores them without it.
+    const lost = path.join(bed.libraryDir, 'profile', '3f1c9a7e-1111-4222-8333-444455556666');
+    await rm(lost, { recursive: true });
+    const filesOnly = await bed.run('restore', '--files-only', '--yes');
+    assert.equal(filesOnly.exitCode, 0, filesOnly.stdout + filesOnly.stderr);
+    assert.ok(existsSync(path.join(lost, 'avatar.png')), 'the lost folder is back');
+    assert.equal(await isRunning(bed.server), true);
 
     await onDrive(async (backupDir) => {
       const file = path.join(backupDir, dumpName);

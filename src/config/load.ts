@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { AgentError } from '../errors.js';
 import { readImmichInstall, type ImmichInstall } from './immich-discovery.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, defaultAppDir, type ParsedConfig } from './schema.js';
 
 export const defaultConfigFile = '/etc/immich-backup-agent/config.yml';
 
@@ -76,6 +76,11 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
   const parsed = configSchema.safeParse(raw);
   const driveIssues = checkDrives(raw);
   if (!parsed.success || driveIssues.length > 0) {
+    // Every problem at once: what discovery would find missing is named too.
+    const immich = (raw as { immich?: Record<string, unknown> }).immich;
+    const appDir = typeof immich?.appDir === 'string' ? immich.appDir : defaultAppDir;
+    const discovery =
+      immich?.libraryDir === undefined ? libraryDirIssues(await readImmichInstall(appDir)) : [];
     throw invalid(configFile, [
       ...(parsed.error?.issues ?? []).map((issue) => ({
         path: issuePath(issue.path, issue.code === 'unrecognized_keys' ? issue.keys : undefined),
@@ -85,10 +90,25 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
             : issue.message.replace(/^Invalid input: /, ''),
       })),
       ...driveIssues,
+      ...discovery,
     ]);
   }
   const install = await readImmichInstall(parsed.data.immich.appDir);
   return resolve(configFile, parsed.data, install);
+}
+
+/** immich.libraryDir unset: UPLOAD_LOCATION from appDir/.env must be readable. */
+function libraryDirIssues(install: ImmichInstall): ConfigIssue[] {
+  const upload = install.env.get('UPLOAD_LOCATION');
+  if (upload !== undefined && upload !== '') return [];
+  return [
+    {
+      path: 'immich.libraryDir',
+      message: `is not set and UPLOAD_LOCATION could not be read from ${install.appDir}/.env (${
+        install.envFile === null ? install.problems[0] : 'the key is missing'
+      }); set immich.libraryDir or immich.appDir`,
+    },
+  ];
 }
 
 function resolve(configFile: string, config: ParsedConfig, install: ImmichInstall): AgentConfig {
@@ -96,17 +116,9 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
   const env = install.env;
   let libraryDir = config.immich.libraryDir;
   if (libraryDir === undefined) {
+    issues.push(...libraryDirIssues(install));
     const upload = env.get('UPLOAD_LOCATION');
-    if (upload === undefined || upload === '') {
-      issues.push({
-        path: 'immich.libraryDir',
-        message: `is not set and UPLOAD_LOCATION could not be read from ${install.appDir}/.env (${
-          install.envFile === null ? install.problems[0] : 'the key is missing'
-        }); set immich.libraryDir or immich.appDir`,
-      });
-    } else {
-      libraryDir = path.resolve(install.appDir, upload);
-    }
+    if (upload) libraryDir = path.resolve(install.appDir, upload);
   }
   const password = env.get('DB_PASSWORD');
   const secrets = [password].filter((value): value is string => !!value && value.length >= 3);

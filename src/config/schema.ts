@@ -55,11 +55,14 @@ const cronExpression = z
     }
   });
 
+/** Where Immich's compose file and .env are when immich.appDir is not set. */
+export const defaultAppDir = '/opt/immich-app';
+
 export const configSchema = z.strictObject({
   immich: z
     .strictObject({
       appDir: absolutePath
-        .default('/opt/immich-app')
+        .default(defaultAppDir)
         .describe('Folder with Immich’s docker-compose.yml and .env; both are read and backed up.'),
       libraryDir: absolutePath
         .optional()

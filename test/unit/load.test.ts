@@ -240,7 +240,20 @@ describe('loadConfig reports every problem at once, with its key path', () => {
 
   test('an empty file names drive.uuid', async () => {
     const error = await loadFails(await writeConfig(''), 'CONFIG_INVALID');
-    assert.deepEqual(issuePaths(error), ['drive.uuid']);
+    assert.ok(issuePaths(error).includes('drive.uuid'), issuePaths(error).join(', '));
+  });
+
+  test('a schema problem and what discovery cannot find are reported in the same round', async () => {
+    const emptyAppDir = await mkdtemp(path.join(root, 'no-immich-'));
+    const error = await loadFails(
+      await writeConfig({ immich: { appDir: emptyAppDir }, log: { level: 'verbose' } }),
+      'CONFIG_INVALID',
+    );
+    assert.deepEqual(issuePaths(error).sort(), ['drive.uuid', 'immich.libraryDir', 'log.level']);
+    assert.match(
+      issuesOf(error).find((issue) => issue.path === 'immich.libraryDir')?.message ?? '',
+      /UPLOAD_LOCATION could not be read/,
+    );
   });
 
   test('several wrong values and unknown keys are all reported together', async () => {
@@ -276,7 +289,8 @@ describe('loadConfig reports every problem at once, with its key path', () => {
     assert.equal(error.hint, 'Fix the keys named above and run again.');
   });
 
-  const unknownKeys: { name: string; config: unknown; paths: string[] }[] = [
+  // libraryDir given: the default appDir need not exist on this machine.
+  const unknownKeys: { name: string; config: Record<string, unknown>; paths: string[] }[] = [
     {
       name: 'a top-level key',
       config: { drive: { uuid }, stateDirectory: '/x' },
@@ -295,7 +309,10 @@ describe('loadConfig reports every problem at once, with its key path', () => {
   ];
   for (const { name, config, paths } of unknownKeys) {
     test(`an unknown key, ${name}, is reported by its path as misspelt`, async () => {
-      const error = await loadFails(await writeConfig(config), 'CONFIG_INVALID');
+      const error = await loadFails(
+        await writeConfig({ immich: { libraryDir: '/srv/photos' }, ...config }),
+        'CONFIG_INVALID',
+      );
       assert.deepEqual(issuePaths(error), paths);
       assert.equal(issuesOf(error)[0]?.message, 'is not a known key (misspelt?)');
     });

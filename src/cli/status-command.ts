@@ -1,5 +1,7 @@
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { findFilesystemsByUuid } from '../adapters/block-devices.js';
+import { readMountinfo } from '../adapters/mountinfo.js';
 import { createProcessGateway } from '../adapters/process.js';
 import { driveIdentity, type DriveIdentity } from '../adapters/sysfs-usb.js';
 import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
@@ -10,6 +12,7 @@ import { createLogger } from '../log/logger.js';
 import { isStale, nextDueAt } from '../policy/due.js';
 import { readLockOwner } from '../run/lock.js';
 import { createProgressFile, type RunProgress } from '../run/progress.js';
+import { folderSize } from '../run/steps/sync-library.js';
 import { exitCodes } from './exit-codes.js';
 import { localTime } from './summary.js';
 
@@ -24,9 +27,10 @@ export interface DriveStatus {
   identity: DriveIdentity | null;
   lastSuccessAt: string | null;
   nextDueAt: string;
-  /** From the end of the drive's last successful run. */
+  /** Free space on the drive: now when it is mounted, else at the end of its last success. */
   freeBytes: number | null;
-  /** The next backup's size, estimated from the library's growth between the last two runs. */
+  freeBytesAt: 'now' | 'last-backup' | null;
+  /** The next backup's size: what the library grew since the last success, plus a dump. */
   nextBackupBytes: number | null;
   fits: boolean | null;
   /** What versions/ (replaced copies) took at the last backup. */
@@ -92,13 +96,15 @@ async function driveStatus(
   ).catch(() => null);
   const device = found?.[0]?.device ?? null;
   const last = await history.latestSuccess(drive.uuid);
-  const previous = last ? await previousSuccess(history, drive.uuid, last) : null;
+  // Growth since the last success: the library now against what it held then.
+  const libraryNow = await folderSize(config.immich.libraryDir).catch(() => null);
   const growth =
-    last?.files && previous?.files
-      ? Math.max(0, last.files.totalBytes - previous.files.totalBytes)
+    last?.files && libraryNow
+      ? Math.max(0, libraryNow.bytes - last.files.totalBytes)
       : (last?.files?.transferredBytes ?? null);
   const nextBackupBytes = growth === null ? null : growth + (last?.database?.bytes ?? 0);
-  const freeBytes = last?.drive?.freeBytes ?? null;
+  const freeNow = device ? await freeSpaceIfMounted(device) : null;
+  const freeBytes = freeNow ?? last?.drive?.freeBytes ?? null;
   return {
     uuid: drive.uuid,
     label: drive.label,
@@ -113,6 +119,7 @@ async function driveStatus(
       maxAgeDays: config.schedule.maxAgeDays,
     }).toISOString(),
     freeBytes,
+    freeBytesAt: freeNow !== null ? 'now' : freeBytes !== null ? 'last-backup' : null,
     nextBackupBytes,
     // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
     fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
@@ -120,15 +127,14 @@ async function driveStatus(
   };
 }
 
-/** The successful run of this drive before `last`. */
-async function previousSuccess(
-  history: HistoryStore,
-  uuid: string,
-  last: RunRecord,
-): Promise<RunRecord | null> {
-  const all = await history.successes(uuid);
-  const index = all.findIndex((record) => record.id === last.id);
-  return index > 0 ? (all[index - 1] ?? null) : null;
+/** Free bytes on the drive's filesystem when it is mounted somewhere now, else null. */
+async function freeSpaceIfMounted(device: string): Promise<number | null> {
+  const mounted = (await readMountinfo().catch(() => [])).find(
+    (entry) => entry.source === device && entry.root === '/',
+  );
+  if (!mounted) return null;
+  const info = await statfs(mounted.mountPoint).catch(() => null);
+  return info ? info.bavail * info.bsize : null;
 }
 
 /** `status [--json]`: exit 0 healthy, 1 the last run failed, 4 the backup is stale. */
@@ -204,7 +210,7 @@ export function formatStatus(status: Status, now = new Date()): string {
         ? `; replaced copies in versions/ take ${formatBytes(drive.versionsBytes)}`
         : '';
       lines.push(
-        `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free at the last backup${fits}${versions}`,
+        `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free ${drive.freeBytesAt === 'now' ? 'now' : 'at the last backup'}${fits}${versions}`,
       );
     }
   }

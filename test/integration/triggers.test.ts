@@ -129,6 +129,8 @@ describe('triggers and the due policy, through the CLI', () => {
       drives: {
         present: boolean;
         freeBytes: number;
+        freeBytesAt: string | null;
+        nextBackupBytes: number | null;
         fits: boolean | null;
         identity: { usb: boolean };
       }[];
@@ -138,6 +140,10 @@ describe('triggers and the due policy, through the CLI', () => {
     assert.equal(status.health, 'healthy');
     assert.equal(status.drives[0]?.present, true);
     assert.ok((status.drives[0]?.freeBytes ?? 0) > 0, 'the free space of the last backup');
+    assert.equal(status.drives[0]?.freeBytesAt, 'last-backup', 'the drive is not mounted now');
+    // Nothing was added since the last backup: the estimate is about one dump, not the library.
+    assert.equal(status.drives[0]?.fits, true);
+    assert.ok((status.drives[0]?.nextBackupBytes ?? Infinity) < 5 * 1024 * 1024);
     assert.equal(status.drives[0]?.identity.usb, false, 'a loop device is not a USB device');
     assert.equal(status.running, null);
     assert.ok(status.lastSuccessAt);

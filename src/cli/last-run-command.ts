@@ -1,18 +1,32 @@
 import { loadConfig, resolveConfigFile } from '../config/load.js';
+import { AgentError } from '../errors.js';
 import { createHistoryStore } from '../history/store.js';
 import { exitCodes } from './exit-codes.js';
 import { formatRunSummary } from './summary.js';
 
-/** `last-run [--json]`: the most recent record of any outcome; exit 1 when there is none. */
+/**
+ * `last-run [--json] [--drive UUID]`: the most recent record of any outcome (of that drive);
+ * exit 1 when there is none.
+ */
 export async function lastRunCommand(
   configFlag: string | undefined,
   json: boolean,
+  drive?: string,
 ): Promise<number> {
   const config = await loadConfig(resolveConfigFile(configFlag));
-  const record = await createHistoryStore(config.stateDir).latest();
+  if (drive && !config.drives.some((one) => one.uuid.toLowerCase() === drive.toLowerCase())) {
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `--drive ${drive} is not one of the configured drives (${config.drives.map((one) => one.uuid).join(', ')}).`,
+    );
+  }
+  const record = await createHistoryStore(config.stateDir).latest(drive);
   if (record === null) {
     if (json) process.stdout.write('null\n');
-    else process.stdout.write(`No backup run has been recorded in ${config.stateDir} yet.\n`);
+    else
+      process.stdout.write(
+        `No backup run${drive ? ` for drive ${drive}` : ''} has been recorded in ${config.stateDir} yet.\n`,
+      );
     return exitCodes.failed;
   }
   process.stdout.write(

@@ -66,10 +66,12 @@ function buildProgram(): Command {
     .command('last-run')
     .description('show the most recent run record (exit 1 if there is none)')
     .option('--json', 'print the record as JSON')
-    .action(async (options: { json?: boolean }) => {
+    .option('--drive <uuid>', 'the most recent run for this drive (with several drives)')
+    .action(async (options: { json?: boolean; drive?: string }) => {
       process.exitCode = await lastRunCommand(
         program.opts<{ config?: string }>().config,
         options.json === true,
+        options.drive,
       );
     });
 

@@ -14,7 +14,8 @@ const keepRecords = 1000;
 export interface HistoryStore {
   write(record: RunRecord): Promise<void>;
   /** The most recently finished run of any outcome. */
-  latest(): Promise<RunRecord | null>;
+  /** The newest record of any outcome (of this drive, when given). */
+  latest(driveUuid?: string): Promise<RunRecord | null>;
   /** Is there a record of this run? */
   has(runId: string): Promise<boolean>;
   /** The most recently finished successful run (success or warning), to this drive if given. */
@@ -64,7 +65,11 @@ export function createHistoryStore(folder: string): HistoryStore {
         await rm(path.join(runs, old), { force: true });
       }
     },
-    latest: () => findNewest(() => true),
+    latest: (driveUuid) =>
+      findNewest(
+        (record) =>
+          driveUuid === undefined || record.drive?.uuid.toLowerCase() === driveUuid.toLowerCase(),
+      ),
     has: async (runId) => (await names()).some((name) => name.endsWith(`-${runId}.json`)),
     async successes(driveUuid) {
       const all: RunRecord[] = [];

@@ -104,6 +104,21 @@ describe('the history store', () => {
     assert.equal((await store.latest())?.id, 'long');
   });
 
+  test('latest and has, per drive', async () => {
+    const store = createHistoryStore(await freshFolder());
+    const onDrive = (id: string, uuid: string, finishedAt: string): RunRecord => ({
+      ...record(id, 'failed', finishedAt),
+      drive: { uuid, mountPoint: null, device: null, filesystemType: null, mountedByAgent: false },
+    });
+    await store.write(onDrive('a1', 'AAAA-1111', '2025-01-12T02:00:00.000Z'));
+    await store.write(onDrive('b1', 'bbbb-2222', '2025-01-12T03:00:00.000Z'));
+    assert.equal((await store.latest())?.id, 'b1');
+    assert.equal((await store.latest('aaaa-1111'))?.id, 'a1', 'UUIDs match in any case');
+    assert.equal(await store.latest('cccc-3333'), null);
+    assert.equal(await store.has('a1'), true);
+    assert.equal(await store.has('a'), false, 'a whole id, not a prefix');
+  });
+
   const successes: { name: string; outcomes: [string, Outcome][]; latestSuccess: string | null }[] =
     [
       {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import type { RunRecord } from '../../src/history/record.js';
 import { runAgent } from '../env/cli.js';
-import { isRunning } from '../env/containers.js';
+import { isRunning, waitForPostgres } from '../env/containers.js';
 import {
   startPrivateBus,
   startStandIn,
@@ -227,7 +227,7 @@ describe('idle power-off after a scheduled run, through logind on a private bus'
   });
 
   test('a sleep:shutdown inhibitor is held during the run and released after it', async () => {
-    const { calls } = await runWith({ sessions: [gonzaloWayland] });
+    const { calls, record } = await runWith({ sessions: [gonzaloWayland] });
     const taken = calls.findIndex((call) => call.method === 'Inhibit');
     const released = calls.findIndex((call) => call.method === 'InhibitReleased');
     assert.ok(taken >= 0, 'an inhibitor was taken');
@@ -240,6 +240,28 @@ describe('idle power-off after a scheduled run, through logind on a private bus'
     assert.ok(released > taken, 'and released');
     const decided = calls.findIndex((call) => call.method === 'ListSessions');
     assert.ok(released < decided || decided === -1, 'before the power decision');
+    // It covered the whole time Immich was down: taken before the stop, released after the start.
+    const at = (index: number): number => (calls[index]?.time ?? NaN) * 1000;
+    assert.ok(record.server?.stoppedAt && record.server.startedAt, 'the server was stopped');
+    assert.ok(at(taken) <= Date.parse(record.server.stoppedAt), 'taken before the server stopped');
+    assert.ok(
+      at(released) >= Date.parse(record.server.startedAt),
+      'released after the server was back',
+    );
+  });
+
+  test('a failed run releases its inhibitor too', async () => {
+    await execa('docker', ['stop', bed.database]);
+    try {
+      const { record, calls } = await runWith({ sessions: [gonzaloWayland] });
+      assert.equal(record.outcome, 'failed', record.message);
+      const taken = calls.findIndex((call) => call.method === 'Inhibit');
+      const released = calls.findIndex((call) => call.method === 'InhibitReleased');
+      assert.ok(taken >= 0 && released > taken, 'taken and released');
+    } finally {
+      await execa('docker', ['start', bed.database]);
+      await waitForPostgres(bed.database, 'postgres', 'immich');
+    }
   });
 });
 

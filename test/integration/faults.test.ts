@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -168,7 +169,7 @@ describe('faults: whatever breaks, nothing is lost and Immich comes back', () =>
     const killed = await bed.lastRun();
     assert.equal(killed.outcome, 'interrupted', killed.message);
     assert.equal(killed.reason, 'INTERRUPTED');
-    assert.match(killed.message, /died in its (stop|dump) step/);
+    assert.match(killed.message, /died in its (stop|dump|sync) step/);
     assert.equal(killed.drive?.uuid, bed.drive.uuid);
     const lastRun = await bed.run('last-run');
     assert.equal(lastRun.exitCode, 0, lastRun.stderr);
@@ -299,10 +300,37 @@ describe('a drive too small for the library', () => {
   before(async () => {
     sandbox = await createSandbox();
     bed = await createImmichBed(sandbox, { photos: 3, assets: 50, driveSizeMb: 24 });
+    // A good backup first: a full drive must not cost it anything.
+    const first = await bed.run('run');
+    assert.equal(first.exitCode, 0, first.stdout.slice(-2000));
   });
   after(async () => {
     await sandbox?.dispose();
   });
+
+  const today = `immich-db-${localDate(new Date())}.sql.gz`;
+
+  /** The earlier backup is whole and nothing half-written is left. */
+  async function assertFullDriveLostNothing(): Promise<void> {
+    assert.equal(await isRunning(bed.server), true, 'the server runs');
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const backupDir = path.join(root, 'immich-backup');
+      const names = await readdir(backupDir);
+      const sidecar = JSON.parse(
+        await readFile(path.join(backupDir, today.replace('.sql.gz', '.json')), 'utf8'),
+      ) as { sha256: string };
+      const sha = createHash('sha256')
+        .update(await readFile(path.join(backupDir, today)))
+        .digest('hex');
+      assert.equal(sha, sidecar.sha256, 'the dump is intact: it matches its sidecar');
+      assert.deepEqual(
+        names.filter((name) => name.includes('.partial-')),
+        [],
+        'no temporary dump is left',
+      );
+      assert.ok(existsSync(path.join(backupDir, 'files', 'upload', '.immich')), 'files/ is intact');
+    });
+  }
 
   test('when the new data clearly will not fit, the run refuses before stopping anything, with the numbers', async () => {
     const big = path.join(bed.libraryDir, 'upload', 'video.mp4');
@@ -318,9 +346,12 @@ describe('a drive too small for the library', () => {
         /needs about 4\d\.\d MB, only \d+\.\d MB are free \(\d+\.\d MB missing\)/,
       );
       assert.equal(await containerStartedAt(bed.server), before, 'Immich was not stopped');
+      await assertFullDriveLostNothing();
     } finally {
       await rm(big);
     }
+    const next = await bed.run('run');
+    assert.equal(next.exitCode, 0, 'once it fits again, the next run succeeds');
   });
 
   test('when the drive fills up during the copy, NO_SPACE says how much was missing, and the server runs', async () => {
@@ -341,7 +372,7 @@ describe('a drive too small for the library', () => {
         record.message,
         /filled up during the copy: [\d,]+ files .* were still to copy, .* free \((.* missing|no inodes left.*)\)/,
       );
-      assert.equal(await isRunning(bed.server), true);
+      await assertFullDriveLostNothing();
     } finally {
       await rm(dir, { recursive: true });
     }

@@ -124,6 +124,7 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
     assert.ok((record.guard?.changedPercent ?? 0) >= 25);
     assert.deepEqual(await driveTree(), before, 'nothing in the backup changed');
     assert.equal(await containerStartedAt(bed.server), startedBefore, 'Immich was not stopped');
+    assert.equal(await isRunning(bed.server), true, 'Immich is running');
 
     const accepted = await bed.run('run', '--accept-changes');
     assert.equal(accepted.exitCode, 0, accepted.stdout.slice(-2000));
@@ -137,21 +138,28 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
   });
 
   test('regenerating thumbs/ neither trips the guard nor creates versions', async () => {
-    const thumbs = [...(await snapshotTree(path.join(bed.libraryDir, 'thumbs'))).keys()].filter(
-      (file) => !file.endsWith('.immich'),
-    );
-    for (let index = 0; index < 40; index += 1) {
-      const file = path.join(bed.libraryDir, 'thumbs', 'regenerated', `thumb_${index}.webp`);
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, randomBytes(100));
-    }
-    for (const file of thumbs)
-      await writeFile(path.join(bed.libraryDir, 'thumbs', file), randomBytes(500));
+    // Enough thumbnails that replacing them all would be far over the 5% limit if they counted.
+    const backedUpFiles = (await snapshotTree(bed.libraryDir)).size;
+    const count = Math.ceil(backedUpFiles * 0.5);
+    const regenerated = (index: number): string =>
+      path.join(bed.libraryDir, 'thumbs', 'regenerated', `thumb_${index}.webp`);
+    await mkdir(path.dirname(regenerated(0)), { recursive: true });
+    for (let index = 0; index < count; index += 1)
+      await writeFile(regenerated(index), randomBytes(100));
+    const first = await bed.run('run');
+    assert.equal(first.exitCode, 0, first.stdout.slice(-2000));
+    assert.ok(((await bed.lastRun()).files?.transferredFiles ?? 0) >= count, 'backed up once');
+
+    // Immich regenerates every thumbnail: new content, same names.
+    for (let index = 0; index < count; index += 1)
+      await writeFile(regenerated(index), randomBytes(120));
     const result = await bed.run('run');
     assert.equal(result.exitCode, 0, result.stdout.slice(-2000));
     const record = await bed.lastRun();
-    assert.equal(record.files?.versionedFiles, 0);
-    assert.ok((record.files?.transferredFiles ?? 0) >= 40, 'the new thumbnails were copied');
+    assert.equal(record.outcome, 'success', record.message);
+    assert.equal(record.guard?.replacedFiles, 0, 'replaced thumbnails are not counted');
+    assert.equal(record.files?.versionedFiles, 0, 'nor kept as versions');
+    assert.ok((record.files?.transferredFiles ?? 0) >= count, 'the new thumbnails were copied');
   });
 
   test('guard.enabled: false copies a mass change without counting it, and still keeps every replaced copy', async () => {

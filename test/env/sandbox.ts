@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
+import { ownerLabel } from './containers.js';
 import { processStart } from '../../src/run/lock.js';
 
 /** Everything the tests create lives under here, in one folder per sandbox (see reap.ts). */
@@ -57,7 +59,36 @@ export async function createSandbox(): Promise<Sandbox> {
       await rm(dir, { recursive: true, force: true }).catch((error: Error) =>
         failures.push(`remove ${dir}: ${error.message}`),
       );
+      failures.push(...(await leftovers(id, dir)));
       if (failures.length > 0) throw new Error(`Sandbox cleanup failed:\n${failures.join('\n')}`);
     },
   };
+}
+
+/**
+ * What a sandbox would have left behind after its cleanups: a container with its owner label, a
+ * loop device backed by a file in its folder, a mount under its folder or named after it. A test
+ * whose sandbox leaves any of these fails.
+ */
+async function leftovers(id: string, dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const containers = await execa(
+    'docker',
+    ['ps', '--all', '--quiet', '--filter', `label=${ownerLabel}=${id}`],
+    { reject: false },
+  );
+  if (containers.exitCode === 0 && containers.stdout.trim())
+    found.push(`left containers: ${containers.stdout.trim().split('\n').join(', ')}`);
+  const loops = await execa('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], {
+    reject: false,
+  });
+  for (const line of loops.stdout.split('\n'))
+    if (line.includes(dir)) found.push(`left loop device: ${line.trim()}`);
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  for (const line of mounts.split('\n')) {
+    const mountPoint = line.split(' ')[4] ?? '';
+    if (mountPoint.startsWith(dir) || mountPoint.includes(id))
+      found.push(`left mount: ${mountPoint}`);
+  }
+  return found;
 }

@@ -13,6 +13,8 @@ export interface SystemdHost {
   name: string;
   /** Runs a command in the host as root; never throws, the caller looks at the exit code. */
   exec(...command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Stops the machine and boots it again. */
+  reboot(): Promise<void>;
   /** Runs the installed agent in the host (the same paths its units use). */
   agent(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
@@ -85,25 +87,33 @@ export async function startSystemdHost(sandbox: Sandbox): Promise<SystemdHost> {
       stderr: String(result.stderr),
     };
   };
-  // Booted when systemd says so (degraded counts: a unit the container cannot run may fail).
-  for (let attempt = 0; attempt < 120; attempt += 1) {
-    const state = (await exec('systemctl', 'is-system-running')).stdout.trim();
-    if (state === 'running' || state === 'degraded') break;
-    if (attempt === 119)
-      throw new Error(
-        `the systemd host did not boot: ${state}; ${(await exec('systemctl', '--failed', '--no-pager')).stdout}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  // On a machine booted with systemd, / is a shared mount (systemd makes it so, except in a
-  // container), which is how a mount PID 1 makes (systemd-mount) reaches a unit's private mount
-  // namespace. Docker leaves a container's root private: make it what a real host has.
-  const shared = await exec('mount', '--make-rshared', '/');
-  if (shared.exitCode !== 0)
-    throw new Error(`mount --make-rshared / in the systemd host: ${shared.stderr}`);
+  const booted = async (): Promise<void> => {
+    // Booted when systemd says so (degraded counts: a unit the container cannot run may fail).
+    for (let attempt = 0; attempt < 120; attempt += 1) {
+      const state = (await exec('systemctl', 'is-system-running')).stdout.trim();
+      if (state === 'running' || state === 'degraded') break;
+      if (attempt === 119)
+        throw new Error(
+          `the systemd host did not boot: ${state}; ${(await exec('systemctl', '--failed', '--no-pager')).stdout}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // On a machine booted with systemd, / is a shared mount (systemd makes it so, except in a
+    // container), which is how a mount PID 1 makes (systemd-mount) reaches a unit's private
+    // mount namespace. Docker leaves a container's root private: make it what a real host has.
+    const shared = await exec('mount', '--make-rshared', '/');
+    if (shared.exitCode !== 0)
+      throw new Error(`mount --make-rshared / in the systemd host: ${shared.stderr}`);
+  };
+  await booted();
   return {
     name,
     exec,
+    async reboot() {
+      // Its disk (/etc, /var) stays; /run is a fresh tmpfs, as after a real reboot.
+      await execa('docker', ['restart', '--time', '30', name]);
+      await booted();
+    },
     agent: (...args) =>
       exec('/usr/local/bin/node', '/opt/immich-backup-agent/dist/src/cli/main.js', ...args),
   };

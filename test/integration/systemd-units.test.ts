@@ -219,7 +219,7 @@ describe('the shipped units under a real systemd', () => {
     // The killed run could not write its record; recover wrote it, so last-run tells the truth.
     const record = await lastRun();
     assert.equal(record.outcome, 'interrupted', record.message);
-    assert.match(record.message, /died in its (stop|dump) step/);
+    assert.match(record.message, /died in its (stop|dump|sync) step/);
   });
 
   test('with the drive unplugged, the unit for it does not run a backup and is not marked failed', async () => {
@@ -238,6 +238,45 @@ describe('the shipped units under a real systemd', () => {
     assert.notEqual(await property(unit, 'ActiveState'), 'failed', 'not marked failed');
     assert.equal((await lastRun()).id, before, 'no backup was attempted');
     await bed.drive.reattach();
+  });
+
+  test('a plug-in while another backup holds the lock: the unit exits 75 and is not marked failed', async () => {
+    await waitForDeviceUnit();
+    await host.exec('systemctl', 'reset-failed', unit);
+    // A live process in the host holds the run lock, as a long manual backup would.
+    const holder = 'iba-test-lock-holder.service';
+    const started = await host.exec(
+      'systemd-run',
+      `--unit=${holder}`,
+      '--collect',
+      '/usr/local/bin/node',
+      '/opt/immich-backup-agent/dist/test/env/hold-lock.js',
+      '/var/lib/immich-backup-agent',
+    );
+    assert.equal(started.exitCode, 0, started.stderr);
+    try {
+      await waitFor('the lock to be held', async () =>
+        /"runId":"holder"/.test(
+          (await host.exec('cat', '/var/lib/immich-backup-agent/run.lock')).stdout,
+        ),
+      );
+      // The unit's command, run by hand under the same lock, exits 75 …
+      const direct = await host.agent('run', '--trigger', 'hotplug', '--force');
+      assert.equal(direct.exitCode, 75, direct.stdout + direct.stderr);
+      // … and under systemd that is a success (SuccessExitStatus=75): the start job succeeds
+      // and the unit is not failed. (A unit that ends well is unloaded at once, so its
+      // ExecMainStatus cannot be read afterwards; a failed one stays, with its status.)
+      const since = await journalLength(unit);
+      const run = await host.exec('systemctl', 'start', unit);
+      assert.equal(run.exitCode, 0, `systemctl start succeeds: ${run.stderr}`);
+      assert.notEqual(await property(unit, 'ActiveState'), 'failed', await journal(unit, since));
+      assert.match(await journal(unit, since), /ALREADY_RUNNING|Another backup/);
+      assert.match(await journal(unit, since), /Deactivated successfully|Finished/);
+      const record = await lastRun();
+      assert.equal(record.reason, 'ALREADY_RUNNING', record.message);
+    } finally {
+      await host.exec('systemctl', 'stop', holder);
+    }
   });
 
   test('plug-in end to end: an add event for the drive makes udev want the unit and systemd run the backup', async () => {
@@ -291,5 +330,24 @@ describe('the shipped units under a real systemd', () => {
     assert.equal((await host.exec('systemctl', 'is-active', daemon)).stdout.trim(), 'inactive');
     assert.equal(await property(daemon, 'Result'), 'success', 'stopped cleanly, not failed');
     assert.equal(await isRunning(bed.server), true);
+  });
+
+  test('after a reboot of the host the enabled daemon starts by itself', async () => {
+    await writeHostConfig();
+    // Unplugged across the reboot, so the daemon has nothing to catch up and says so.
+    await bed.drive.detach();
+    try {
+      await host.reboot();
+      await waitFor(
+        'the daemon to be started at boot',
+        async () => (await host.exec('systemctl', 'is-active', daemon)).stdout.trim() === 'active',
+      );
+      await waitFor('the daemon to look for the drive', async () =>
+        /drive is not attached/.test(await journal(daemon)),
+      );
+      assert.match(await journal(daemon), /Daemon started/);
+    } finally {
+      await bed.drive.reattach();
+    }
   });
 });

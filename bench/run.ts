@@ -12,6 +12,7 @@ import { cliPath, repoRoot } from '../test/env/cli.js';
 import { createImmichBed, type ImmichBed } from '../test/env/immich-bed.js';
 import { seedBigTable } from '../test/env/immich-database.js';
 import { createSandbox } from '../test/env/sandbox.js';
+import { serverStableMs } from '../src/run/server-control.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const median = (values: number[]): number => {
@@ -51,6 +52,10 @@ async function sideBySide(
       second.push(await b());
       first.push(await a());
     }
+    // Every round in the log, so a median can be checked against its spread.
+    process.stderr.write(
+      `  round ${round + 1}: ${seconds(first.at(-1) as number)} vs ${seconds(second.at(-1) as number)}\n`,
+    );
   }
   return { a: median(first), b: median(second), ratio: median(first) / median(second) };
 }
@@ -128,16 +133,23 @@ const notes = `
 - **The dump step** checks the gzip stream and pg_dump's trailer while the dump is written (on
   zlib's worker threads), instead of reading the dump back: that is why it is not slower than
   \`pg_dump | gzip\` although it also hashes, counts and fsyncs.
-- **The sync step** passes rsync \`--partial-dir\` (resumable interrupted files) only for big copies
-  or after an interrupted run: it costs a stat per file, which showed as +65 % on 100,000
-  unchanged files.
+- **The sync step** is measured as the run does it (bench/sync-child.ts): the originals with
+  itemized changes and \`--backup-dir\` into versions/, then Immich's regenerable folders, then
+  the size of what was versioned. It passes rsync \`--partial-dir\` (resumable interrupted files)
+  only for big copies or after an interrupted run: it costs a stat per file, which showed as
+  +65 % on 100,000 unchanged files.
 - **The guard** counts with the dry runs the space check makes anyway (before Immich is stopped),
   adding rsync's itemized list and \`--delete\` (in a dry run: nothing is deleted) to see what
   would be replaced and what the library lost. Its cost is the difference between a whole run with
   it and one with \`guard.enabled: false\`. The dry runs alone read the drive's metadata cold,
   right after mounting; that read is what the copy would otherwise do, which then finds it cached.
-- Ratios within a few per cent of 1 are noise on this machine (a shared virtual disk): the same
-  2 GB copy measured 2.0 s and 2.7 s in two runs of the same command.
+- **Noise.** This machine's disk and CPU are shared: the same 2 GB \`rsync -a\` took from 2.2 s
+  to 9.5 s depending on the minute, and from 2.2 s to 4.3 s into a drive in RAM (tmpfs). Each
+  line alternates the two sides round by round (who goes first swaps) and reports medians; every
+  round is printed on stderr. The drive is a sparse image: the first writes into its never-written
+  blocks cost the host an allocation each (a first copy took 10 s there, 2.3 s once the blocks
+  existed), so the first-copy line runs two untimed warm-up rounds of each side first. Ratios
+  within a few per cent of 1 are noise.
 `;
 
 const sandbox = await createSandbox();
@@ -265,8 +277,15 @@ try {
         await copy();
         await execa('sync');
       });
+    // Warm-up, not timed: the drive is a sparse image, and the first writes into its
+    // never-written blocks cost the host an allocation each (measured: 10 s for the same copy
+    // that takes 2.3 s once the blocks exist), whichever side happens to meet them.
+    for (let round = 0; round < 2; round += 1) {
+      await fresh(() => child(big, bigTarget, 'resumable', 'sync'));
+      await fresh(() => onDisk(() => execa('rsync', ['-a', `${big}/`, `${bigTarget}/`])));
+    }
     const firstCopy = await sideBySide(
-      rounds,
+      Math.max(rounds, 8),
       () => fresh(() => child(big, bigTarget, 'resumable', 'sync')),
       () => fresh(() => onDisk(() => execa('rsync', ['-a', `${big}/`, `${bigTarget}/`]))),
     );
@@ -275,6 +294,7 @@ try {
     );
     await rm(bigTarget, { recursive: true, force: true });
     await rm(manyTarget, { recursive: true, force: true });
+    await rm(path.join(scratch, 'versions-bench'), { recursive: true, force: true });
   } finally {
     await execa('umount', [scratch]);
   }
@@ -417,7 +437,9 @@ try {
   report(
     `| the space check's rsync dry run, 20,000 files | ${seconds(median(dryRun))} | | | (part of every run) |`,
   );
-  report('| the restarted server must stay up | 0.50 s | | | (part of every run that stops it) |');
+  report(
+    `| the restarted server must stay up | ${seconds(serverStableMs)} | | | (a fixed wait in every run that stops it, not measured) |`,
+  );
   report(notes);
 } finally {
   await sandbox.dispose();

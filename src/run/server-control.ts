@@ -10,13 +10,16 @@ import type { UndoStack } from './undo-stack.js';
  * server that crashes straight away is reported as not started. Clears the stopped-server note
  * only once it runs. Every failure is SERVER_START_FAILED: the worst outcome, said loudly.
  */
+/** How long a restarted server must keep running to count as started. */
+export const serverStableMs = 500;
+
 export async function startServer(
   docker: DockerAdapter,
   marker: ServerMarker,
   container: string,
   logger: Logger,
   waitMs = 30_000,
-  stableMs = 500,
+  stableMs = serverStableMs,
 ): Promise<void> {
   try {
     await docker.start(container);

@@ -13,6 +13,8 @@ import { createImmichBed } from '../test/env/immich-bed.js';
 import { createSandbox, udevRulesDir } from '../test/env/sandbox.js';
 
 const say = (text: string): void => console.log(`\n\u001b[1m▶ ${text}\u001b[0m`);
+/** What did not go as it should: the demo then exits 1, so nobody mistakes it for a success. */
+const problems: string[] = [];
 const sandbox = await createSandbox();
 try {
   say(
@@ -78,27 +80,37 @@ try {
   console.log(
     `  exit code ${run.exitCode} (0 = backed up, or not due; 75 = drive gone or another run busy)`,
   );
+  if (run.exitCode !== 0) problems.push(`the plug-in run exited ${run.exitCode}`);
 
   say(
-    `The same job by hand, as you would run it: sudo immich-backup-agent --config ${bed.configFile} run --force (--force: the plug-in run just made one, so none is due)`,
+    `The same job by hand, as you would run it: sudo immich-backup-agent --config ${bed.configFile} run (a manual run always runs)`,
   );
-  const manual = await execa(cliPath, ['--config', bed.configFile, 'run', '--force'], {
+  const manual = await execa(cliPath, ['--config', bed.configFile, 'run'], {
     reject: false,
     stdout: 'inherit',
     stderr: 'inherit',
   });
   console.log(`  exit code ${manual.exitCode} (0 = backed up)`);
+  if (manual.exitCode !== 0) problems.push(`the manual run exited ${manual.exitCode}`);
 
   say('immich-backup-agent last-run');
   console.log((await runAgent(['--config', bed.configFile, 'last-run'])).stdout.trimEnd());
   say('immich-backup-agent status');
   console.log((await runAgent(['--config', bed.configFile, 'status'])).stdout.trimEnd());
   say('immich-backup-agent verify --drill');
-  console.log((await runAgent(['--config', bed.configFile, 'verify', '--drill'])).stdout.trimEnd());
+  const verify = await runAgent(['--config', bed.configFile, 'verify', '--drill']);
+  console.log(verify.stdout.trimEnd());
+  if (verify.exitCode !== 0) problems.push(`verify --drill exited ${verify.exitCode}`);
   console.log(
     `\nThe CLI is ${cliPath}; on a real machine: sudo npm install --global . && sudo immich-backup-agent install --app-dir <your immich-app> --uuid <your drive's UUID>`,
   );
 } finally {
   say('Cleaning up: containers, loop drive, rule and files of the demo');
   await sandbox.dispose();
+}
+if (problems.length > 0) {
+  console.log(`\nThe demo did not go as it should: ${problems.join('; ')}.`);
+  process.exitCode = 1;
+} else {
+  console.log('\nDemo done: backed up by plug-in and by hand, verified, and everything removed.');
 }

@@ -11,6 +11,8 @@ import { createHistoryStore, type HistoryStore } from '../history/store.js';
 import { createLogger } from '../log/logger.js';
 import { isStale, nextDueAt } from '../policy/due.js';
 import { readLockOwner } from '../run/lock.js';
+import { latestRestore } from '../restore/restore-history.js';
+import type { RestoreRecord } from '../restore/restore.js';
 import { createProgressFile, type RunProgress } from '../run/progress.js';
 import { folderSize } from '../run/steps/sync-library.js';
 import { exitCodes } from './exit-codes.js';
@@ -44,15 +46,18 @@ export interface Status {
   lastSuccessAt: string | null;
   nextDueAt: string;
   drives: DriveStatus[];
+  /** The newest restore (restores have their own history, stateDir/restores/). */
+  lastRestore: RestoreRecord | null;
 }
 
 export async function readStatus(config: AgentConfig, now = new Date()): Promise<Status> {
   const history = createHistoryStore(config.stateDir);
-  const [lastRun, lastSuccess, owner, progress] = await Promise.all([
+  const [lastRun, lastSuccess, owner, progress, lastRestore] = await Promise.all([
     history.latest(),
     history.latestSuccess(),
     readLockOwner(path.join(config.stateDir, 'run.lock')),
     createProgressFile(config.stateDir).read(),
+    latestRestore(config.stateDir),
   ]);
   const dueInput = {
     now,
@@ -74,6 +79,7 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
     lastSuccessAt: lastSuccess?.finishedAt ?? null,
     nextDueAt: nextDueAt(dueInput).toISOString(),
     drives,
+    lastRestore,
   };
 }
 
@@ -180,6 +186,12 @@ export function formatStatus(status: Status, now = new Date()): string {
       `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${run.message}`,
     );
     if (run.hint && run.outcome !== 'success') lines.push(`  Next step:     ${run.hint}`);
+  }
+  if (status.lastRestore) {
+    const restore = status.lastRestore;
+    lines.push(
+      `  Last restore:  ${restore.outcome}${restore.reason ? ` (${restore.reason})` : ''}, ${localTime(restore.finishedAt)}: ${restore.message}`,
+    );
   }
   for (const drive of status.drives) {
     const name =

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import { postgresServerVersion } from '../adapters/database-info.js';
-import { writeFileAtomic } from '../adapters/atomic-files.js';
 import { syncLibrary } from '../adapters/rsync.js';
 import type { DriveSession } from '../cli/drive-session.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
@@ -13,6 +12,7 @@ import { readMountinfo } from '../adapters/mountinfo.js';
 import { stopServerWithRestart, type ServerDowntime } from '../run/server-control.js';
 import { createServerMarker } from '../run/server-marker.js';
 import { restoreDump } from './dump-stream.js';
+import { writeRestoreRecord } from './restore-history.js';
 
 export interface RestoreOptions {
   date?: string;
@@ -295,15 +295,7 @@ export async function executeRestore(
   if (record.outcome === 'success') {
     record.message = `Restored ${[plan.database ? 'the database' : '', record.files ? `${plural(record.files.transferredFiles, 'file')}` : ''].filter(Boolean).join(' and ')} from ${plan.dump?.name ?? 'files/'}.`;
   }
-  await mkdir(path.join(config.stateDir, 'restores'), { recursive: true });
-  await writeFileAtomic(
-    path.join(
-      config.stateDir,
-      'restores',
-      `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`,
-    ),
-    JSON.stringify(record, null, 2) + '\n',
-  );
+  await writeRestoreRecord(config.stateDir, record);
   log[record.outcome === 'success' ? 'info' : 'error'](
     { step: 'restore', outcome: record.outcome },
     record.message,

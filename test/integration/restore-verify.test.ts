@@ -140,6 +140,9 @@ describe('restore and verify: every backup comes back', () => {
     );
     assert.deepEqual(await libraryTree(), originalFiles, 'every file');
     assert.equal(await isRunning(bed.server), true);
+    // The restore is in its history, and status shows it.
+    const status = await bed.run('status');
+    assert.match(status.stdout, /Last restore: +success, .*Restored the database and/);
     const replaced = (await snapshotTree(bed.libraryDir)).keys();
     assert.ok(
       [...replaced].some(

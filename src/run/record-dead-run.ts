@@ -16,21 +16,36 @@ export async function recordDeadRun(deps: {
   history: HistoryStore;
   progress: ProgressFile;
   logger: Logger;
-  clock: () => Date;
   agentVersion: string;
 }): Promise<RunRecord | null> {
+  try {
+    return await record(deps);
+  } catch (error) {
+    // A full state disk, say: logged, never in the way of the recovery around it.
+    deps.logger.error(
+      { step: 'recover', err: error },
+      `Could not record the run that died: ${(error as Error).message}`,
+    );
+    return null;
+  }
+}
+
+async function record(deps: Parameters<typeof recordDeadRun>[0]): Promise<RunRecord | null> {
   const dead = await deps.progress.read();
   if (dead === null) return null;
-  await deps.progress.clear();
-  if (await deps.history.has(dead.runId)) return null;
-  const finishedAt = deps.clock();
+  if (await deps.history.has(dead.runId)) {
+    await deps.progress.clear();
+    return null;
+  }
+  // When it was last seen alive: the start of the step it died in (not when it was found).
+  const finishedAt = new Date(dead.stepStartedAt);
   const onlyDrive = deps.config.drives.length === 1 ? deps.config.drives[0] : undefined;
-  const record: RunRecord = {
+  const entry: RunRecord = {
     id: dead.runId,
     trigger: dead.trigger as Trigger,
     outcome: 'interrupted',
     reason: 'INTERRUPTED',
-    message: `The run died in its ${dead.step} step (killed, or the machine lost power) and could not finish or write its record.`,
+    message: `The run died in its ${dead.step} step (killed, or the machine lost power) and could not finish or write its record; it was last seen at the start of that step.`,
     hint: 'Nothing to do by hand: the server was brought back and the next run continues where this one stopped.',
     startedAt: dead.startedAt,
     finishedAt: finishedAt.toISOString(),
@@ -68,10 +83,11 @@ export async function recordDeadRun(deps: {
     agentVersion: deps.agentVersion,
     hostname: hostname(),
   };
-  await deps.history.write(record);
+  await deps.history.write(entry);
+  await deps.progress.clear(); // only once the record is safe
   deps.logger.warn(
     { step: 'recover', staleRunId: dead.runId, deadStep: dead.step },
     `Run ${dead.runId} died in its ${dead.step} step without a record; recorded it as interrupted.`,
   );
-  return record;
+  return entry;
 }

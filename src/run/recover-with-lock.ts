@@ -42,10 +42,11 @@ export async function runRecovery(
     throw error;
   }
   try {
-    await recordDeadRun({ ...deps, progress: createProgressFile(config.stateDir) });
     const result = await recoverServer(deps.docker, createServerMarker(config.stateDir), logger);
     await recoverMount(deps.drive, createMountNote(config.stateDir), logger);
-    await removeLeftoverDrills(deps.docker, logger);
+    // After the server is back: a record that cannot be written must not keep it down.
+    await recordDeadRun({ ...deps, progress: createProgressFile(config.stateDir) });
+    await removeLeftoverDrills(deps.docker, config.stateDir, logger);
     if (result.action === 'none')
       logger.info(
         { step: 'recover' },

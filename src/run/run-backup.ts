@@ -52,6 +52,8 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
     catchUp: request.catchUp === true,
     agentVersion: deps.agentVersion,
   });
+  // With one drive, the run is for it from the start; with several, once selectDrive chose.
+  if (deps.config.drives.length === 1) state.forDrive = deps.config.drives[0] as ResolvedDrive;
   const reporter = new ProgressReporter({
     // A dry run writes nothing, not even the progress file.
     file: request.dryRun ? null : createProgressFile(deps.config.stateDir),
@@ -80,14 +82,15 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
   try {
     lock = await takeLock(context);
     if (!request.dryRun) {
+      await recoverServer(deps.docker, marker, log);
+      await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
+      // After the server is back: a record that cannot be written must not keep it down.
       await recordDeadRun({
         ...deps,
         progress: createProgressFile(deps.config.stateDir),
         logger: log,
       });
-      await recoverServer(deps.docker, marker, log);
-      await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
-      await removeLeftoverDrills(deps.docker, log);
+      await removeLeftoverDrills(deps.docker, deps.config.stateDir, log);
     }
     await selectDrive(context, request);
     await checkDue(context, request);

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
 import { psqlArgs } from '../adapters/database-info.js';
@@ -10,12 +11,25 @@ import { restoreDump } from '../restore/dump-stream.js';
 export const drillLabel = 'immich-backup-agent.drill';
 
 /**
- * Removes drill containers a killed run left (a drill's own `finally` removes it otherwise).
- * Called with the run lock held, so no live drill is among them. Never fails the caller.
+ * The label's value: which installation made the drill (its state folder, hashed). The run lock
+ * is per state folder, so only this installation's drills are known not to be live.
  */
-export async function removeLeftoverDrills(docker: DockerAdapter, log: Logger): Promise<void> {
+export function drillOwner(stateDir: string): string {
+  return createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Removes drill containers a killed run of this installation left (a drill's own `finally`
+ * removes it otherwise). Called with the run lock held, so no live drill of this installation is
+ * among them. Never fails the caller.
+ */
+export async function removeLeftoverDrills(
+  docker: DockerAdapter,
+  stateDir: string,
+  log: Logger,
+): Promise<void> {
   try {
-    for (const name of await docker.namesWithLabel(drillLabel)) {
+    for (const name of await docker.namesWithLabel(`${drillLabel}=${drillOwner(stateDir)}`)) {
       await docker.remove(name);
       log.warn(
         { step: 'recover', container: name },
@@ -50,6 +64,8 @@ export async function restoreDrill(
     dumpFile: string;
     format: DumpFormat;
     log: Logger;
+    /** The installation's state folder: the drill container is labelled with it. */
+    stateDir: string;
   },
 ): Promise<DrillResult> {
   const started = Date.now();
@@ -76,7 +92,7 @@ export async function restoreDrill(
         `POSTGRES_USER=${options.user}`,
         `POSTGRES_DB=${options.database}`,
       ],
-      labels: { [drillLabel]: 'true' },
+      labels: { [drillLabel]: drillOwner(options.stateDir) },
     });
     await waitUntilReady(docker, name, options.user, options.database);
     const restored = await restoreDump(docker, options.dumpFile, options.format, {

@@ -157,6 +157,7 @@ export async function verifyBackup(
           dumpFile,
           format,
           log,
+          stateDir: config.stateDir,
         });
         const counts = Object.entries(drill.tables)
           .map(([table, rows]) => `${table}: ${rows.toLocaleString('en-US')}`)

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { repoRoot, runAgent } from '../env/cli.js';
+import { drillLabel, drillOwner } from '../../src/verify/drill.js';
 import { isRunning, ownerLabel, postgresImage, removeContainer } from '../env/containers.js';
 import { createLoopDrive } from '../env/drive.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
@@ -176,26 +177,35 @@ describe('what the agent refuses, and how it leaves things', () => {
     }
   });
 
-  test('recover removes a restore-drill container that a killed run left behind', async () => {
+  test('recover removes a restore-drill container that a killed run left behind, and only its own', async () => {
+    const create = async (name: string, owner: string): Promise<void> => {
+      sandbox.defer(`remove container ${name}`, () => removeContainer(name));
+      await execa('docker', [
+        'create',
+        '--name',
+        name,
+        '--label',
+        `${drillLabel}=${owner}`,
+        '--label',
+        `${ownerLabel}=${sandbox.id}`,
+        '--network',
+        'none',
+        postgresImage,
+      ]);
+    };
+    const exists = async (name: string): Promise<boolean> =>
+      (
+        await execa('docker', ['ps', '-a', '--quiet', '--filter', `name=^${name}$`])
+      ).stdout.trim() !== '';
     const leftover = `iba-test-${sandbox.id}-drill-leftover`;
-    sandbox.defer(`remove container ${leftover}`, () => removeContainer(leftover));
-    await execa('docker', [
-      'create',
-      '--name',
-      leftover,
-      '--label',
-      'immich-backup-agent.drill=true',
-      '--label',
-      `${ownerLabel}=${sandbox.id}`,
-      '--network',
-      'none',
-      postgresImage,
-    ]);
+    const anothers = `iba-test-${sandbox.id}-drill-of-another-installation`;
+    await create(leftover, drillOwner(bed.stateDir));
+    await create(anothers, drillOwner('/var/lib/another-installation'));
     const result = await bed.run('recover');
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /a restore drill left by a killed run/);
-    const still = await execa('docker', ['ps', '-a', '--quiet', '--filter', `name=^${leftover}$`]);
-    assert.equal(still.stdout.trim(), '', 'the leftover drill container is gone');
+    assert.equal(await exists(leftover), false, 'the leftover drill container is gone');
+    assert.equal(await exists(anothers), true, "another installation's drill is left alone");
   });
 
   test('after a run was killed with the server stopped, recover starts it again', async () => {

@@ -67,7 +67,10 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
   };
   const stale = isStale(dueInput);
   const drives: DriveStatus[] = [];
-  for (const drive of config.drives) drives.push(await driveStatus(config, history, drive, now));
+  // The library as it is now, walked once for every drive's estimate (null: unreadable).
+  const libraryNow = await folderSize(config.immich.libraryDir, { strict: true }).catch(() => null);
+  for (const drive of config.drives)
+    drives.push(await driveStatus(config, history, drive, now, libraryNow));
   return {
     health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
     running: owner
@@ -88,6 +91,7 @@ async function driveStatus(
   history: HistoryStore,
   drive: AgentConfig['drives'][number],
   now: Date,
+  libraryNow: { bytes: number } | null,
 ): Promise<DriveStatus> {
   const { logger } = createLogger({
     file: null,
@@ -103,7 +107,6 @@ async function driveStatus(
   const device = found?.[0]?.device ?? null;
   const last = await history.latestSuccess(drive.uuid);
   // Growth since the last success: the library now against what it held then.
-  const libraryNow = await folderSize(config.immich.libraryDir).catch(() => null);
   const growth =
     last?.files && libraryNow
       ? Math.max(0, libraryNow.bytes - last.files.totalBytes)

@@ -16,6 +16,8 @@ export interface HistoryStore {
   /** The most recently finished run of any outcome. */
   /** The newest record of any outcome (of this drive, when given). */
   latest(driveUuid?: string): Promise<RunRecord | null>;
+  /** The newest record of a run that found and used this drive (its device is on record). */
+  latestUsing(driveUuid: string): Promise<RunRecord | null>;
   /** Is there a record of this run? */
   has(runId: string): Promise<boolean>;
   /** The most recently finished successful run (success or warning), to this drive if given. */
@@ -69,6 +71,13 @@ export function createHistoryStore(folder: string): HistoryStore {
       findNewest(
         (record) =>
           driveUuid === undefined || record.drive?.uuid.toLowerCase() === driveUuid.toLowerCase(),
+      ),
+    latestUsing: (driveUuid) =>
+      findNewest(
+        (record) =>
+          record.drive !== null &&
+          record.drive.device !== null &&
+          record.drive.uuid.toLowerCase() === driveUuid.toLowerCase(),
       ),
     has: async (runId) => (await names()).some((name) => name.endsWith(`-${runId}.json`)),
     async successes(driveUuid) {

@@ -29,7 +29,7 @@ export async function finalRecord(context: StepContext): Promise<RunRecord> {
     succeeded,
     context.driveConfig.uuid,
   ).catch(() => null);
-  return context.state.toRecord(finishedAt, nextDue, context.driveConfig);
+  return context.state.toRecord(finishedAt, nextDue);
 }
 
 export async function writeRecordToDrive(

@@ -61,14 +61,14 @@ export class RunState {
   }
 
   /**
-   * @param configuredDrive the drive the run was for: the record names it even when the run
-   * ended before the drive was found (not due, drive absent, already running).
+   * The drive this run is for, once that is known (the only one configured, or the one
+   * selectDrive chose): the record names it even when the run ended before the drive was found
+   * (not due, drive absent, already running).
    */
-  toRecord(
-    finishedAt: Date,
-    nextDueAt: Date | null,
-    configuredDrive: { uuid: string; label?: string },
-  ): RunRecord {
+  forDrive: { uuid: string; label?: string } | null = null;
+
+  toRecord(finishedAt: Date, nextDueAt: Date | null): RunRecord {
+    const configuredDrive = this.forDrive;
     const verdict = this.verdict();
     const durationMs = finishedAt.getTime() - this.startedAt.getTime();
     const errors = [this.primary, ...this.cleanupErrors].filter(
@@ -86,14 +86,16 @@ export class RunState {
       durationMs,
       dryRun: this.options.dryRun,
       forced: this.options.forced,
-      drive: this.drive ?? {
-        uuid: configuredDrive.uuid,
-        mountPoint: null,
-        device: null,
-        filesystemType: null,
-        mountedByAgent: false,
-        ...(configuredDrive.label ? { label: configuredDrive.label } : {}),
-      },
+      drive:
+        this.drive ??
+        (configuredDrive && {
+          uuid: configuredDrive.uuid,
+          mountPoint: null,
+          device: null,
+          filesystemType: null,
+          mountedByAgent: false,
+          ...(configuredDrive.label ? { label: configuredDrive.label } : {}),
+        }),
       database: this.database,
       files: this.files,
       config: this.config,

@@ -115,6 +115,19 @@ describe('the history store', () => {
     assert.equal((await store.latest())?.id, 'b1');
     assert.equal((await store.latest('aaaa-1111'))?.id, 'a1', 'UUIDs match in any case');
     assert.equal(await store.latest('cccc-3333'), null);
+    // a0 used the drive (its device is on record); a1 ended before finding it.
+    await store.write({
+      ...record('a0', 'interrupted', '2025-01-12T01:00:00.000Z'),
+      drive: {
+        uuid: 'aaaa-1111',
+        mountPoint: '/mnt/b',
+        device: '/dev/sdb1',
+        filesystemType: 'ext4',
+        mountedByAgent: true,
+      },
+    });
+    assert.equal((await store.latestUsing('AAAA-1111'))?.id, 'a0');
+    assert.equal(await store.latestUsing('bbbb-2222'), null);
     assert.equal(await store.has('a1'), true);
     assert.equal(await store.has('a'), false, 'a whole id, not a prefix');
   });

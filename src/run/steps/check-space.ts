@@ -115,9 +115,16 @@ async function guardChanges(
   changes: ChangeCount,
   request: RunRequest,
 ): Promise<void> {
-  // Files already lost at the last good backup of this drive were let through then.
-  const last = await context.history.latestSuccess(context.driveConfig.uuid);
-  const verdict = massChangeVerdict(changes, context.config.guard, last?.guard?.missingFiles ?? 0);
+  // Files already lost at the last good backup of this drive that counted them were let
+  // through then (a success with guard.enabled: false counted nothing: the one before it).
+  const counted = (await context.history.successes(context.driveConfig.uuid))
+    .reverse()
+    .find((record) => record.guard !== null);
+  const verdict = massChangeVerdict(
+    changes,
+    context.config.guard,
+    counted?.guard?.missingFiles ?? 0,
+  );
   context.state.guard = {
     backedUpFiles: verdict.backedUpFiles,
     replacedFiles: changes.replacedFiles,

@@ -58,6 +58,7 @@ export async function selectDrive(context: StepContext, request: RunRequest): Pr
   } else {
     context.driveConfig = drives[0] as ResolvedDrive;
   }
+  context.state.forDrive = context.driveConfig;
   if (drives.length > 1) {
     log.info(
       { step: 'drive', uuid: context.driveConfig.uuid },

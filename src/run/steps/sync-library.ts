@@ -157,10 +157,10 @@ const resumableFromBytes = 256 * 1024 * 1024;
 async function worthResuming(context: StepContext): Promise<boolean> {
   if (context.state.plannedNewBytes === null || context.state.plannedNewBytes > resumableFromBytes)
     return true;
-  const last = await context.history.latest();
-  const finished =
-    last?.outcome === 'success' || last?.outcome === 'warning' || last?.outcome === 'skipped';
-  return !(finished && last?.drive?.uuid === context.driveConfig.uuid);
+  // The last run that used this drive (skipped runs that never reached it do not count).
+  const last = await context.history.latestUsing(context.driveConfig.uuid);
+  const finished = last?.outcome === 'success' || last?.outcome === 'warning';
+  return !finished;
 }
 
 /** versions/<local date of the run>, or with the time when that folder exists already. */
@@ -171,14 +171,21 @@ function versionsFolderFor(backupDir: string, startedAt: Date): string {
   return `${day}T${time}`;
 }
 
-/** Files and bytes under a folder (0 when it does not exist). */
-export async function folderSize(folder: string): Promise<{ files: number; bytes: number }> {
+/**
+ * Files and bytes under a folder (0 when it does not exist). With `strict`, a folder that cannot
+ * be read throws instead of counting as empty.
+ */
+export async function folderSize(
+  folder: string,
+  options: { strict?: boolean } = {},
+): Promise<{ files: number; bytes: number }> {
   const total = { files: 0, bytes: 0 };
   const walk = async (current: string): Promise<void> => {
     let entries;
     try {
       entries = await readdir(current, { withFileTypes: true });
-    } catch {
+    } catch (error) {
+      if (options.strict) throw error;
       return;
     }
     for (const entry of entries) {

@@ -59,7 +59,14 @@ export async function createSandbox(): Promise<Sandbox> {
       await rm(dir, { recursive: true, force: true }).catch((error: Error) =>
         failures.push(`remove ${dir}: ${error.message}`),
       );
-      failures.push(...(await leftovers(id, dir)));
+      // A loop device detached while udev still probes it lingers a moment (auto-clear):
+      // only what is still there after a few seconds is left behind.
+      let left = await leftovers(id, dir);
+      for (let attempt = 0; left.length > 0 && attempt < 20; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        left = await leftovers(id, dir);
+      }
+      failures.push(...left);
       if (failures.length > 0) throw new Error(`Sandbox cleanup failed:\n${failures.join('\n')}`);
     },
   };

@@ -74,6 +74,9 @@ export async function startSystemdHost(sandbox: Sandbox): Promise<SystemdHost> {
     // No coldplug: it would re-announce every device of the machine; the tests announce theirs.
     '--volume',
     '/dev/null:/etc/systemd/system/systemd-udev-trigger.service:ro',
+    // What a container runtime must send systemd to shut it down (SIGTERM makes it re-execute).
+    '--stop-signal',
+    'SIGRTMIN+3',
     '--env',
     'container=docker',
     systemdImage,

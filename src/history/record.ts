@@ -95,3 +95,18 @@ export interface RunRecord {
   agentVersion: string;
   hostname: string;
 }
+
+/** The record's drive for a run that never found it: named, nothing found or mounted. */
+export function driveNotUsed(drive: {
+  uuid: string;
+  label?: string;
+}): NonNullable<RunRecord['drive']> {
+  return {
+    uuid: drive.uuid,
+    mountPoint: null,
+    device: null,
+    filesystemType: null,
+    mountedByAgent: false,
+    ...(drive.label ? { label: drive.label } : {}),
+  };
+}

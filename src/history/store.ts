@@ -20,8 +20,14 @@ export interface HistoryStore {
   latestUsing(driveUuid: string): Promise<RunRecord | null>;
   /** Is there a record of this run? */
   has(runId: string): Promise<boolean>;
-  /** The most recently finished successful run (success or warning), to this drive if given. */
-  latestSuccess(driveUuid?: string): Promise<RunRecord | null>;
+  /**
+   * The most recently finished successful run (success or warning), to this drive if given, and
+   * of those the newest that `where` accepts.
+   */
+  latestSuccess(
+    driveUuid?: string,
+    where?: (record: RunRecord) => boolean,
+  ): Promise<RunRecord | null>;
   /** Every successful run (to this drive if given), oldest first. */
   successes(driveUuid?: string): Promise<RunRecord[]>;
 }
@@ -88,7 +94,8 @@ export function createHistoryStore(folder: string): HistoryStore {
       }
       return all;
     },
-    latestSuccess: (driveUuid) => findNewest((record) => isSuccessOf(record, driveUuid)),
+    latestSuccess: (driveUuid, where = () => true) =>
+      findNewest((record) => isSuccessOf(record, driveUuid) && where(record)),
   };
 }
 

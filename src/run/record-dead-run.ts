@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AgentConfig } from '../config/load.js';
-import type { RunRecord, Trigger } from '../history/record.js';
+import { driveNotUsed, type RunRecord, type Trigger } from '../history/record.js';
 import type { HistoryStore } from '../history/store.js';
 import type { Logger } from '../log/logger.js';
 import type { ProgressFile } from './progress.js';
@@ -52,15 +52,7 @@ async function record(deps: Parameters<typeof recordDeadRun>[0]): Promise<RunRec
     durationMs: Math.max(0, finishedAt.getTime() - Date.parse(dead.startedAt)),
     dryRun: false,
     forced: false,
-    drive: onlyDrive
-      ? {
-          uuid: onlyDrive.uuid,
-          mountPoint: null,
-          device: null,
-          filesystemType: null,
-          mountedByAgent: false,
-        }
-      : null,
+    drive: onlyDrive ? driveNotUsed(onlyDrive) : null,
     database: null,
     files: null,
     config: null,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { AgentError } from '../errors.js';
 import { formatBytes, formatDuration, plural } from '../format.js';
-import type { RunRecord, Trigger } from '../history/record.js';
+import { driveNotUsed, type RunRecord, type Trigger } from '../history/record.js';
 import { decideOutcome } from './outcome.js';
 
 /**
@@ -86,16 +86,7 @@ export class RunState {
       durationMs,
       dryRun: this.options.dryRun,
       forced: this.options.forced,
-      drive:
-        this.drive ??
-        (configuredDrive && {
-          uuid: configuredDrive.uuid,
-          mountPoint: null,
-          device: null,
-          filesystemType: null,
-          mountedByAgent: false,
-          ...(configuredDrive.label ? { label: configuredDrive.label } : {}),
-        }),
+      drive: this.drive ?? (configuredDrive && driveNotUsed(configuredDrive)),
       database: this.database,
       files: this.files,
       config: this.config,

@@ -53,10 +53,39 @@ function startRun(
   };
 }
 
+/**
+ * On the drive: the day's dump is there and matches its sidecar, no temporary dump is left, and
+ * files/ is intact.
+ */
+async function assertBackupIntact(sandbox: Sandbox, bed: ImmichBed): Promise<void> {
+  const today = `immich-db-${localDate(new Date())}.sql.gz`;
+  await withDriveMounted(sandbox, bed.drive, async (root) => {
+    const backupDir = path.join(root, 'immich-backup');
+    const names = await readdir(backupDir);
+    assert.ok(names.includes(today), "the day's dump is there");
+    const sidecar = JSON.parse(
+      await readFile(path.join(backupDir, today.replace('.sql.gz', '.json')), 'utf8'),
+    ) as { sha256: string };
+    const sha = createHash('sha256')
+      .update(await readFile(path.join(backupDir, today)))
+      .digest('hex');
+    assert.equal(sha, sidecar.sha256, 'and intact: it matches its sidecar');
+    assert.deepEqual(
+      names.filter((name) => name.includes('.partial-')),
+      [],
+      'no temporary file is left',
+    );
+    assert.ok(
+      (await readdir(path.join(backupDir, 'files', 'upload'))).length > 0,
+      'files/ is intact',
+    );
+    assert.ok(existsSync(path.join(backupDir, 'files', 'upload', '.immich')), 'with its markers');
+  });
+}
+
 describe('faults: whatever breaks, nothing is lost and Immich comes back', () => {
   let sandbox: Sandbox;
   let bed: ImmichBed;
-  const today = `immich-db-${localDate(new Date())}.sql.gz`;
 
   /**
    * The invariants every fault must leave standing: the server runs, every dump on the drive is
@@ -71,27 +100,7 @@ describe('faults: whatever breaks, nothing is lost and Immich comes back', () =>
     const record = await bed.lastRun();
     assert.equal(record.outcome, expected.outcome, record.message);
     assert.equal(record.reason, expected.reason, record.message);
-    await withDriveMounted(sandbox, bed.drive, async (root) => {
-      const backupDir = path.join(root, 'immich-backup');
-      const names = await readdir(backupDir);
-      assert.ok(names.includes(today), "the day's dump is there");
-      const sidecar = JSON.parse(
-        await readFile(path.join(backupDir, today.replace('.sql.gz', '.json')), 'utf8'),
-      ) as { sha256: string };
-      const sha = createHash('sha256')
-        .update(await readFile(path.join(backupDir, today)))
-        .digest('hex');
-      assert.equal(sha, sidecar.sha256, 'and intact: it matches its sidecar');
-      assert.deepEqual(
-        names.filter((name) => name.includes('.partial-')),
-        [],
-        'no temporary file is left',
-      );
-      assert.ok(
-        (await readdir(path.join(backupDir, 'files', 'upload'))).length > 0,
-        'files/ is intact',
-      );
-    });
+    await assertBackupIntact(sandbox, bed);
     return record;
   }
 
@@ -308,28 +317,10 @@ describe('a drive too small for the library', () => {
     await sandbox?.dispose();
   });
 
-  const today = `immich-db-${localDate(new Date())}.sql.gz`;
-
   /** The earlier backup is whole and nothing half-written is left. */
   async function assertFullDriveLostNothing(): Promise<void> {
     assert.equal(await isRunning(bed.server), true, 'the server runs');
-    await withDriveMounted(sandbox, bed.drive, async (root) => {
-      const backupDir = path.join(root, 'immich-backup');
-      const names = await readdir(backupDir);
-      const sidecar = JSON.parse(
-        await readFile(path.join(backupDir, today.replace('.sql.gz', '.json')), 'utf8'),
-      ) as { sha256: string };
-      const sha = createHash('sha256')
-        .update(await readFile(path.join(backupDir, today)))
-        .digest('hex');
-      assert.equal(sha, sidecar.sha256, 'the dump is intact: it matches its sidecar');
-      assert.deepEqual(
-        names.filter((name) => name.includes('.partial-')),
-        [],
-        'no temporary dump is left',
-      );
-      assert.ok(existsSync(path.join(backupDir, 'files', 'upload', '.immich')), 'files/ is intact');
-    });
+    await assertBackupIntact(sandbox, bed);
   }
 
   test('when the new data clearly will not fit, the run refuses before stopping anything, with the numbers', async () => {

@@ -117,9 +117,10 @@ async function guardChanges(
 ): Promise<void> {
   // Files already lost at the last good backup of this drive that counted them were let
   // through then (a success with guard.enabled: false counted nothing: the one before it).
-  const counted = (await context.history.successes(context.driveConfig.uuid))
-    .reverse()
-    .find((record) => record.guard !== null);
+  const counted = await context.history.latestSuccess(
+    context.driveConfig.uuid,
+    (record) => record.guard !== null,
+  );
   const verdict = massChangeVerdict(
     changes,
     context.config.guard,

@@ -12,6 +12,7 @@ import { cliPath, repoRoot } from '../test/env/cli.js';
 import { createImmichBed, type ImmichBed } from '../test/env/immich-bed.js';
 import { seedBigTable } from '../test/env/immich-database.js';
 import { createSandbox } from '../test/env/sandbox.js';
+import { giveUdevRule } from '../test/env/udev-rule.js';
 import { serverStableMs } from '../src/run/server-control.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -371,17 +372,11 @@ try {
   await bed.writeConfig();
 
   // 5. From a synthesised udev add event to the agent's decision in its log.
-  const rule = path.join(
-    '/run/udev/rules.d',
-    `90-immich-backup-agent-iba-test-${sandbox.id}.rules`,
-  );
   const shipped = await readFile(path.join(repoRoot, 'udev/90-immich-backup-agent.rules'), 'utf8');
-  await writeFile(rule, shipped.replace('ff12a215-2c2f-4649-a390-0d8a23e6ef0e', bed.drive.uuid));
-  sandbox.defer('remove the bench rule', async () => {
-    await rm(rule, { force: true });
-    await execa('udevadm', ['control', '--reload'], { reject: false });
-  });
-  await execa('udevadm', ['control', '--reload']);
+  await giveUdevRule(
+    sandbox,
+    shipped.replace('ff12a215-2c2f-4649-a390-0d8a23e6ef0e', bed.drive.uuid),
+  );
   const sysfs = await realpath(`/sys/class/block/${path.basename(bed.drive.device)}`);
   const latency: number[] = [];
   for (let round = 0; round < rounds; round += 1) {

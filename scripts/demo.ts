@@ -5,12 +5,13 @@
  * wants; systemd would start it, so the demo starts that unit's ExecStart the way systemd does
  * (with %f, the device's sysfs path), then shows `last-run` and `status`, and cleans up.
  */
-import { copyFile, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cliPath, runAgent } from '../test/env/cli.js';
 import { createImmichBed } from '../test/env/immich-bed.js';
-import { createSandbox, udevRulesDir } from '../test/env/sandbox.js';
+import { createSandbox } from '../test/env/sandbox.js';
+import { giveUdevRule } from '../test/env/udev-rule.js';
 
 const say = (text: string): void => console.log(`\n\u001b[1m▶ ${text}\u001b[0m`);
 /** What did not go as it should: the demo then exits 1, so nobody mistakes it for a success. */
@@ -47,13 +48,10 @@ try {
   say(
     'Giving the installed udev rule to the real udevd and plugging the drive in (a synthesised add event)',
   );
-  const rule = path.join(udevRulesDir, `90-immich-backup-agent-iba-test-${sandbox.id}.rules`);
-  await copyFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), rule);
-  sandbox.defer('remove the demo rule', async () => {
-    await execa('rm', ['-f', rule]);
-    await execa('udevadm', ['control', '--reload'], { reject: false });
-  });
-  await execa('udevadm', ['control', '--reload']);
+  await giveUdevRule(
+    sandbox,
+    await readFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), 'utf8'),
+  );
   await execa('udevadm', ['trigger', '--action=add', bed.drive.device]);
   await execa('udevadm', ['settle', '--timeout=30']);
   const properties = (

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Prepares the real test bed on a machine of this kind, as root, and is safe to run again:
-#   - installs what is missing (Docker engine, rsync, udev, debootstrap, D-Bus, ext4 and vfat
-#     tools, strace, Python's D-Bus bindings for the logind/UDisks2/notification stand-ins),
-#   - starts dockerd when no engine answers (no iptables, no bridge: there is no network here),
-#   - builds the local PostgreSQL image once (debootstrap + docker import; there is no registry),
+#   - installs what is missing (Docker engine, rsync, udev, debootstrap, D-Bus, the tools and
+#     drivers of every filesystem bought drives carry: ext4, xfs, btrfs, and exFAT, NTFS and vfat
+#     through FUSE; strace, Python's D-Bus bindings for the logind/UDisks2/notification stand-ins),
+#   - starts dockerd and systemd-udevd when they are not running (dockerd with no iptables and no
+#     bridge: there is no network here), and notes in $runtime_dir that it started them, so
+#     test/env/forget-machine.sh stops exactly those,
+#   - builds the local images once (debootstrap + docker import; there is no registry): Immich's
+#     database stand-in (PostgreSQL 17 with pgvector, Debian trixie) and a systemd test host,
 #   - removes what an earlier, killed test run left behind (only its own things, see reap.ts).
-# Everything it starts keeps running after it returns, so the tests can use it.
+# Everything it starts keeps running after it returns, so the tests can use it. It relies on
+# nothing an earlier run or boot left: on a fresh machine (test/env/forget-machine.sh) it builds
+# everything again.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-image=${IBA_TEST_IMAGE:-immich-backup-agent-test/postgres:15}
+image=${IBA_TEST_IMAGE:-immich-backup-agent-test/postgres:17-pgvector}
 cache_dir=${IBA_TEST_CACHE:-/var/cache/immich-backup-agent-test}
+# What the test bed started (pid files), for forget-machine.sh. Under /run: gone at reboot, like
+# the daemons it describes.
+runtime_dir=/run/immich-backup-agent-test
 
 say() { printf '[test bed] %s\n' "$*"; }
 
@@ -29,6 +38,12 @@ command -v dbus-daemon >/dev/null || need+=(dbus)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v losetup >/dev/null || need+=(mount)
 command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+command -v mkfs.exfat >/dev/null || need+=(exfatprogs)
+command -v mount.exfat-fuse >/dev/null || need+=(exfat-fuse)
+command -v mkntfs >/dev/null || need+=(ntfs-3g)
+command -v fusefat >/dev/null || need+=(fusefat)
 command -v strace >/dev/null || need+=(strace)
 command -v gdbus >/dev/null || need+=(libglib2.0-bin)
 command -v systemd-inhibit >/dev/null || need+=(systemd)
@@ -45,7 +60,9 @@ if ! docker info >/dev/null 2>&1; then
   say "starting dockerd"
   mkdir -p /var/log
   # setsid: the engine must outlive this script and the shell that started it.
+  mkdir -p "$runtime_dir"
   setsid dockerd --iptables=false --bridge=none >>/var/log/iba-test-dockerd.log 2>&1 </dev/null &
+  echo $! >"$runtime_dir/dockerd.pid"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
@@ -61,14 +78,18 @@ fi
 # The udev rule is tested against the real udevd (udevadm test, and real add events).
 if ! pgrep -x systemd-udevd >/dev/null; then
   say "starting systemd-udevd"
+  mkdir -p "$runtime_dir"
   /lib/systemd/systemd-udevd --daemon
+  pgrep -xo systemd-udevd >"$runtime_dir/udevd.pid"
 fi
+# Where tests give udevd their rules; /run is a tmpfs, so nothing of it survives a reboot.
+mkdir -p /run/udev/rules.d
 
 # --- images from debootstrapped rootfs trees ------------------------------------------------
 # There is no registry here: a Debian rootfs with the packages asked for is made by debootstrap
-# (about a minute), cached as a tarball, and imported. Usage: rootfs_image IMAGE NAME PACKAGES.
+# (about a minute), cached as a tarball, and imported. Usage: rootfs_image IMAGE NAME SUITE PACKAGES.
 rootfs_image() {
-  local image_name=$1 name=$2 packages=$3
+  local image_name=$1 name=$2 suite=$3 packages=$4
   docker image inspect "$image_name" >/dev/null 2>&1 && return 0
   mkdir -p "$cache_dir"
   local tarball="$cache_dir/$name-rootfs.tar"
@@ -77,8 +98,8 @@ rootfs_image() {
     mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
     mirror=${mirror:-http://deb.debian.org/debian}
     rootfs=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
-    say "debootstrap bookworm with $packages from $mirror (about a minute)"
-    debootstrap --variant=minbase "--include=$packages" bookworm "$rootfs" "$mirror" >"$cache_dir/debootstrap-$name.log" 2>&1 || {
+    say "debootstrap $suite with $packages from $mirror (about a minute)"
+    debootstrap --variant=minbase "--include=$packages" "$suite" "$rootfs" "$mirror" >"$cache_dir/debootstrap-$name.log" 2>&1 || {
       tail -30 "$cache_dir/debootstrap-$name.log" >&2
       rm -rf "$rootfs"
       exit 1
@@ -94,16 +115,18 @@ rootfs_image() {
   docker import --change 'CMD ["/bin/sh"]' "$tarball" "$image_name" >/dev/null
 }
 
-# The PostgreSQL stand-in: the rootfs is a base image; the thin layer on top (entry point,
-# STOPSIGNAL, which `docker import --change` cannot set on this engine) is rebuilt every time from
-# test/env/postgres-image, instantly when nothing changed (Docker's layer cache).
-base=immich-backup-agent-test/debian-postgres-15-rootfs:bookworm
-rootfs_image "$base" postgres-15 postgresql-15
+# Immich's database stand-in: PostgreSQL 17 with pgvector (Debian trixie; bookworm has no
+# pgvector), so Immich's real schema loads. The rootfs is a base image; the thin layer on top
+# (the official image's entry point and start-up, STOPSIGNAL, which `docker import --change`
+# cannot set on this engine) is rebuilt every time from test/env/postgres-image, instantly when
+# nothing changed (Docker's layer cache).
+base=immich-backup-agent-test/debian-postgres-17-rootfs:trixie
+rootfs_image "$base" postgres-17-trixie trixie postgresql-17,postgresql-17-pgvector
 DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
 
 # The systemd test host: boots systemd as PID 1 in a container (the shipped units under a real
 # systemd).
-rootfs_image "${IBA_TEST_SYSTEMD_IMAGE:-immich-backup-agent-test/systemd:bookworm}" systemd systemd,systemd-sysv,dbus,udev,rsync
+rootfs_image "${IBA_TEST_SYSTEMD_IMAGE:-immich-backup-agent-test/systemd:bookworm}" systemd bookworm systemd,systemd-sysv,dbus,udev,rsync
 
 # --- leftovers of killed runs ---------------------------------------------------------------
 node --import tsx "$here/reap.ts"

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import { runAgent } from '../env/cli.js';
 import { createLoopDrive } from '../env/drive.js';
 import { fixturesDir } from '../env/immich-bed.js';
-import { awkwardName, createSandbox, udevRulesDir, type Sandbox } from '../env/sandbox.js';
+import { awkwardName, createSandbox, type Sandbox } from '../env/sandbox.js';
+import { giveUdevRule } from '../env/udev-rule.js';
 
 /** Every path under `dir` (files and folders), with each file's content. */
 async function tree(dir: string): Promise<Map<string, string | null>> {
@@ -191,9 +192,10 @@ describe('install and uninstall, under a root of the test’s own', () => {
     }
 
     const drive = await createLoopDrive(sandbox, { uuid: uuids[1], sizeMb: 16 });
-    const rule = path.join(udevRulesDir, `90-immich-backup-agent-iba-test-${sandbox.id}.rules`);
-    await copyFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), rule);
-    sandbox.defer('remove the test rule', () => execa('rm', ['-f', rule]).then(() => undefined));
+    await giveUdevRule(
+      sandbox,
+      await readFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), 'utf8'),
+    );
     const simulated = await execa(
       'udevadm',
       ['test', '--action=add', `/sys/class/block/${path.basename(drive.device)}`],

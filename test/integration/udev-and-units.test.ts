@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { cliPath, repoRoot } from '../env/cli.js';
 import { createLoopDrive, type LoopDrive } from '../env/drive.js';
-import { createSandbox, udevRulesDir, type Sandbox } from '../env/sandbox.js';
+import { createSandbox, type Sandbox } from '../env/sandbox.js';
+import { giveUdevRule } from '../env/udev-rule.js';
 
 const seedUuid = 'ff12a215-2c2f-4649-a390-0d8a23e6ef0e';
 const shippedRule = path.join(repoRoot, 'udev', '90-immich-backup-agent.rules');
@@ -26,14 +27,7 @@ describe('the shipped udev rule, on the real udevd', () => {
     seedDrive = await createLoopDrive(sandbox, { uuid: seedUuid, sizeMb: 16 });
     otherDrive = await createLoopDrive(sandbox, { sizeMb: 16 });
     // A copy of the shipped rule under a name of this test's own, at the same place in the order.
-    const rule = path.join(udevRulesDir, `90-immich-backup-agent-iba-test-${sandbox.id}.rules`);
-    await mkdir(udevRulesDir, { recursive: true });
-    await copyFile(shippedRule, rule);
-    sandbox.defer('remove the test rule', async () => {
-      await rm(rule, { force: true });
-      await execa('udevadm', ['control', '--reload'], { reject: false });
-    });
-    await execa('udevadm', ['control', '--reload']);
+    await giveUdevRule(sandbox, await readFile(shippedRule, 'utf8'));
   });
   after(async () => {
     await sandbox?.dispose();

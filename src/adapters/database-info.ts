@@ -34,3 +34,37 @@ export async function postgresServerVersion(
     return null;
   }
 }
+
+/**
+ * Waits until the database container's PostgreSQL is the server that stays, with `database`
+ * in it. The official postgres image (and Immich's, built on it) first runs a temporary server
+ * on the Unix socket only (`listen_addresses=''`) while it creates POSTGRES_DB and runs its init
+ * scripts, then stops it and starts the real one: pg_isready answers the temporary server too,
+ * so a restore that trusted it would go into a database that does not exist yet, or into a
+ * server that is shutting down. The real server listens beyond the socket, or is the
+ * container's main process (PID 1) when an image keeps it socket-only.
+ */
+export async function waitForDatabaseServer(
+  docker: DockerAdapter,
+  container: string,
+  options: { user: string; database: string; password?: string; timeoutMs: number },
+): Promise<boolean> {
+  const env = options.password ? [`PGPASSWORD=${options.password}`] : [];
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    const answer = await docker
+      .execCollect(
+        container,
+        psqlArgs(options.user, options.database, "SELECT current_setting('listen_addresses');"),
+        env,
+      )
+      .catch(() => null);
+    if (answer?.exitCode === 0) {
+      if (answer.stdout.trim() !== '') return true;
+      const main = await docker.execCollect(container, ['cat', '/proc/1/comm']).catch(() => null);
+      if (main?.exitCode === 0 && /^postgres/.test(main.stdout.trim())) return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}

@@ -1,42 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { once } from 'node:events';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter, ExecOutput } from '../adapters/docker.js';
-
-/** The line every pg_dump writes, which empties search_path for the rest of the session. */
-const emptySearchPath = "SELECT pg_catalog.set_config('search_path', '', false);";
-/** Immich's documented fix: Immich's functions and extensions need public on the path. */
-const immichSearchPath = "SELECT pg_catalog.set_config('search_path', 'public, pg_catalog', true);";
-
-/**
- * The `sed` of Immich's restore instructions, as a stream: replaces the search_path line, and
- * passes every other byte through untouched (lines are handled as Latin-1, which maps each byte
- * to one character and back, so UTF-8 names come back byte for byte).
- */
-export class SearchPathFix extends Transform {
-  private pending = '';
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const text = this.pending + chunk.toString('latin1');
-    const lastNewline = text.lastIndexOf('\n');
-    this.pending = text.slice(lastNewline + 1);
-    if (lastNewline >= 0)
-      this.push(
-        Buffer.from(
-          text.slice(0, lastNewline + 1).replaceAll(emptySearchPath, immichSearchPath),
-          'latin1',
-        ),
-      );
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.pending)
-      this.push(Buffer.from(this.pending.replaceAll(emptySearchPath, immichSearchPath), 'latin1'));
-    callback();
-  }
-}
+import { SearchPathFix } from './search-path-fix.js';
 
 export interface RestoreTarget {
   container: string;
@@ -45,18 +13,44 @@ export interface RestoreTarget {
   password?: string;
 }
 
-/** SQL literal and identifier quoting for the few statements the agent writes itself. */
+/** SQL literal quoting for the few statements the agent writes itself. */
 const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;
+
+/**
+ * The public schema as a new database has it (PostgreSQL ≥ 15: owned by pg_database_owner,
+ * PUBLIC may only use it; before 15: owned by the bootstrap superuser, PUBLIC may create in
+ * it), with its standard comment. pg_dump writes only how a dumped database's public schema
+ * differs from that, so the dump then puts back exactly what the backed-up database had;
+ * Immich's own `GRANT ALL … TO public` would let every role create objects in it, which
+ * PostgreSQL 15 stopped allowing on purpose.
+ */
+export const recreatePublicSchema = `DROP SCHEMA IF EXISTS public CASCADE;
+CREATE SCHEMA public;
+DO $reset$
+BEGIN
+  IF current_setting('server_version_num')::int >= 150000 THEN
+    EXECUTE 'ALTER SCHEMA public OWNER TO pg_database_owner';
+    EXECUTE 'GRANT USAGE ON SCHEMA public TO PUBLIC';
+  ELSE
+    EXECUTE format('ALTER SCHEMA public OWNER TO %I', (SELECT rolname FROM pg_roles WHERE oid = 10));
+    EXECUTE 'GRANT ALL ON SCHEMA public TO PUBLIC';
+  END IF;
+END
+$reset$;
+COMMENT ON SCHEMA public IS 'standard public schema';
+`;
 
 /**
  * Restores a dump into the database container, the way Immich documents it:
  * - a `pg_dump` of one database (what the agent makes; what Immich ≥ 2.5 restores) goes into the
- *   database with `psql --single-transaction --set ON_ERROR_STOP=on`, after the other sessions are
- *   ended and the public schema is recreated, all in that one transaction: if anything fails,
- *   nothing of the live database has changed;
+ *   database in one transaction, after the other sessions are ended and the public schema is
+ *   recreated as a new database has it. The transaction is committed only after the last byte
+ *   of the dump went in: if psql stops at an error, or the dump cannot be read to its end (a
+ *   drive that fails half-way), nothing of the live database has changed;
  * - a legacy `pg_dumpall` cluster dump (the old scripts') goes into `postgres`, as the older
  *   instructions do; it drops and recreates the database itself, so it cannot be one transaction.
+ * The dump file is closed when this returns, whatever happened (a drive with an open file on it
+ * cannot be unmounted).
  */
 export async function restoreDump(
   docker: DockerAdapter,
@@ -67,42 +61,54 @@ export async function restoreDump(
   const terminate = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(target.database)} AND pid <> pg_backend_pid();\n`;
   const env = target.password ? [`PGPASSWORD=${target.password}`] : [];
   const connection = ['--no-password', `--username=${target.user}`];
-  const dump = createReadStream(dumpFile).pipe(createGunzip()).pipe(new SearchPathFix());
-  if (format === 'pg_dump') {
-    const prefix =
-      terminate +
-      'DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n' +
-      `GRANT ALL ON SCHEMA public TO ${identifier(target.user)};\nGRANT ALL ON SCHEMA public TO public;\n`;
-    return docker.execWithInput(
+  const file = createReadStream(dumpFile);
+  const fix = new SearchPathFix(format);
+  // An error anywhere in the chain destroys all of it; the reader of `fix` sees the error.
+  pipeline(file, createGunzip(), fix, () => undefined);
+  try {
+    if (format === 'pg_dump') {
+      return await docker.execWithInput(
+        target.container,
+        [
+          'psql',
+          '-X',
+          '-q',
+          '--set',
+          'ON_ERROR_STOP=on',
+          '--output=/dev/null',
+          ...connection,
+          `--dbname=${target.database}`,
+        ],
+        framed(`BEGIN;\n${terminate}${recreatePublicSchema}`, fix, 'COMMIT;\n'),
+        env,
+      );
+    }
+    return await docker.execWithInput(
       target.container,
-      [
-        'psql',
-        '-X',
-        '-q',
-        '--single-transaction',
-        '--set',
-        'ON_ERROR_STOP=on',
-        '--output=/dev/null',
-        ...connection,
-        `--dbname=${target.database}`,
-      ],
-      concat(prefix, dump),
+      ['psql', '-X', '-q', '--output=/dev/null', ...connection, '--dbname=postgres'],
+      framed(terminate, fix, ''),
       env,
     );
+  } finally {
+    fix.destroy();
+    if (!file.closed) {
+      file.destroy();
+      await once(file, 'close');
+    }
   }
-  return docker.execWithInput(
-    target.container,
-    ['psql', '-X', '-q', '--output=/dev/null', ...connection, '--dbname=postgres'],
-    concat(terminate, dump),
-    env,
-  );
 }
 
-function concat(prefix: string, rest: Readable): Readable {
+/**
+ * `prefix`, the dump, then `suffix`, which is sent only once the dump was read to its end: a
+ * dump that breaks off never reaches the COMMIT (psql then ends with the transaction open,
+ * and PostgreSQL rolls it back).
+ */
+function framed(prefix: string, rest: Readable, suffix: string): Readable {
   return Readable.from(
     (async function* () {
       yield Buffer.from(prefix, 'utf8');
       for await (const chunk of rest) yield chunk as Buffer;
+      if (suffix) yield Buffer.from(suffix, 'utf8');
     })(),
   );
 }

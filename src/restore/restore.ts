@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import { postgresServerVersion } from '../adapters/database-info.js';
 import { syncLibrary } from '../adapters/rsync.js';
@@ -65,8 +65,7 @@ export async function planRestore(
       deps.gateway,
       {
         source: target.filesDir,
-        destination: config.immich.libraryDir,
-        filesystemType: await filesystemTypeOf(config.immich.libraryDir),
+        ...(await restoreTarget(config.immich.libraryDir, target.filesystemType)),
         timeoutMs: syncTimeoutMs,
         signal: deps.signal,
       },
@@ -264,8 +263,7 @@ export async function executeRestore(
       await mkdir(config.immich.libraryDir, { recursive: true });
       const copied = await syncLibrary(deps.gateway, {
         source: target.filesDir,
-        destination: config.immich.libraryDir,
-        filesystemType: await filesystemTypeOf(config.immich.libraryDir),
+        ...(await restoreTarget(config.immich.libraryDir, target.filesystemType)),
         timeoutMs: syncTimeoutMs,
         signal: deps.signal,
         replacedFilesDir: plan.replacedFilesDir,
@@ -301,6 +299,29 @@ export async function executeRestore(
     record.message,
   );
   return record;
+}
+
+/**
+ * Where the files go back and how: the library's filesystem, the drive's (a drive without
+ * permissions has only made-up owners and modes), and the library folder's owner, whom the
+ * restored files then belong to.
+ */
+async function restoreTarget(
+  libraryDir: string,
+  driveFilesystemType: string,
+): Promise<{
+  destination: string;
+  filesystemType: string;
+  sourceFilesystemType: string;
+  owner?: { uid: number; gid: number };
+}> {
+  const library = await stat(libraryDir).catch(() => null);
+  return {
+    destination: libraryDir,
+    filesystemType: await filesystemTypeOf(libraryDir),
+    sourceFilesystemType: driveFilesystemType,
+    ...(library ? { owner: { uid: library.uid, gid: library.gid } } : {}),
+  };
 }
 
 /** The filesystem type of the mount a folder is on (rsync keeps owners only where it can). */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
-import { psqlArgs } from '../adapters/database-info.js';
+import { psqlArgs, waitForDatabaseServer } from '../adapters/database-info.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { restoreDump } from '../restore/dump-stream.js';
@@ -94,7 +94,23 @@ export async function restoreDrill(
       ],
       labels: { [drillLabel]: drillOwner(options.stateDir) },
     });
-    await waitUntilReady(docker, name, options.user, options.database);
+    // Not just pg_isready: the image's temporary init server answers that too.
+    const ready = await waitForDatabaseServer(docker, name, {
+      user: options.user,
+      database: options.database,
+      password,
+      timeoutMs: 120_000,
+    });
+    if (!ready) {
+      throw new AgentError(
+        'VERIFY_FAILED',
+        `PostgreSQL in the drill container (${source.image}) did not finish starting within two minutes.`,
+        {
+          step: 'drill',
+          hint: `Check that the image starts on its own: docker run --rm --env POSTGRES_PASSWORD=test ${source.image}`,
+        },
+      );
+    }
     const restored = await restoreDump(docker, options.dumpFile, options.format, {
       container: name,
       user: options.user,
@@ -127,26 +143,6 @@ export async function restoreDrill(
       );
     });
   }
-}
-
-async function waitUntilReady(
-  docker: DockerAdapter,
-  name: string,
-  user: string,
-  database: string,
-): Promise<void> {
-  for (let attempt = 0; attempt < 240; attempt += 1) {
-    const ready = await docker
-      .execCollect(name, ['pg_isready', '-q', `--username=${user}`, `--dbname=${database}`])
-      .catch(() => null);
-    if (ready?.exitCode === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new AgentError(
-    'VERIFY_FAILED',
-    `PostgreSQL in the drill container did not start within a minute.`,
-    { step: 'drill' },
-  );
 }
 
 async function countMainTables(

@@ -1,14 +1,24 @@
 import { execa } from 'execa';
 import type { Sandbox } from './sandbox.js';
 
-/** Built by setup.sh: Debian's PostgreSQL 15 with the official image's conventions. */
-export const postgresImage = process.env.IBA_TEST_IMAGE ?? 'immich-backup-agent-test/postgres:15';
+/**
+ * Built by setup.sh: Debian's PostgreSQL 17 with pgvector, started like the official postgres
+ * image (and so Immich's database image). IBA_TEST_IMAGE overrides it.
+ */
+export const postgresImage =
+  process.env.IBA_TEST_IMAGE ?? 'immich-backup-agent-test/postgres:17-pgvector';
 export const ownerLabel = 'immich-backup-agent-test.owner';
 
 export interface DatabaseOptions {
   user?: string;
   password?: string;
   database?: string;
+  /** POSTGRES_INITDB_ARGS; Immich's compose file passes '--data-checksums', and so by default do we. */
+  initdbArgs?: string;
+  /** How long the image's init phase lasts (IBA_TEST_INIT_SECONDS; the image's default is 3). */
+  initSeconds?: number;
+  /** Return as soon as the container runs, without waiting for the real server (default: wait). */
+  wait?: boolean;
 }
 
 /**
@@ -21,7 +31,16 @@ export async function startDatabase(
   options: DatabaseOptions = {},
 ): Promise<string> {
   const name = `iba-test-${sandbox.id}-${role}`;
+  const user = options.user ?? 'postgres';
+  const database = options.database ?? 'immich';
   sandbox.defer(`remove container ${name}`, () => removeContainer(name));
+  const env = [
+    `POSTGRES_USER=${user}`,
+    `POSTGRES_PASSWORD=${options.password ?? 'postgres'}`,
+    `POSTGRES_DB=${database}`,
+    `POSTGRES_INITDB_ARGS=${options.initdbArgs ?? '--data-checksums'}`,
+  ];
+  if (options.initSeconds !== undefined) env.push(`IBA_TEST_INIT_SECONDS=${options.initSeconds}`);
   await execa('docker', [
     'run',
     '--detach',
@@ -31,29 +50,57 @@ export async function startDatabase(
     `${ownerLabel}=${sandbox.id}`,
     '--network',
     'none',
-    '--env',
-    `POSTGRES_USER=${options.user ?? 'postgres'}`,
-    '--env',
-    `POSTGRES_PASSWORD=${options.password ?? 'postgres'}`,
-    '--env',
-    `POSTGRES_DB=${options.database ?? 'immich'}`,
+    // Immich's compose file gives the database 128 MB of shared memory.
+    '--shm-size',
+    '128m',
+    ...env.flatMap((entry) => ['--env', entry]),
     postgresImage,
   ]);
-  await waitForPostgres(name, options.user ?? 'postgres', options.database ?? 'immich');
+  if (options.wait !== false) await waitForPostgres(name, user, database);
   return name;
 }
 
-export async function waitForPostgres(name: string, user: string, database: string): Promise<void> {
-  for (let attempt = 0; attempt < 120; attempt += 1) {
-    const ready = await execa(
+/**
+ * Is the REAL server up, with the database? Not what pg_isready says: during the image's init
+ * phase a temporary server answers on the socket (pg_isready succeeds, even for a database that
+ * does not exist yet) and is then stopped. The real server is the postmaster that is PID 1 (the
+ * entry point execs it), or, in an image where it is not, the one listening on TCP: the temporary
+ * server listens on the socket only. Then the database must take a query.
+ */
+const realServerProbe = `
+pid=$(head -n 1 "\${PGDATA:-/var/lib/postgresql/data}/postmaster.pid" 2>/dev/null || true)
+if [ "$pid" != 1 ] && ! pg_isready -q -h 127.0.0.1 -p "\${PGPORT:-5432}"; then
+  echo "only the init phase's temporary server runs (postmaster pid: \${pid:-none})" >&2
+  exit 1
+fi
+exec psql -X -q -A -t -v ON_ERROR_STOP=1 --username="$1" --dbname="$2" -c 'SELECT 1' >/dev/null`;
+
+export async function waitForPostgres(
+  name: string,
+  user: string,
+  database: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const probe = await execa(
       'docker',
-      ['exec', name, 'pg_isready', '-q', '-U', user, '-d', database],
+      ['exec', name, 'sh', '-c', realServerProbe, 'probe', user, database],
       { reject: false },
     );
-    if (ready.exitCode === 0) return;
+    if (probe.exitCode === 0) return;
+    last = probe.stderr.trim();
+    if (!(await isRunning(name))) {
+      const logs = await execa('docker', ['logs', '--tail', '30', name], {
+        reject: false,
+        all: true,
+      });
+      throw new Error(`PostgreSQL in ${name} exited before it was ready:\n${logs.all ?? ''}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`PostgreSQL in ${name} did not become ready`);
+  throw new Error(`PostgreSQL in ${name} did not become ready in ${timeoutMs} ms: ${last}`);
 }
 
 /**

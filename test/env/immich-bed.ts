@@ -5,8 +5,8 @@ import { stringify } from 'yaml';
 import type { RunRecord } from '../../src/history/record.js';
 import { runAgent, repoRoot, type CliResult } from './cli.js';
 import { startDatabase, startServer } from './containers.js';
-import { createLoopDrive, type LoopDrive } from './drive.js';
-import { seedImmichDatabase } from './immich-database.js';
+import { createLoopDrive, type DriveFilesystem, type LoopDrive } from './drive.js';
+import { seedImmichDatabase, seedOlderImmichDatabase } from './immich-database.js';
 import { createLibrary } from './library.js';
 import { awkwardName, type Sandbox } from './sandbox.js';
 
@@ -35,12 +35,23 @@ export interface ImmichBed {
 
 /**
  * A whole Immich install as the agent meets it: the real compose file and .env layout (container
- * names discovered from them), a real PostgreSQL with Immich-like rows, a server stand-in that
- * mounts the library, a library with awkward names, and a loop-device drive with a random UUID.
+ * names discovered from them), PostgreSQL 17 with pgvector started the way the official image
+ * starts, holding Immich v2.7.5's real schema and realistic rows, a server stand-in that mounts
+ * the library, a library with awkward names, and a loop-device drive with a random UUID (ext4,
+ * or any filesystem drives carry).
  */
 export async function createImmichBed(
   sandbox: Sandbox,
-  options: { uuid?: string; driveSizeMb?: number; photos?: number; assets?: number } = {},
+  options: {
+    uuid?: string;
+    driveSizeMb?: number;
+    photos?: number;
+    assets?: number;
+    /** The drive's filesystem (ext4 unless said). */
+    fsType?: DriveFilesystem;
+    /** An older Immich's database layout (plural table names) instead of v2.7.5's. */
+    olderSchema?: boolean;
+  } = {},
 ): Promise<ImmichBed> {
   const root = sandbox.path(awkwardName);
   const appDir = path.join(root, 'immich-app');
@@ -50,7 +61,8 @@ export async function createImmichBed(
   await createLibrary(libraryDir, { photos: options.photos });
 
   const database = await startDatabase(sandbox, 'postgres', { password });
-  await seedImmichDatabase(database, options.assets ?? 2000);
+  if (options.olderSchema) await seedOlderImmichDatabase(database, options.assets ?? 2000);
+  else await seedImmichDatabase(database, options.assets ?? 2000);
   const server = await startServer(sandbox, 'server', libraryDir);
 
   // Immich's real compose file, with the container names of this bed.
@@ -66,6 +78,7 @@ export async function createImmichBed(
   const drive = await createLoopDrive(sandbox, {
     uuid: options.uuid,
     sizeMb: options.driveSizeMb ?? 96,
+    fsType: options.fsType,
   });
   const mountPoint = path.join(root, 'media', 'gonzalo', 'Backup 1');
   const stateDir = path.join(root, 'state');

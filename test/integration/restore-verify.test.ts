@@ -77,10 +77,10 @@ describe('restore and verify: every backup comes back', () => {
     assert.equal(entry.sidecar.verified, true);
     assert.equal(entry.sidecar.format, 'pg_dump');
     assert.equal(entry.sidecar.immich.envVersion, 'v2.5.2');
-    assert.match(entry.sidecar.postgres.serverVersion, /^15\./);
+    assert.match(entry.sidecar.postgres.serverVersion, /^17\./);
     assert.match(entry.sidecar.sha256, /^[0-9a-f]{64}$/);
     const human = await bed.run('backups');
-    assert.match(human.stdout, /verified +Immich v2\.5\.2, PostgreSQL 15/);
+    assert.match(human.stdout, /verified +Immich v2\.5\.2, PostgreSQL 17/);
   });
 
   test('verify and verify --drill pass on a good backup', async () => {
@@ -93,7 +93,7 @@ describe('restore and verify: every backup comes back', () => {
       ok: boolean;
       drill: { tables: Record<string, number> };
     };
-    assert.deepEqual(report.drill.tables, { album: 20, asset: 1500, user: 3 });
+    assert.deepEqual(report.drill.tables, { album: 21, asset: 1500, user: 4 });
     const drillContainers = await execa('docker', [
       'ps',
       '-a',
@@ -247,7 +247,7 @@ describe('restore and verify: every backup comes back', () => {
     assert.match(drill.stdout, /pg_dumpall/);
     assert.match(drill.stdout, /no sidecar/);
 
-    await psql(bed.database, `DELETE FROM album_asset; DELETE FROM asset;`);
+    await psql(bed.database, `DELETE FROM album_asset; DELETE FROM stack; DELETE FROM asset;`);
     const result = await bed.run('restore', '--date', '2020-01-05', '--database-only', '--yes');
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     assert.equal(await fingerprint(bed.database), originalRows);
@@ -276,7 +276,7 @@ describe('retention and the check after each backup', () => {
     assert.deepEqual(record.verify, {
       ok: true,
       problems: [],
-      drillRows: { album: 20, asset: 40, user: 3 },
+      drillRows: { album: 21, asset: 40, user: 4 },
     });
   });
 

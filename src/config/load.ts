@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { AgentError } from '../errors.js';
 import { readImmichInstall, type ImmichInstall } from './immich-discovery.js';
 import { configSchema, defaultAppDir, type ParsedConfig } from './schema.js';
@@ -69,6 +69,7 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
       })),
     );
   }
+  keepUuidsAsWritten(document);
   const raw: unknown = document.toJS() ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw invalid(configFile, [{ path: '(root)', message: 'must be a YAML mapping of keys' }]);
@@ -95,6 +96,22 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
   }
   const install = await readImmichInstall(parsed.data.immich.appDir);
   return resolve(configFile, parsed.data, install);
+}
+
+/**
+ * A filesystem UUID is text, whatever it looks like: an NTFS serial of only digits written
+ * unquoted (`uuid: 0123456789012345`) is a number to YAML, which would drop the leading zero or
+ * round it. The drive's UUIDs are taken as they were written.
+ */
+function keepUuidsAsWritten(document: Document): void {
+  const keep = (path: (string | number)[]): void => {
+    const node = document.getIn(path, true);
+    if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string')
+      document.setIn(path, node.source);
+  };
+  keep(['drive', 'uuid']);
+  const drives = document.get('drives', true);
+  if (isSeq(drives)) drives.items.forEach((_, index) => keep(['drives', index, 'uuid']));
 }
 
 /** immich.libraryDir unset: UPLOAD_LOCATION from appDir/.env must be readable. */

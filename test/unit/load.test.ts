@@ -214,6 +214,25 @@ describe('loadConfig fills in defaults', () => {
     assert.equal(config.stateDir, '/var/lib/agent');
   });
 
+  test('an all-digit NTFS serial written unquoted is read as written, leading zero and all', async () => {
+    const library = ['immich:', '  libraryDir: /srv/photos', ''];
+    const one = await loadConfig(
+      await writeConfig(['drive:', '  uuid: 0123456789012345', ...library].join('\n')),
+    );
+    assert.equal(one.drive.uuid, '0123456789012345');
+    const several = await loadConfig(
+      await writeConfig(
+        ['drives:', '  - uuid: 9876543210987654', '  - uuid: 4E2A9B1C7D3F5A60', ...library].join(
+          '\n',
+        ),
+      ),
+    );
+    assert.deepEqual(
+      several.drives.map((drive) => drive.uuid),
+      ['9876543210987654', '4E2A9B1C7D3F5A60'],
+    );
+  });
+
   test('secrets.all holds DB_PASSWORD, and is empty without one', async () => {
     const withPassword = await immichApp('UPLOAD_LOCATION=./library\nDB_PASSWORD="s3cret pw"\n');
     const withoutPassword = await immichApp('UPLOAD_LOCATION=./library\n');

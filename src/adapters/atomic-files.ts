@@ -29,6 +29,11 @@ export async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+/** chmod on a filesystem without permissions: ENOSYS (fusefat), EPERM (vfat), EOPNOTSUPP. */
+function ignoreWithoutPermissions(error: NodeJS.ErrnoException): void {
+  if (!['ENOSYS', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP'].includes(error.code ?? '')) throw error;
+}
+
 export async function writeFileAtomic(
   finalPath: string,
   data: string | Buffer,
@@ -39,7 +44,9 @@ export async function writeFileAtomic(
     const handle = await open(temporary, 'wx', mode);
     try {
       await handle.writeFile(data);
-      await handle.chmod(mode); // the umask must not widen or narrow what was asked for
+      // The umask must not widen or narrow what was asked for. A filesystem without
+      // permissions (vfat, exFAT, NTFS) has no mode to set: its mount decides who may read.
+      await handle.chmod(mode).catch(ignoreWithoutPermissions);
       await handle.sync();
     } finally {
       await handle.close();

@@ -7,6 +7,7 @@ import {
   splitDeviceNumber,
   type BlockFilesystem,
 } from './block-devices.js';
+import { driverHint, mountDrivers, mountOptions, type MountDriver } from './filesystem-types.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
 
@@ -63,24 +64,54 @@ export function createDriveAdapter(
   gateway: ProcessGateway,
   options: DriveAdapterOptions = { useSystemdMount: false },
 ): DriveAdapter {
+  /** The command that mounts with this driver, or null when it cannot be used here. */
   const mountCommand = (
+    driver: MountDriver,
     filesystem: BlockFilesystem,
     mountPoint: string,
-  ): { file: string; args: string[] } =>
-    options.useSystemdMount
+  ): { file: string; args: string[] } | null => {
+    const mountOptionsText = mountOptions(filesystem.fsType).join(',');
+    if (driver.kind === 'fusefat') {
+      // Its FUSE process must outlive the agent's unit under systemd, which it cannot.
+      if (options.useSystemdMount || !/^\/dev\/[\w./-]+$/.test(filesystem.device)) return null;
+      return {
+        file: 'fusefat',
+        args: [
+          '-o',
+          // rw+: fusefat's read-write mode; fsname: the device as the mount's source, so the
+          // mount can be recognised as the drive's (and unmounted) like any other.
+          `rw+,${mountOptionsText},fsname=${filesystem.device},subtype=fusefat`,
+          filesystem.device,
+          mountPoint,
+        ],
+      };
+    }
+    const auto = driver.type === 'auto';
+    return options.useSystemdMount
       ? {
           file: 'systemd-mount',
           args: [
             '--no-ask-password',
             '--collect',
-            '--options=nosuid,nodev,noexec',
+            ...(auto ? [] : [`--type=${driver.type}`]),
+            `--options=${mountOptionsText}`,
             '--',
             filesystem.device,
             mountPoint,
           ],
         }
-      : // nosuid,nodev,noexec: the drive holds data only; nothing on it should run as root.
-        { file: 'mount', args: ['-o', 'nosuid,nodev,noexec', '--', filesystem.device, mountPoint] };
+      : {
+          file: 'mount',
+          args: [
+            ...(auto ? [] : ['-t', driver.type]),
+            '-o',
+            mountOptionsText,
+            '--',
+            filesystem.device,
+            mountPoint,
+          ],
+        };
+  };
   const unmountCommand = (mountPoint: string): { file: string; args: string[] } =>
     options.useSystemdMount
       ? { file: 'systemd-mount', args: ['--no-ask-password', '--umount', '--', mountPoint] }
@@ -98,7 +129,7 @@ export function createDriveAdapter(
       step: 'drive',
     });
     return interpretExit(mountExits, result.exitCode).outcome === 'error'
-      ? result.stderr.trim()
+      ? result.stderr.trim() || `${command.file} exited with ${result.exitCode}`
       : null;
   };
   return {
@@ -126,12 +157,10 @@ export function createDriveAdapter(
     },
 
     async mountsOf(filesystem) {
-      return (await readMountinfo()).filter(
-        (entry) =>
-          entry.major === filesystem.major &&
-          entry.minor === filesystem.minor &&
-          entry.root === '/',
-      );
+      const mounts: MountEntry[] = [];
+      for (const entry of await readMountinfo())
+        if (entry.root === '/' && (await isMountOf(entry, filesystem))) mounts.push(entry);
+      return mounts;
     },
 
     async mountAt(folder) {
@@ -139,17 +168,37 @@ export function createDriveAdapter(
     },
 
     async mount(filesystem, mountPoint, signal) {
-      const stderr = await runMountTool(mountCommand(filesystem, mountPoint), signal);
-      if (stderr !== null) {
-        throw new AgentError(
-          'MOUNT_FAILED',
-          `Could not mount ${filesystem.device} at ${mountPoint}: ${stderr}`,
-          {
-            step: 'drive',
-            hint: 'Check the drive with fsck, or mount it yourself and run again.',
-          },
-        );
+      const failures: string[] = [];
+      let noDriver = true;
+      for (const driver of mountDrivers(filesystem.fsType)) {
+        const command = mountCommand(driver, filesystem, mountPoint);
+        if (command === null) continue;
+        const stderr = await runMountTool(command, signal).catch((error: unknown) => {
+          // A FUSE driver that is not installed is one driver less, not a failure of its own.
+          if ((error as AgentError).code === 'TOOL_MISSING') return null;
+          throw error;
+        });
+        if (stderr === null && command.file === 'fusefat' && !(await mountedAt(mountPoint)))
+          continue; // fusefat says nothing when it did not mount
+        if (stderr === null) return;
+        failures.push(stderr.split('\n')[0] ?? stderr);
+        const unknownType = /unknown filesystem type|no such device|not found/i.test(stderr);
+        noDriver &&= unknownType;
+        // A real error (a damaged filesystem) is not hidden behind another driver's attempt;
+        // systemd-mount does not say why, so every driver gets its turn there.
+        if (!unknownType && !options.useSystemdMount) break;
       }
+      throw new AgentError(
+        'MOUNT_FAILED',
+        `Could not mount ${filesystem.device} (${filesystem.fsType}) at ${mountPoint}: ${failures[0] ?? 'no driver could be used'}`,
+        {
+          step: 'drive',
+          hint: noDriver
+            ? driverHint(filesystem.fsType)
+            : 'Check the drive with fsck, or mount it yourself and run again.',
+          details: { attempts: failures },
+        },
+      );
     },
 
     async unmount(mountPoint, signal) {
@@ -180,11 +229,15 @@ export function createDriveAdapter(
         );
       }
       if (here.major === filesystem.major && here.minor === filesystem.minor) return;
-      // btrfs and some others report an anonymous device number: match the mount's source.
-      const entry = (await readMountinfo()).find(
-        (candidate) => candidate.major === here.major && candidate.minor === here.minor,
-      );
-      if (entry && (await sameNode(entry.source, filesystem.device))) return;
+      // btrfs and FUSE drivers report an anonymous device number (btrfs even one per
+      // subvolume, not the one mountinfo shows): the mount that holds the path must then be
+      // one of the drive's.
+      const mounts = await readMountinfo();
+      const entry =
+        mounts.find(
+          (candidate) => candidate.major === here.major && candidate.minor === here.minor,
+        ) ?? (here.major === 0 ? containingMount(mounts, resolved) : undefined);
+      if (entry && (await isMountOf(entry, filesystem))) return;
       const where = entry
         ? `${entry.source} (${entry.fsType}, mounted at ${entry.mountPoint})`
         : 'another filesystem';
@@ -195,6 +248,36 @@ export function createDriveAdapter(
       );
     },
   };
+}
+
+/**
+ * Is this mount the drive's? The same device number, or, where the kernel reports an anonymous
+ * one (btrfs, fusefat), the drive's device node as the mount's source. A FUSE mount's source
+ * is whatever its maker wrote, so it counts only when root made it (user_id=0).
+ */
+async function isMountOf(entry: MountEntry, filesystem: BlockFilesystem): Promise<boolean> {
+  if (entry.major === filesystem.major && entry.minor === filesystem.minor) return true;
+  if (entry.major !== 0) return false;
+  if (entry.fsType.startsWith('fuse') && !entry.superOptions.includes('user_id=0')) return false;
+  return sameNode(entry.source, filesystem.device);
+}
+
+async function mountedAt(folder: string): Promise<boolean> {
+  return (await readMountinfo()).some((entry) => entry.mountPoint === folder);
+}
+
+/** The mount a (resolved) path is on: the deepest mount point above it, the last one mounted. */
+function containingMount(mounts: readonly MountEntry[], resolved: string): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const entry of mounts) {
+    const inside =
+      resolved === entry.mountPoint ||
+      resolved.startsWith(
+        entry.mountPoint.endsWith('/') ? entry.mountPoint : `${entry.mountPoint}/`,
+      );
+    if (inside && (!best || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
+  }
+  return best;
 }
 
 async function sameNode(a: string, b: string): Promise<boolean> {

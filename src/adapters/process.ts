@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -24,6 +25,11 @@ export interface CommandRequest {
   gid?: number;
   /** Receives stdout as it comes (progress); then only the last 256 kB are kept for the result. */
   onOutput?: (text: string) => void;
+  /**
+   * Receives stderr as it comes (a copy that names every file it could not write); then only
+   * the last 256 kB are kept for the result.
+   */
+  onErrorOutput?: (text: string) => void;
 }
 
 export interface CommandResult {
@@ -73,16 +79,28 @@ export function createProcessGateway(options: {
         stdin: 'ignore',
         maxBuffer: 64 * 1024 * 1024,
         // A program that reports progress writes without end over hours: only its tail is kept.
-        buffer: request.onOutput ? { stdout: false, stderr: true } : true,
+        buffer: { stdout: !request.onOutput, stderr: !request.onErrorOutput },
         ...(request.uid === undefined ? {} : { uid: request.uid, gid: request.gid }),
       });
       let tail = '';
       if (request.onOutput) {
         const onOutput = request.onOutput;
+        // A decoder, not toString: a character split between two chunks stays whole.
+        const decoder = new StringDecoder('utf8');
         subprocess.stdout?.on('data', (chunk: Buffer) => {
-          const text = chunk.toString('utf8');
+          const text = decoder.write(chunk);
           tail = (tail + text).slice(-256 * 1024);
           onOutput(text);
+        });
+      }
+      let errorTail = '';
+      if (request.onErrorOutput) {
+        const onErrorOutput = request.onErrorOutput;
+        const decoder = new StringDecoder('utf8');
+        subprocess.stderr?.on('data', (chunk: Buffer) => {
+          const text = decoder.write(chunk);
+          errorTail = (errorTail + text).slice(-256 * 1024);
+          onErrorOutput(text);
         });
       }
       const result = await subprocess;
@@ -128,7 +146,7 @@ export function createProcessGateway(options: {
       return {
         exitCode: result.exitCode,
         stdout: request.onOutput ? tail : String(result.stdout),
-        stderr: maskSecrets(String(result.stderr), secrets),
+        stderr: maskSecrets(request.onErrorOutput ? errorTail : String(result.stderr), secrets),
         durationMs,
       };
     },

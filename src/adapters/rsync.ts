@@ -1,5 +1,12 @@
 import { AgentError } from '../errors.js';
+import { keepsPermissions, largestFile } from './filesystem-types.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
+import {
+  createRefusalReader,
+  notStoredReader,
+  type NotStored,
+  type RefusalReader,
+} from './rsync-refusals.js';
 import {
   emptyChanges,
   outputReader,
@@ -11,6 +18,7 @@ import {
 
 export { parseProgressLine, parseRsyncStats } from './rsync-output.js';
 export type { SyncChanges, SyncProgress, SyncStats } from './rsync-output.js';
+export type { NotStored } from './rsync-refusals.js';
 
 /** rsync(1) EXIT VALUES, with what each means for a backup. */
 export const rsyncExits: ExitCodeTable = {
@@ -37,26 +45,23 @@ export const rsyncExits: ExitCodeTable = {
   35: { outcome: 'error', meaning: 'timeout waiting for daemon connection' },
 };
 
-/** Filesystems that keep owners, permissions, symlinks and hard links. */
-const posixFilesystems = new Set([
-  'ext2',
-  'ext3',
-  'ext4',
-  'xfs',
-  'btrfs',
-  'f2fs',
-  'zfs',
-  'jfs',
-  'reiserfs',
-  'nilfs2',
-  'tmpfs',
-]);
-
 export interface SyncRequest {
   source: string;
   destination: string;
-  /** The destination filesystem's type (mountinfo), which decides what can be kept. */
+  /** The destination filesystem's type (blkid's), which decides what can be kept. */
   filesystemType: string;
+  /**
+   * The source's filesystem type, when it matters: a restore from a drive without permissions
+   * (vfat, exFAT, NTFS) takes no owners or modes from it (they are the mount's, 0777 or 0700).
+   */
+  sourceFilesystemType?: string;
+  /** Who owns what a restore from such a drive writes: the library folder's owner. */
+  owner?: { uid: number; gid: number };
+  /**
+   * The destination's driver loses a file's time when rsync renames it into place (fusefat):
+   * a second pass puts the times back, so the next run finds nothing to copy.
+   */
+  fixTimesAfterCopy?: boolean;
   signal?: AbortSignal;
   timeoutMs: number;
   /** A restore keeps what it replaces in the live library here (rsync --backup-dir). */
@@ -85,6 +90,8 @@ export interface SyncResult extends SyncStats {
   warnings: string[];
   /** Itemized changes, when asked for (`itemize`). */
   changes: SyncChanges | null;
+  /** Files the destination's filesystem refused (names, sizes), left out; null when none. */
+  notStored: NotStored | null;
 }
 
 /**
@@ -97,12 +104,12 @@ export function rsyncArguments(
   request: Omit<SyncRequest, 'signal' | 'timeoutMs'>,
   dryRun = false,
 ): string[] {
-  const keep = posixFilesystems.has(request.filesystemType)
-    ? ['--archive', '--hard-links', '--numeric-ids']
-    : // vfat/exFAT/NTFS keep no owners, permissions or links, and FAT stores times in 2 s steps.
-      ['--recursive', '--times', '--modify-window=1'];
+  const largest = largestFile(request.filesystemType);
   return [
-    ...keep,
+    ...keepOptions(request),
+    // FAT32 takes no file of 4 GiB or more, and rsync would abort the whole copy at the first:
+    // such files are left out (and named, see syncLibrary).
+    ...(largest !== null ? [`--max-size=${largest}`] : []),
     // rsync always writes a file under a hidden temporary name and renames it when complete; with
     // --partial-dir an interrupted one is kept, out of sight, to be resumed.
     ...(dryRun || request.resumable === false ? [] : ['--partial-dir=.rsync-partial']),
@@ -124,6 +131,32 @@ export function rsyncArguments(
   ];
 }
 
+/**
+ * What is kept, by the filesystems on both sides:
+ * - both keep permissions (ext4 to ext4): everything, owners by number, hard links;
+ * - the destination has none (vfat, exFAT, NTFS): contents and times only (FAT stores times in
+ *   2 s steps, hence the window), every file and folder 0700, as the drive is mounted (a mode
+ *   the driver cannot set would fail the file: fusefat has no chmod at all);
+ * - the source has none (a restore from such a drive): the library's owner and plain modes
+ *   (folders 0755, files 0644), never the drive's made-up 0777 root:root.
+ */
+function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string[] {
+  const destinationKeeps = keepsPermissions(request.filesystemType);
+  const sourceKeeps =
+    request.sourceFilesystemType === undefined || keepsPermissions(request.sourceFilesystemType);
+  if (destinationKeeps && sourceKeeps) return ['--archive', '--hard-links', '--numeric-ids'];
+  const contents = ['--recursive', '--times', '--modify-window=1'];
+  if (!destinationKeeps) return [...contents, '--chmod=D0700,F0700'];
+  return [
+    ...contents,
+    '--perms',
+    '--chmod=D0755,F0644',
+    ...(request.owner
+      ? ['--numeric-ids', `--chown=${request.owner.uid}:${request.owner.gid}`]
+      : []),
+  ];
+}
+
 export async function syncLibrary(
   gateway: ProcessGateway,
   request: SyncRequest,
@@ -132,6 +165,12 @@ export async function syncLibrary(
   if (request.countMissing && !dryRun)
     throw new Error('countMissing needs a dry run: the agent never deletes');
   const changes = request.itemize ? emptyChanges() : null;
+  // A drive without permissions refuses some names (and FAT32 big files): those errors are
+  // told apart from the rest as they come.
+  const refusals =
+    !dryRun && !keepsPermissions(request.filesystemType)
+      ? createRefusalReader(request.destination)
+      : null;
   const result = await gateway.run({
     tool: 'rsync',
     file: 'rsync',
@@ -146,10 +185,16 @@ export async function syncLibrary(
             changes: changes ?? undefined,
           })
         : undefined,
+    onErrorOutput: refusals ? (text) => refusals.feed(text) : undefined,
   });
   const meaning = interpretExit(rsyncExits, result.exitCode);
   const stderr = result.stderr.trim();
-  if (meaning.outcome === 'error') {
+  const onlyRefusals =
+    refusals !== null &&
+    result.exitCode === 23 &&
+    refusals.refused > 0 &&
+    refusals.otherErrors === 0;
+  if (meaning.outcome === 'error' && !onlyRefusals) {
     if (/No space left on device/i.test(stderr)) {
       throw new AgentError(
         'NO_SPACE',
@@ -172,18 +217,101 @@ export async function syncLibrary(
         },
       );
     }
+    const errors = refusals?.otherExamples.length
+      ? `${refusals.otherExamples.join(' | ')}${refusals.otherErrors > refusals.otherExamples.length ? ` | and ${refusals.otherErrors - refusals.otherExamples.length} more` : ''}`
+      : lastLines(stderr, 10);
     throw new AgentError(
       'SYNC_FAILED',
-      `rsync failed (exit ${result.exitCode}: ${meaning.meaning}). ${lastLines(stderr, 5)}`.trim(),
+      `rsync failed (exit ${result.exitCode}: ${meaning.meaning}). ${errors}`.trim(),
       {
         step: 'sync',
+        hint: 'What was copied before is intact; the log has rsync’s messages. Run again once the cause is fixed.',
         details: { exitCode: result.exitCode },
       },
     );
   }
+  if (request.fixTimesAfterCopy && !dryRun) await putTimesBack(gateway, request);
+  const refused =
+    onlyRefusals || (refusals !== null && largestFile(request.filesystemType) !== null)
+      ? await findNotStored(gateway, request, refusals)
+      : null;
   const warnings =
     meaning.outcome === 'warning' ? [`rsync: ${meaning.meaning} (exit ${result.exitCode})`] : [];
-  return { ...parseRsyncStats(result.stdout), warnings, changes };
+  const stats = parseRsyncStats(result.stdout);
+  return {
+    ...stats,
+    // What rsync tried and the drive refused is not in the backup: not counted as copied.
+    transferredFiles: Math.max(0, stats.transferredFiles - (refused?.attempted.files ?? 0)),
+    transferredBytes: Math.max(0, stats.transferredBytes - (refused?.attempted.bytes ?? 0)),
+    warnings,
+    changes,
+    notStored: refused && refused.notStored.files > 0 ? refused.notStored : null,
+  };
+}
+
+/**
+ * The files a copy left out because the drive refused them: a dry run of the same copy lists
+ * every file still to be copied (also those inside a folder whose own name was refused, which
+ * rsync's errors do not name), and the ones whose name or size the filesystem refuses are them.
+ */
+async function findNotStored(
+  gateway: ProcessGateway,
+  request: SyncRequest,
+  refusals: RefusalReader,
+): Promise<ReturnType<ReturnType<typeof notStoredReader>['result']>> {
+  const reader = notStoredReader(request.filesystemType, refusals);
+  const args = rsyncArguments(
+    {
+      ...request,
+      replacedFilesDir: undefined,
+      onProgress: undefined,
+      itemize: true,
+      countMissing: false,
+    },
+    true,
+  ).filter((argument) => !argument.startsWith('--max-size='));
+  const result = await gateway.run({
+    tool: 'rsync',
+    file: 'rsync',
+    args,
+    timeoutMs: request.timeoutMs,
+    signal: request.signal,
+    step: 'sync',
+    onOutput: (text) => reader.feed(text),
+  });
+  if (interpretExit(rsyncExits, result.exitCode).outcome === 'error') {
+    throw new AgentError(
+      'SYNC_FAILED',
+      `rsync could not list what the drive refused (exit ${result.exitCode}). ${lastLines(result.stderr.trim(), 5)}`,
+      { step: 'sync' },
+    );
+  }
+  return reader.result();
+}
+
+/**
+ * The second pass for a driver that loses times on rename: only times are put right
+ * (--size-only: a file of the same size is not copied again); a file that changed size since
+ * the first pass is copied, its previous copy kept like any replaced file.
+ */
+async function putTimesBack(gateway: ProcessGateway, request: SyncRequest): Promise<void> {
+  const args = rsyncArguments({ ...request, onProgress: undefined, itemize: false }, false);
+  const result = await gateway.run({
+    tool: 'rsync',
+    file: 'rsync',
+    args: ['--size-only', ...args],
+    timeoutMs: request.timeoutMs,
+    signal: request.signal,
+    step: 'sync',
+  });
+  const meaning = interpretExit(rsyncExits, result.exitCode);
+  if (meaning.outcome === 'error' && result.exitCode !== 23) {
+    throw new AgentError(
+      'SYNC_FAILED',
+      `rsync could not put the files' times right on the drive (exit ${result.exitCode}: ${meaning.meaning}). ${lastLines(result.stderr.trim(), 5)}`,
+      { step: 'sync' },
+    );
+  }
 }
 
 function withSlash(folder: string): string {

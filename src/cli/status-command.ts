@@ -143,7 +143,7 @@ async function freeSpaceIfMounted(device: string): Promise<number | null> {
   );
   if (!mounted) return null;
   const info = await statfs(mounted.mountPoint).catch(() => null);
-  return info ? info.bavail * info.bsize : null;
+  return info && info.blocks > 0 ? info.bavail * info.bsize : null;
 }
 
 /** `status [--json]`: exit 0 healthy, 1 the last run failed, 4 the backup is stale. */

@@ -12,7 +12,7 @@ export async function verifyCommand(
     const report = await withBackupDrive(
       configFlag,
       { lock: true, trigger: 'verify', console: process.stderr },
-      (session) =>
+      async (session) =>
         verifyBackup(
           { config: session.config, docker: session.deps.docker, log: session.logger },
           session.target,
@@ -21,6 +21,9 @@ export async function verifyCommand(
             drill: options.drill,
             sampleSize: session.config.verify.sampleSize,
             signal: session.deps.signal,
+            // What the drive refused at the last backup to it is named, not counted missing.
+            notStored: (await session.deps.history.latestUsing(session.target.filesystem.uuid))
+              ?.files?.notStored?.names,
           },
         ),
     );

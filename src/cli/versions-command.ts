@@ -1,4 +1,5 @@
-import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, rename, stat } from 'node:fs/promises';
+import { keepsPermissions } from '../adapters/filesystem-types.js';
 import path from 'node:path';
 import { copiesAsOf, pruneVersions } from '../drive-content/versions.js';
 import { AgentError } from '../errors.js';
@@ -69,6 +70,9 @@ export async function restorePathCommand(
         return exitCodes.ok;
       }
       const aside = path.join(library, `.immich-backup-agent-replaced-${session.runId}`);
+      const libraryOwner = keepsPermissions(session.target.filesystemType)
+        ? null
+        : await stat(library).catch(() => null);
       let restored = 0;
       for (const [relative, source] of copies) {
         const target = path.join(library, relative);
@@ -86,6 +90,12 @@ export async function restorePathCommand(
           await rename(target, path.join(aside, relative));
         }
         await copyFile(source, target);
+        // A drive without permissions has only its mount's made-up modes (0700 root): the file
+        // gets plain ones and the library's owner instead.
+        if (libraryOwner) {
+          await chmod(target, 0o644);
+          await chown(target, libraryOwner.uid, libraryOwner.gid);
+        }
         restored += 1;
       }
       process.stdout.write(

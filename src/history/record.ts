@@ -61,6 +61,11 @@ export interface RunRecord {
     versionsDir?: string | null;
     /** What versions/ takes on the drive in all, after this run. */
     versionsTotalBytes?: number;
+    /**
+     * Files the drive's filesystem cannot store (names vfat/exFAT refuse, FAT32's 4 GiB limit),
+     * left out: how many, and their paths in the library (the first thousand).
+     */
+    notStored?: { files: number; names: string[] } | null;
   } | null;
   config: { files: string[] } | null;
   server: {

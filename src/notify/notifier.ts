@@ -54,7 +54,10 @@ export function desktopMessageFor(record: RunRecord): DesktopMessage | null {
       record.outcome === 'warning'
         ? 'Immich backup finished with warnings'
         : 'Immich backup finished',
-    body: `${files}${database}. ${record.unplug?.message ?? ''}`.trim(),
+    // A warning names what needs doing (files the drive could not store are named there).
+    body: [`${files}${database}.`, ...record.warnings, record.unplug?.message ?? '']
+      .filter(Boolean)
+      .join(' '),
     urgency: 'normal',
   };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { driveWriteError } from '../adapters/drive-errors.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
 import type { StepContext } from './context.js';
@@ -38,7 +39,11 @@ export async function writeRecordToDrive(
 ): Promise<void> {
   await context.drive.proveOnDrive(target.backupDir, target.filesystem);
   const record = await finalRecord(context);
-  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent')).write(record);
+  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent'))
+    .write(record)
+    .catch((error: unknown) => {
+      throw driveWriteError(error, 'the run record', 'record') ?? error;
+    });
 }
 
 export function logConclusion(context: StepContext, record: RunRecord): void {

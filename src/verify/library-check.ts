@@ -3,11 +3,14 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { whyNotStorable } from '../adapters/filesystem-types.js';
 
 export interface LibraryCheck {
   /** Library files that existed when the backup was made (by ctime) and so must be in files/. */
   checked: number;
   missing: string[];
+  /** Missing because the drive's filesystem refuses their names or sizes (see the run record). */
+  notStorable: string[];
   sizeDiffers: string[];
   /** Files that appeared or changed after the backup: not expected in it. */
   newerThanBackup: number;
@@ -26,10 +29,15 @@ export async function checkLibraryCopy(
   filesDir: string,
   backupTime: Date,
   sampleSize: number,
+  drive: { filesystemType?: string; notStored?: ReadonlySet<string> } = {},
 ): Promise<LibraryCheck> {
+  const refused = (relative: string, bytes: number): boolean =>
+    drive.notStored?.has(relative) === true ||
+    whyNotStorable(relative, drive.filesystemType ?? 'ext4', bytes) !== null;
   const result: LibraryCheck = {
     checked: 0,
     missing: [],
+    notStorable: [],
     sizeDiffers: [],
     newerThanBackup: 0,
     sampled: 0,
@@ -51,7 +59,8 @@ export async function checkLibraryCopy(
       }
       result.checked += 1;
       const copy = await lstat(path.join(filesDir, child)).catch(() => null);
-      if (copy === null) result.missing.push(child);
+      if (copy === null && refused(child, original.size)) result.notStorable.push(child);
+      else if (copy === null) result.missing.push(child);
       else if (copy.size !== original.size) result.sizeDiffers.push(child);
       else eligible.push(child);
     }

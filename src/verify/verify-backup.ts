@@ -33,6 +33,8 @@ export interface VerifyOptions {
   drill: boolean;
   sampleSize: number;
   signal?: AbortSignal;
+  /** Files the drive refused when the backup was made (the run record names them). */
+  notStored?: readonly string[];
 }
 
 const firstFew = (names: readonly string[]): string =>
@@ -49,7 +51,7 @@ const firstFew = (names: readonly string[]): string =>
  */
 export async function verifyBackup(
   deps: { config: AgentConfig; docker: DockerAdapter; log: Logger },
-  backup: { backupDir: string; filesDir: string },
+  backup: { backupDir: string; filesDir: string; filesystemType?: string },
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const { config, log } = deps;
@@ -101,6 +103,7 @@ export async function verifyBackup(
       backup.filesDir,
       backupTime,
       options.sampleSize,
+      { filesystemType: backup.filesystemType, notStored: new Set(options.notStored ?? []) },
     );
     const gaps = [
       library.missing.length > 0
@@ -111,9 +114,13 @@ export async function verifyBackup(
         : '',
     ].filter(Boolean);
     const newer =
-      library.newerThanBackup > 0
+      (library.newerThanBackup > 0
         ? ` (${plural(library.newerThanBackup, 'file')} newer than the backup not expected)`
-        : '';
+        : '') +
+      // Not a fault of the backup: the run named them, and they are named here again.
+      (library.notStorable.length > 0
+        ? `; ${plural(library.notStorable.length, 'file')} this ${backup.filesystemType ?? ''} drive cannot store (names or sizes it refuses) are not in it: ${firstFew(library.notStorable)}`
+        : '');
     check(
       'files',
       gaps.length === 0,

@@ -1,36 +1,35 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { deviceNumbers } from '../../src/adapters/block-devices.js';
-import { readMountinfo } from '../../src/adapters/mountinfo.js';
+import { pino } from 'pino';
+import { createDriveAdapter } from '../../src/adapters/drive.js';
+import { createProcessGateway } from '../../src/adapters/process.js';
 import type { LoopDrive } from './drive.js';
 import type { Sandbox } from './sandbox.js';
 
 /**
- * Looks at the drive: where it is mounted already (a run's mount, an automount), or mounted
- * read-only in a folder of the test's own and unmounted again.
+ * Looks at the drive: where it is mounted already (a run's mount, an automount), or mounted by
+ * the agent's own drive adapter (so with the options and the driver a run uses, on every
+ * filesystem) in a folder of the test's own, and unmounted again.
  */
 export async function withDriveMounted<T>(
   sandbox: Sandbox,
   drive: LoopDrive,
   look: (root: string) => T | Promise<T>,
 ): Promise<T> {
-  const numbers = await deviceNumbers(drive.device);
-  const existing = (await readMountinfo()).find(
-    (entry) =>
-      numbers &&
-      entry.major === numbers.major &&
-      entry.minor === numbers.minor &&
-      entry.root === '/',
+  const adapter = createDriveAdapter(
+    createProcessGateway({ logger: pino({ level: 'silent' }), secrets: [] }),
   );
-  if (existing) return look(existing.mountPoint);
+  const filesystem = await adapter.locate(drive.uuid);
+  const existing = await adapter.mountsOf(filesystem);
+  if (existing[0]) return look(existing[0].mountPoint);
   const folder = sandbox.path(`inspect-${Date.now()}`);
   await execa('mkdir', ['-p', '--', folder]);
-  await execa('mount', ['-o', 'ro', '--', drive.device, folder]);
+  await adapter.mount(filesystem, folder);
   try {
     return await look(folder);
   } finally {
-    await execa('umount', ['--', folder]);
+    await adapter.unmount(folder);
   }
 }
 

@@ -233,3 +233,62 @@ describe('rsync exit codes mean what rsync(1) says, for a backup', () => {
     assert.equal(interpretExit(rsyncExits, 127).outcome, 'error');
   });
 });
+
+describe('rsyncArguments for drives without permissions', () => {
+  test('onto vfat, exFAT or NTFS every file and folder is 0700, as the drive is mounted', () => {
+    for (const filesystemType of ['vfat', 'exfat', 'ntfs'])
+      assert.ok(
+        rsyncArguments({ source: '/s', destination: '/d', filesystemType }).includes(
+          '--chmod=D0700,F0700',
+        ),
+        filesystemType,
+      );
+  });
+
+  test('onto FAT32 files of 4 GiB or more are left out (rsync would abort the whole copy)', () => {
+    assert.ok(
+      rsyncArguments({ source: '/s', destination: '/d', filesystemType: 'vfat' }).includes(
+        '--max-size=4294967295',
+      ),
+    );
+    for (const filesystemType of ['exfat', 'ntfs', 'ext4'])
+      assert.ok(
+        !rsyncArguments({ source: '/s', destination: '/d', filesystemType }).some((option) =>
+          option.startsWith('--max-size'),
+        ),
+        filesystemType,
+      );
+  });
+
+  test('a restore from such a drive gives the library’s owner and plain modes, never the drive’s', () => {
+    const args = rsyncArguments({
+      source: '/mnt/backup/files',
+      destination: '/srv/library',
+      filesystemType: 'ext4',
+      sourceFilesystemType: 'exfat',
+      owner: { uid: 1000, gid: 1001 },
+    });
+    assert.deepEqual(args.slice(0, 7), [
+      '--recursive',
+      '--times',
+      '--modify-window=1',
+      '--perms',
+      '--chmod=D0755,F0644',
+      '--numeric-ids',
+      '--chown=1000:1001',
+    ]);
+    assert.ok(!args.includes('--archive'));
+  });
+
+  test('a restore from an ext4 drive keeps what the backup kept', () => {
+    const args = rsyncArguments({
+      source: '/mnt/backup/files',
+      destination: '/srv/library',
+      filesystemType: 'ext4',
+      sourceFilesystemType: 'ext4',
+      owner: { uid: 1000, gid: 1001 },
+    });
+    assert.deepEqual(args.slice(0, 3), ['--archive', '--hard-links', '--numeric-ids']);
+    assert.ok(!args.some((option) => option.startsWith('--chown')));
+  });
+});

@@ -15,7 +15,8 @@ export interface Measurement {
   newFiles: number;
   /** The size of the newest dump: the new one is written beside it before the rename. */
   dump: number;
-  free: number;
+  /** Free bytes; null when the filesystem's driver does not tell (fusefat reports 0 of 0). */
+  free: number | null;
   freeInodes: number;
   /** The guard's count, exempt folders left out; null when the guard is off. */
   changes: ChangeCount | null;
@@ -54,7 +55,7 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
     newData: originals.transferredBytes + (regenerable?.transferredBytes ?? 0),
     newFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
     dump,
-    free: info.bavail * info.bsize,
+    free: info.blocks > 0 ? info.bavail * info.bsize : null,
     freeInodes: info.ffree,
     changes: changes
       ? {
@@ -89,10 +90,10 @@ export async function checkSpaceAndChanges(
       dumpBytes: measured.dump,
       freeBytes: measured.free,
     },
-    `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${formatBytes(measured.free)} are free on the drive.`,
+    `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${measured.free === null ? 'the drive’s driver does not say how much is free, so a full drive shows only when the copy fills it' : `${formatBytes(measured.free)} are free on the drive`}.`,
   );
   if (measured.changes) await guardChanges(context, measured.changes, request);
-  if (needed > measured.free) {
+  if (measured.free !== null && needed > measured.free) {
     throw new AgentError(
       'NO_SPACE',
       `The backup drive is too full: this backup needs about ${formatBytes(needed)}, only ${formatBytes(measured.free)} are free (${formatBytes(needed - measured.free)} missing).`,

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { copyFileAtomic } from '../../adapters/atomic-files.js';
 import { driveWriteError } from '../../adapters/drive-errors.js';
@@ -50,6 +51,7 @@ export async function copyAppConfigStep(
       );
     }
     copied.push(name);
+    if (source.mode === 0o600) await warnIfOthersCanRead(context, target, destination);
   }
   if (!context.dryRun) {
     state.config = { files: copied };
@@ -58,4 +60,22 @@ export async function copyAppConfigStep(
       `Copied ${copied.join(' and ') || 'nothing'} to ${target.backupDir}.`,
     );
   }
+}
+
+/**
+ * `.env` holds the database password (and the dump the whole database). The agent mounts a
+ * drive without permissions so that only root can read it; a drive someone else mounted (a
+ * desktop's automount of an exFAT stick gives the desktop's user everything, 0777 for some
+ * drivers) may not be: say so, with what to do.
+ */
+async function warnIfOthersCanRead(
+  context: StepContext,
+  target: PreparedDrive,
+  file: string,
+): Promise<void> {
+  const info = await stat(file).catch(() => null);
+  if (info === null || (info.uid === 0 && (info.mode & 0o077) === 0)) return;
+  const message = `The backup drive is mounted at ${target.root} so that users other than root can read the database dump and .env with the database password (owner uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}). Unmount it and let the agent mount it, or mount it with uid=0,gid=0,umask=077.`;
+  context.state.warn(message);
+  context.log.warn({ step: 'config' }, message);
 }

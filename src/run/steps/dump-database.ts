@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { dumpDatabase } from '../../adapters/database-dump.js';
+import { driveWriteError } from '../../adapters/drive-errors.js';
 import { assertDriveStillThere } from './drive-still-there.js';
 import { postgresServerVersion } from '../../adapters/database-info.js';
 import { applyRetention } from '../../drive-content/retention.js';
@@ -83,6 +84,8 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     verified: true,
     runId: context.runId,
     agentVersion: context.agentVersion,
+  }).catch((error: unknown) => {
+    throw driveWriteError(error, `the sidecar of ${name}`, 'dump') ?? error;
   });
   // With a check after the backup (verify.afterBackup), old dumps go only once that passed.
   if (config.verify.afterBackup === 'off') {

@@ -8,6 +8,7 @@ export async function measureSpace(context: StepContext, target: PreparedDrive):
   if (context.dryRun || !context.state.drive) return;
   try {
     const info = await statfs(target.root);
+    if (info.blocks === 0) return; // the driver does not tell (fusefat)
     context.state.drive.freeBytes = info.bavail * info.bsize;
     context.state.drive.sizeBytes = info.blocks * info.bsize;
     context.log.info(

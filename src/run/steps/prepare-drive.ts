@@ -26,6 +26,8 @@ export interface PreparedDrive {
   backupDir: string;
   filesDir: string;
   filesystemType: string;
+  /** The mount's own type (fuseblk, fuse.fusefat for drives mounted through FUSE). */
+  mountType: string;
   mountedByAgent: boolean;
   /** False only in a dry run when the drive is not mounted (nothing can be looked at). */
   mounted: boolean;
@@ -82,14 +84,11 @@ export async function prepareDrive(
           label: driveConfig.label,
           identity,
         };
-      return described(
-        filesystem,
-        mountPoint,
-        filesystem.fsType,
-        true,
-        false,
-        driveConfig.backupDir,
-      );
+      return described(filesystem, mountPoint, filesystem.fsType, filesystem.fsType, {
+        mountedByAgent: true,
+        mounted: false,
+        backupDir: driveConfig.backupDir,
+      });
     }
     // systemd-mount makes the mount point itself; under the unit's read-only view of the file
     // system the agent could not, and need not.
@@ -136,22 +135,21 @@ export async function prepareDrive(
       },
     );
   }
+  // What is on the drive (blkid: exfat, ntfs), not the driver that mounts it (FUSE's fuseblk).
+  const filesystemType = filesystem.fsType === 'unknown' ? mount.fsType : filesystem.fsType;
   if (state) {
     state.drive = {
-      ...driveRecord(filesystem, mount.mountPoint, mount.fsType, mountedByAgent),
+      ...driveRecord(filesystem, mount.mountPoint, filesystemType, mountedByAgent),
       label: driveConfig.label,
       identity,
     };
   }
   await drive.proveOnDrive(mount.mountPoint, filesystem);
-  const prepared = described(
-    filesystem,
-    mount.mountPoint,
-    mount.fsType,
+  const prepared = described(filesystem, mount.mountPoint, filesystemType, mount.fsType, {
     mountedByAgent,
-    true,
-    driveConfig.backupDir,
-  );
+    mounted: true,
+    backupDir: driveConfig.backupDir,
+  });
   await ensureFolderOnDrive(context, filesystem, mount.mountPoint, driveConfig.backupDir, create);
   await ensureFolderOnDrive(context, filesystem, prepared.backupDir, 'files', create);
   return prepared;
@@ -217,18 +215,18 @@ function described(
   filesystem: BlockFilesystem,
   root: string,
   filesystemType: string,
-  mountedByAgent: boolean,
-  mounted: boolean,
-  backupDir: string,
+  mountType: string,
+  how: { mountedByAgent: boolean; mounted: boolean; backupDir: string },
 ): PreparedDrive {
-  const backup = path.join(root, backupDir);
+  const backup = path.join(root, how.backupDir);
   return {
     filesystem,
     root,
     backupDir: backup,
     filesDir: path.join(backup, 'files'),
     filesystemType,
-    mountedByAgent,
-    mounted,
+    mountType,
+    mountedByAgent: how.mountedByAgent,
+    mounted: how.mounted,
   };
 }

@@ -6,6 +6,7 @@ import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
 import { assertDriveStillThere } from './drive-still-there.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
+import { losesTimesOnRename } from '../../adapters/filesystem-types.js';
 import { formatBytes, formatDuration, localDate, plural } from '../../format.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from './prepare-drive.js';
@@ -40,6 +41,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     signal: context.signal,
     timeoutMs: syncTimeoutMs,
     resumable: await worthResuming(context),
+    fixTimesAfterCopy: losesTimesOnRename(target.mountType),
     onProgress: (progress: SyncProgress) => context.reporter.update(progress),
   };
   let originals: SyncResult;
@@ -76,6 +78,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     totalBytes: originals.totalBytes + (regenerable?.totalBytes ?? 0),
     warnings: [...originals.warnings, ...(regenerable?.warnings ?? [])],
   };
+  const notStored = mergeNotStored(originals.notStored, regenerable?.notStored ?? null);
   const versioned = versionsDir
     ? await folderSize(path.join(target.backupDir, versionsDir))
     : { files: 0, bytes: 0 };
@@ -92,7 +95,17 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     versionsTotalBytes: context.dryRun
       ? 0
       : (await folderSize(path.join(target.backupDir, 'versions'))).bytes,
+    notStored,
   };
+  if (notStored) {
+    // Everything else is backed up; these are named, in the record and to people, every run,
+    // until they are renamed (or the drive is one that takes them).
+    const shown = notStored.names.slice(0, 10).join(', ');
+    const more = notStored.files > 10 ? ` and ${notStored.files - 10} more (last-run --json)` : '';
+    result.warnings.push(
+      `${plural(notStored.files, 'file')} could not be stored on this ${target.filesystemType} drive (names or sizes it refuses) and ${notStored.files === 1 ? 'is' : 'are'} not in the backup: ${shown}${more}. Rename them in the library (or use an ext4 drive); everything else is backed up.`,
+    );
+  }
   if (versioned.files > 0) {
     log.info(
       { step: 'sync', versionedFiles: versioned.files, versionedBytes: versioned.bytes },
@@ -113,6 +126,17 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   );
 }
 
+function mergeNotStored(
+  first: SyncResult['notStored'],
+  second: SyncResult['notStored'],
+): SyncResult['notStored'] {
+  if (!first || !second) return first ?? second;
+  return {
+    files: first.files + second.files,
+    names: [...first.names, ...second.names].slice(0, 1000),
+  };
+}
+
 /** The drive filled up during the copy: say how much was still missing (bytes, or inodes). */
 async function withMissingSpace(
   context: StepContext,
@@ -121,6 +145,7 @@ async function withMissingSpace(
 ): Promise<AgentError> {
   try {
     const { newData, newFiles, free, freeInodes } = await measure(context, target);
+    if (free === null) return error;
     const shortage =
       newData > free
         ? `${formatBytes(newData - free)} missing`

@@ -29,6 +29,7 @@ export async function verifyAfterBackup(
     drill: config.verify.afterBackup === 'drill',
     sampleSize: config.verify.sampleSize,
     signal: context.signal,
+    notStored: state.files?.notStored?.names,
   });
   const problems = report.checks
     .filter((check) => !check.ok)

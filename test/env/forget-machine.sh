@@ -39,18 +39,30 @@ for dir in "$test_root"/*/; do
   fi
 done
 
+# --- which daemons are the test bed's --------------------------------------------------------
+# The pid files setup.sh writes, or, for daemons an older setup.sh started without them, the
+# exact command lines it uses (a system's own dockerd or udevd runs with others: -H fd://, no
+# --daemon), so nothing the machine runs for itself is stopped.
+bed_pid() {
+  local name=$1 signature=$2 pid
+  if [[ -s $runtime_dir/$name.pid ]]; then
+    pid=$(cat "$runtime_dir/$name.pid")
+    kill -0 "$pid" 2>/dev/null && echo "$pid" && return 0
+  fi
+  pgrep -xf "$signature" | head -n 1
+}
+dockerd_pid=$(bed_pid dockerd 'dockerd --iptables=false --bridge=none' || true)
+udevd_pid=$(bed_pid udevd '/lib/systemd/systemd-udevd --daemon' || true)
+
 # --- the Docker engine: needed to remove containers and images, even after a reboot ----------
 we_started_docker=false
-if [[ -s $runtime_dir/dockerd.pid ]] && kill -0 "$(cat "$runtime_dir/dockerd.pid")" 2>/dev/null; then
-  we_started_docker=true
-fi
+[[ -n $dockerd_pid ]] && we_started_docker=true
 temporary_docker=false
 if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null && [[ -d /var/lib/docker ]]; then
   # Images survive a reboot in /var/lib/docker: an engine for a moment, to remove them.
   say "starting dockerd for a moment to remove the test bed's images"
   setsid dockerd --iptables=false --bridge=none >>/var/log/iba-test-dockerd.log 2>&1 </dev/null &
-  mkdir -p "$runtime_dir"
-  echo $! >"$runtime_dir/dockerd.pid"
+  dockerd_pid=$!
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
@@ -111,16 +123,16 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 if $we_started_docker; then
-  stop_pid dockerd "$(cat "$runtime_dir/dockerd.pid")"
-  # What the engine keeps under /run; a fresh machine has none of it.
+  stop_pid dockerd "$dockerd_pid"
+  # What the engine keeps under /run (its network namespace is a mount there); a fresh machine
+  # has none of it.
+  awk '$5 ~ "^/run/(docker|containerd)/" { print $5 }' /proc/self/mountinfo | sort -r |
+    while IFS= read -r mount_point; do umount --lazy -- "$mount_point" || true; done
   rm -rf /run/docker /run/docker.sock /run/docker.pid /run/containerd
   $temporary_docker || say "dockerd stopped"
 fi
-if [[ -s $runtime_dir/udevd.pid ]]; then
-  pid=$(cat "$runtime_dir/udevd.pid")
-  if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-udevd ]]; then
-    stop_pid systemd-udevd "$pid"
-  fi
+if [[ -n $udevd_pid ]]; then
+  stop_pid systemd-udevd "$udevd_pid"
   # udevd's database and the rules folder: a fresh boot of this machine has no /run/udev.
   rm -rf /run/udev
 elif [[ -d $rules_dir ]] && ! pgrep -x systemd-udevd >/dev/null; then

@@ -8,8 +8,10 @@ import { whyNotStorable } from './filesystem-types.js';
  * real errors, and finds every file they left out, holding no more than a thousand names.
  */
 
-/** The most names kept (for the record); beyond it, only counted. */
+/** The most names kept for the record; beyond it, only counted. */
 const keptNames = 1000;
+/** The most refused paths remembered to recognise the files they left out. */
+const rememberedPaths = 100_000;
 
 /**
  * rsync (under LC_ALL=C, as the agent runs it) writes every byte it will not print as `\#ooo`
@@ -42,7 +44,7 @@ export function failedPath(
   destination: string,
 ): { path: string; kind: 'file' | 'folder' } | null {
   // A rename names the file's own path, relative to the destination, second.
-  const renamedTo = /^rsync: \[receiver\] rename ".*?" -> "(.*)": /.exec(line)?.[1];
+  const renamedTo = /^rsync: (?:\[receiver\] )?rename ".*?" -> "(.*)": /.exec(line)?.[1];
   if (renamedTo !== undefined) return { path: unescapeRsyncName(renamedTo), kind: 'file' };
   // rsync quotes a path without escaping the quotes a name may hold: the path ends where the
   // message goes on (`" -> "` of a link, else the last `" failed:` or `": `).
@@ -65,8 +67,21 @@ export function failedPath(
  * renaming it into place, fails with EPERM (fusefat), ENOENT (exfat-fuse), EINVAL (ntfs-3g with
  * windows_names, the kernel's drivers), ENAMETOOLONG or EILSEQ (a name it cannot encode).
  */
-const refusal =
-  /^rsync: \[(receiver|generator)\] (mkstemp|rename|open|recv_generator: mkdir) ".*" failed: (Operation not permitted \(1\)|No such file or directory \(2\)|Invalid argument \(22\)|File name too long \(36\)|Invalid or incomplete multibyte or wide character \(84\)|Illegal byte sequence \(84\))$|^rsync: \[receiver\] rename ".*" -> ".*": (Operation not permitted \(1\)|No such file or directory \(2\)|Invalid argument \(22\)|File name too long \(36\))$/;
+const refusedErrno =
+  '(Operation not permitted \\(1\\)|No such file or directory \\(2\\)|Invalid argument \\(22\\)|File name too long \\(36\\)|Invalid or incomplete multibyte or wide character \\(84\\)|Illegal byte sequence \\(84\\))';
+/** rsync ≥ 3.2.4 tags its messages with the side that wrote them; older ones do not. */
+const role = '(?:\\[(?:receiver|generator)\\] )?';
+const refusal = new RegExp(
+  `^rsync: ${role}(mkstemp|open|recv_generator: mkdir) ".*" failed: ${refusedErrno}$|^rsync: ${role}rename ".*" -> ".*": ${refusedErrno}$`,
+);
+
+/**
+ * Lines that are no error of their own: the summary at the end, the note after a folder that
+ * could not be made, a file that vanished from the library while it was read (exit 24's cause),
+ * and rsync's warnings.
+ */
+const notAnError =
+  /^(rsync error: some files\/attrs were not transferred|\*\*\* Skipping any contents from this failed directory \*\*\*|rsync warning: |file has vanished: |rsync: (\[sender\] )?file has vanished)/;
 
 export interface RefusalReader {
   feed(text: string): void;
@@ -74,7 +89,7 @@ export interface RefusalReader {
   readonly refused: number;
   /** The refused files and folders (the first thousand). */
   readonly refusedFiles: ReadonlySet<string>;
-  readonly refusedFolders: readonly string[];
+  readonly refusedFolders: ReadonlySet<string>;
   /** Every other error line (the first ones kept, to be shown). */
   readonly otherErrors: number;
   readonly otherExamples: readonly string[];
@@ -86,19 +101,17 @@ export function createRefusalReader(destination: string): RefusalReader {
   let refused = 0;
   let otherErrors = 0;
   const refusedFiles = new Set<string>();
-  const refusedFolders: string[] = [];
+  const refusedFolders = new Set<string>();
   const otherExamples: string[] = [];
   const line = (text: string): void => {
-    // The summary ("rsync error: some files/attrs were not transferred"), the note after a
-    // folder that could not be made, and a file that vanished from the library are no errors
-    // of the drive.
-    if (!text.startsWith('rsync: ') || /file has vanished/.test(text)) return;
+    if (text.trim() === '' || notAnError.test(text)) return;
     const failed = refusal.test(text) ? failedPath(text, destination) : null;
     if (failed !== null) {
       refused += 1;
-      if (failed.kind === 'folder' && refusedFolders.length < keptNames)
-        refusedFolders.push(failed.path);
-      if (failed.kind === 'file' && refusedFiles.size < keptNames) refusedFiles.add(failed.path);
+      if (failed.kind === 'folder' && refusedFolders.size < rememberedPaths)
+        refusedFolders.add(failed.path);
+      if (failed.kind === 'file' && refusedFiles.size < rememberedPaths)
+        refusedFiles.add(failed.path);
       return;
     }
     otherErrors += 1;
@@ -168,8 +181,11 @@ export function notStoredReader(
     const relative = unescapeRsyncName(match[2] ?? '');
     const bytes = Number(match[1]);
     const refusedFile = refusals?.refusedFiles.has(relative) ?? false;
-    const inRefusedFolder =
-      refusals?.refusedFolders.some((folder) => relative.startsWith(`${folder}/`)) ?? false;
+    let inRefusedFolder = false;
+    for (let folder = path.dirname(relative); folder !== '.' && !inRefusedFolder;) {
+      inRefusedFolder = refusals?.refusedFolders.has(folder) ?? false;
+      folder = path.dirname(folder);
+    }
     if (
       !refusedFile &&
       !inRefusedFolder &&

@@ -132,24 +132,27 @@ export function rsyncArguments(
 }
 
 /**
- * What is kept, by the filesystems on both sides:
- * - both keep permissions (ext4 to ext4): everything, owners by number, hard links;
- * - the destination has none (vfat, exFAT, NTFS): contents and times only (FAT stores times in
- *   2 s steps, hence the window), every file and folder 0700, as the drive is mounted (a mode
- *   the driver cannot set would fail the file: fusefat has no chmod at all);
- * - the source has none (a restore from such a drive): the library's owner and plain modes
- *   (folders 0755, files 0644), never the drive's made-up 0777 root:root.
+ * What is kept. A backup (onto the drive):
+ * - a drive that keeps permissions (ext4, xfs, btrfs): everything, owners by number, hard links;
+ * - a drive without (vfat, exFAT, NTFS): contents and times only (FAT stores times in 2 s steps,
+ *   hence the window), every file and folder 0700, as the drive is mounted (a mode the driver
+ *   cannot set would fail the file: fusefat has no chmod at all).
+ * A restore (into the library, `sourceFilesystemType` given):
+ * - from a drive that kept them into a library that keeps them: everything, as backed up;
+ * - otherwise (a drive without permissions has only its mount's made-up 0700 root:root; a library
+ *   on mergerfs or NFS may not take owners): new files get plain modes (folders 0755, files
+ *   0644) and the library folder's owner; files already there keep their modes.
  */
 function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string[] {
-  const destinationKeeps = keepsPermissions(request.filesystemType);
-  const sourceKeeps =
-    request.sourceFilesystemType === undefined || keepsPermissions(request.sourceFilesystemType);
-  if (destinationKeeps && sourceKeeps) return ['--archive', '--hard-links', '--numeric-ids'];
+  const archive = ['--archive', '--hard-links', '--numeric-ids'];
   const contents = ['--recursive', '--times', '--modify-window=1'];
-  if (!destinationKeeps) return [...contents, '--chmod=D0700,F0700'];
+  const destinationKeeps = keepsPermissions(request.filesystemType);
+  if (request.sourceFilesystemType === undefined)
+    return destinationKeeps ? archive : [...contents, '--chmod=D0700,F0700'];
+  if (destinationKeeps && keepsPermissions(request.sourceFilesystemType)) return archive;
   return [
     ...contents,
-    '--perms',
+    // Without --perms, --chmod sets what new files get and leaves existing files' modes alone.
     '--chmod=D0755,F0644',
     ...(request.owner
       ? ['--numeric-ids', `--chown=${request.owner.uid}:${request.owner.gid}`]

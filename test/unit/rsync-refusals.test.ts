@@ -84,7 +84,25 @@ describe('createRefusalReader tells the names a drive refuses from real errors',
     assert.equal(reader.refused, 3);
     assert.equal(reader.otherErrors, 0);
     assert.deepEqual([...reader.refusedFiles].sort(), ['a/x:y.jpg', 'a/Ü.jpg']);
-    assert.deepEqual(reader.refusedFolders, ['bad:dir']);
+    assert.deepEqual([...reader.refusedFolders], ['bad:dir']);
+  });
+
+  test('rsync before 3.2.4 writes no [receiver] tag: its refusals are recognised too', () => {
+    const reader = createRefusalReader(destination);
+    reader.feed(
+      `rsync: mkstemp "${destination}/a/.x:y.jpg.abcdef" failed: No such file or directory (2)\n` +
+        `rsync: recv_generator: mkdir "${destination}/b?c" failed: Invalid argument (22)\n` +
+        `rsync: rename "${destination}/a/.d..Q1w2E3" -> "a/d.": Invalid argument (22)\n`,
+    );
+    assert.equal(reader.refused, 3);
+    assert.equal(reader.otherErrors, 0);
+    assert.deepEqual([...reader.refusedFiles].sort(), ['a/d.', 'a/x:y.jpg']);
+  });
+
+  test('an error line of another form (no "rsync:" in front) is an error, not ignored', () => {
+    const reader = createRefusalReader(destination);
+    reader.feed('ERROR: a/b.jpg failed verification -- update discarded.\n');
+    assert.equal(reader.otherErrors, 1);
   });
 
   test('an I/O error, a full drive or an unreadable library file is not a refusal', () => {

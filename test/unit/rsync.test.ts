@@ -268,16 +268,30 @@ describe('rsyncArguments for drives without permissions', () => {
       sourceFilesystemType: 'exfat',
       owner: { uid: 1000, gid: 1001 },
     });
-    assert.deepEqual(args.slice(0, 7), [
+    assert.deepEqual(args.slice(0, 6), [
       '--recursive',
       '--times',
       '--modify-window=1',
-      '--perms',
       '--chmod=D0755,F0644',
       '--numeric-ids',
       '--chown=1000:1001',
     ]);
     assert.ok(!args.includes('--archive'));
+    assert.ok(!args.includes('--perms'), 'files already in the library keep their modes');
+  });
+
+  test('a restore into a library on mergerfs or NFS gives plain modes, never the backup’s 0700', () => {
+    for (const filesystemType of ['fuse.mergerfs', 'nfs4', 'cifs']) {
+      const args = rsyncArguments({
+        source: '/mnt/backup/files',
+        destination: '/srv/library',
+        filesystemType,
+        sourceFilesystemType: 'ext4',
+        owner: { uid: 1000, gid: 1001 },
+      });
+      assert.ok(args.includes('--chmod=D0755,F0644'), filesystemType);
+      assert.ok(!args.includes('--chmod=D0700,F0700'), filesystemType);
+    }
   });
 
   test('a restore from an ext4 drive keeps what the backup kept', () => {

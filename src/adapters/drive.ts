@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
 import {
   deviceNumbers,
@@ -175,14 +175,18 @@ export function createDriveAdapter(
         if (command === null) continue;
         const stderr = await runMountTool(command, signal).catch((error: unknown) => {
           // A FUSE driver that is not installed is one driver less, not a failure of its own.
-          if ((error as AgentError).code === 'TOOL_MISSING') return null;
+          if ((error as AgentError).code === 'TOOL_MISSING' && command.file === 'fusefat')
+            return 'unknown filesystem type: fusefat is not installed';
           throw error;
         });
         if (stderr === null && command.file === 'fusefat' && !(await mountedAt(mountPoint)))
           continue; // fusefat says nothing when it did not mount
         if (stderr === null) return;
         failures.push(stderr.split('\n')[0] ?? stderr);
-        const unknownType = /unknown filesystem type|no such device|not found/i.test(stderr);
+        // systemd-mount does not say why a mount failed: whether a driver is there is looked up.
+        const unknownType = options.useSystemdMount
+          ? !(await driverInstalled(driver, gateway, signal))
+          : /unknown filesystem type|no such device|not found/i.test(stderr);
         noDriver &&= unknownType;
         // A real error (a damaged filesystem) is not hidden behind another driver's attempt;
         // systemd-mount does not say why, so every driver gets its turn there.
@@ -260,6 +264,35 @@ async function isMountOf(entry: MountEntry, filesystem: BlockFilesystem): Promis
   if (entry.major !== 0) return false;
   if (entry.fsType.startsWith('fuse') && !entry.superOptions.includes('user_id=0')) return false;
   return sameNode(entry.source, filesystem.device);
+}
+
+/**
+ * Is there a driver for this type: built into the kernel or loaded (/proc/filesystems), a
+ * module modprobe would load, or a mount helper (/sbin/mount.TYPE, FUSE drivers' way)?
+ */
+async function driverInstalled(
+  driver: MountDriver,
+  gateway: ProcessGateway,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (driver.kind === 'fusefat')
+    return ['/usr/bin', '/bin'].some((folder) => existsSync(`${folder}/fusefat`));
+  if (driver.type === 'auto') return true;
+  const known = await readFile('/proc/filesystems', 'utf8').catch(() => '');
+  if (known.split('\n').some((line) => line.split('\t').at(-1) === driver.type)) return true;
+  if (['/sbin', '/usr/sbin'].some((folder) => existsSync(`${folder}/mount.${driver.type}`)))
+    return true;
+  const module = await gateway
+    .run({
+      tool: 'modprobe',
+      file: 'modprobe',
+      args: ['--dry-run', '--quiet', '--', driver.type],
+      timeoutMs: 10_000,
+      signal,
+      step: 'drive',
+    })
+    .catch(() => null);
+  return module?.exitCode === 0;
 }
 
 async function mountedAt(folder: string): Promise<boolean> {

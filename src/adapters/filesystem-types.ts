@@ -53,10 +53,12 @@ export function mountDrivers(filesystemType: string): MountDriver[] {
         { kind: 'mount', type: 'exfat-fuse' },
       ];
     case 'ntfs':
+      // ntfs3 (the kernel's, read-write) before `ntfs`: without ntfs-3g's mount.ntfs helper,
+      // `-t ntfs` reaches the kernel's old driver or ntfs3's alias for it, both read-only.
       return [
-        { kind: 'mount', type: 'ntfs' },
         { kind: 'mount', type: 'ntfs3' },
         { kind: 'mount', type: 'ntfs-3g' },
+        { kind: 'mount', type: 'ntfs' },
       ];
     case 'vfat':
       return [{ kind: 'mount', type: 'vfat' }, { kind: 'fusefat' }];
@@ -107,15 +109,16 @@ const refusesCharacter = (name: string): boolean =>
 
 /**
  * Why a file cannot be stored on a filesystem of this type (a path component's name, or its
- * size), or null when it can. Only for filesystems without permissions: the POSIX ones take any
- * name a library can hold.
+ * size), or null when it can, as far as the type alone tells: vfat and exFAT. The POSIX ones
+ * take any name a library can hold, and NTFS's drivers take these (ntfs-3g and ntfs3 store
+ * names in NTFS's POSIX namespace); what a driver refuses beyond this, rsync's errors tell.
  */
 export function whyNotStorable(
   relativePath: string,
   filesystemType: string,
   bytes?: number,
 ): string | null {
-  if (keepsPermissions(filesystemType)) return null;
+  if (keepsPermissions(filesystemType) || filesystemType === 'ntfs') return null;
   for (const name of relativePath.split('/')) {
     if (name === '') continue;
     if (refusesCharacter(name)) return `"${name}" has a character ${filesystemType} refuses`;

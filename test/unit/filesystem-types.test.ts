@@ -33,7 +33,7 @@ describe('mountOptions: data only, and root only where the filesystem has no per
 });
 
 describe('mountDrivers: the kernel first, then FUSE drivers that stand in', () => {
-  test('exFAT falls back to exfat-fuse, vfat to fusefat, NTFS to ntfs3 and ntfs-3g', () => {
+  test('exFAT falls back to exfat-fuse, vfat to fusefat; NTFS tries the read-write drivers first', () => {
     assert.deepEqual(mountDrivers('exfat'), [
       { kind: 'mount', type: 'exfat' },
       { kind: 'mount', type: 'exfat-fuse' },
@@ -41,7 +41,7 @@ describe('mountDrivers: the kernel first, then FUSE drivers that stand in', () =
     assert.deepEqual(mountDrivers('vfat'), [{ kind: 'mount', type: 'vfat' }, { kind: 'fusefat' }]);
     assert.deepEqual(
       mountDrivers('ntfs').map((driver) => (driver.kind === 'mount' ? driver.type : driver.kind)),
-      ['ntfs', 'ntfs3', 'ntfs-3g'],
+      ['ntfs3', 'ntfs-3g', 'ntfs'],
     );
   });
   test('ext4 has only its own; a type blkid did not know is left to mount to find', () => {
@@ -78,6 +78,9 @@ describe('whyNotStorable: what FAT, exFAT and NTFS refuse; POSIX filesystems tak
       assert.equal(keepsPermissions('ext4'), true);
     });
   }
+  test('NTFS takes these names (its drivers store them); only what rsync reports is refused', () => {
+    for (const name of refused) assert.equal(whyNotStorable(name, 'ntfs'), null, name);
+  });
   test('quotes, $(…), emoji and accents are fine everywhere', () => {
     for (const name of [`a/$(touch PWNED) 'q' Ü 📷.jpg`, 'a/.immich', 'a/b.c.jpg'])
       assert.equal(whyNotStorable(name, 'vfat'), null, name);
@@ -193,9 +196,12 @@ describe('the drive adapter mounts with the drivers there are', () => {
     assert.match(failure.hint ?? '', /fsck/);
   });
 
-  test('under systemd, systemd-mount gets the type and the options; fusefat is not tried there', async () => {
+  test('under systemd, systemd-mount gets the type and the options, and fusefat is not tried', async () => {
     const vfat = { ...exfatDrive, fsType: 'vfat' };
-    const { gateway, calls } = scriptedGateway([() => ({ exitCode: 1, stderr: 'Job failed' })]);
+    const { gateway, calls } = scriptedGateway([
+      () => ({ exitCode: 1, stderr: 'Job for mnt-x.mount failed.' }),
+      () => ({ exitCode: 1, stderr: '' }), // modprobe --dry-run, if /proc/filesystems lacks vfat
+    ]);
     const failure = await createDriveAdapter(gateway, { useSystemdMount: true })
       .mount(vfat, '/mnt/x')
       .then(
@@ -212,12 +218,29 @@ describe('the drive adapter mounts with the drivers there are', () => {
       '/dev/sdz1',
       '/mnt/x',
     ]);
-    assert.equal(calls.length, 1, 'no fusefat under systemd');
+    assert.ok(!calls.some((call) => call.file === 'fusefat'), 'no fusefat under systemd');
+  });
+
+  test('under systemd, which says nothing of why, a type no driver knows gets the install hint', async () => {
+    const strange = { ...exfatDrive, fsType: 'qnx-none' };
+    const { gateway } = scriptedGateway([
+      () => ({ exitCode: 1, stderr: 'Job for mnt-x.mount failed.' }),
+      () => ({ exitCode: 1, stderr: '' }), // modprobe --dry-run: no such module
+    ]);
+    const failure = await createDriveAdapter(gateway, { useSystemdMount: true })
+      .mount(strange, '/mnt/x')
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    assert.ok(failure instanceof AgentError);
+    assert.match(failure.hint ?? '', /cannot mount qnx-none: install/);
   });
 });
 
 describe('driveWriteError: every refused write gets a code and a hint', () => {
-  const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const errno = (code: string, message: string, syscall = 'write', path?: string) =>
+    Object.assign(new Error(message), { code, syscall, ...(path ? { path } : {}) });
   test('ENOSPC is NO_SPACE, EIO and ENOTCONN are DRIVE_GONE', () => {
     assert.equal(driveWriteError(errno('ENOSPC', 'no space'), 'x', 'dump')?.code, 'NO_SPACE');
     assert.equal(driveWriteError(errno('EIO', 'io'), 'x', 'dump')?.code, 'DRIVE_GONE');
@@ -225,15 +248,40 @@ describe('driveWriteError: every refused write gets a code and a hint', () => {
   });
   test('anything else the drive refuses is DRIVE_WRITE_FAILED, never a bare INTERNAL', () => {
     const error = driveWriteError(
-      errno('ENOSYS', 'ENOSYS: function not implemented, fchmod'),
+      errno('ENOSYS', 'ENOSYS: function not implemented, fchmod', 'fchmod'),
       'the run record',
       'record',
+      '/media/backup/immich-backup',
     );
     assert.equal(error?.code, 'DRIVE_WRITE_FAILED');
     assert.match(error?.message ?? '', /the run record.*fchmod/);
     assert.ok(error?.hint);
   });
-  test('what is not an error of the file system is left to the caller', () => {
+  test('what is not an error of the drive is left to the caller', () => {
     assert.equal(driveWriteError(new Error('a bug'), 'x', 'dump'), null);
+    assert.equal(
+      driveWriteError(errno('ECONNRESET', 'the engine hung up', 'read'), 'x', 'dump'),
+      null,
+      'the Docker connection',
+    );
+    assert.equal(
+      driveWriteError(
+        Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }),
+        'x',
+        'dump',
+      ),
+      null,
+      'a stream of the pipeline',
+    );
+    assert.equal(
+      driveWriteError(
+        errno('EACCES', 'permission denied', 'open', '/home/immich/app/.env'),
+        '.env',
+        'config',
+        '/media/backup/immich-backup',
+      ),
+      null,
+      'a file elsewhere',
+    );
   });
 });

@@ -131,7 +131,10 @@ export async function prepareDrive(
       `The backup drive is mounted read-only at ${mount.mountPoint}.`,
       {
         step: 'drive',
-        hint: 'A read-only mount often means filesystem errors: check it with fsck, then run again.',
+        hint:
+          filesystem.fsType === 'ntfs'
+            ? 'A read-only NTFS mount means errors on it (Windows left it hibernated or unclean: shut Windows down fully, or run ntfsfix) or a driver that can only read it (install ntfs-3g).'
+            : 'A read-only mount often means filesystem errors: check it with fsck, then run again.',
       },
     );
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -57,13 +57,4 @@ export async function writeFileAtomic(
     await rm(temporary, { force: true });
     throw error;
   }
-}
-
-/** A copy written the atomic way, created with its final mode (compose files and .env are small). */
-export async function copyFileAtomic(
-  source: string,
-  finalPath: string,
-  mode: number,
-): Promise<void> {
-  await writeFileAtomic(finalPath, await readFile(source), mode);
 }

@@ -87,7 +87,7 @@ export async function dumpDatabase(
       check.destroy();
       if (request.signal?.aborted) throw interrupted(error);
       throw (
-        driveWriteError(error, path.basename(request.file), 'dump') ??
+        driveWriteError(error, path.basename(request.file), 'dump', path.dirname(request.file)) ??
         new AgentError(
           'DUMP_FAILED',
           `The database dump stopped: ${(error as Error).message}. ${handle.stderr().trim()}`.trim(),

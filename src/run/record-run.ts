@@ -42,7 +42,7 @@ export async function writeRecordToDrive(
   await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent'))
     .write(record)
     .catch((error: unknown) => {
-      throw driveWriteError(error, 'the run record', 'record') ?? error;
+      throw driveWriteError(error, 'the run record', 'record', target.backupDir) ?? error;
     });
 }
 

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { copyFileAtomic } from '../../adapters/atomic-files.js';
+import { writeFileAtomic } from '../../adapters/atomic-files.js';
 import { driveWriteError } from '../../adapters/drive-errors.js';
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
@@ -34,12 +34,19 @@ export async function copyAppConfigStep(
       log.info({ step: 'config' }, `Would copy ${source.file} to ${destination}.`);
       continue;
     }
+    const content = await readFile(source.file).catch((error: unknown) => {
+      throw new AgentError(
+        'COPY_FAILED',
+        `Could not read ${source.file}: ${(error as Error).message}.`,
+        { step: 'config', hint: `Check ${config.immich.appDir} and its files.`, cause: error },
+      );
+    });
     await context.drive.proveOnDrive(target.backupDir, target.filesystem);
     try {
-      await copyFileAtomic(source.file, destination, source.mode);
+      await writeFileAtomic(destination, content, source.mode);
     } catch (error) {
       throw (
-        driveWriteError(error, name, 'config') ??
+        driveWriteError(error, name, 'config', target.backupDir) ??
         new AgentError(
           'COPY_FAILED',
           `Could not copy ${source.file} to the drive: ${(error as Error).message}.`,

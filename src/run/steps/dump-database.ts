@@ -85,7 +85,7 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     runId: context.runId,
     agentVersion: context.agentVersion,
   }).catch((error: unknown) => {
-    throw driveWriteError(error, `the sidecar of ${name}`, 'dump') ?? error;
+    throw driveWriteError(error, `the sidecar of ${name}`, 'dump', target.backupDir) ?? error;
   });
   // With a check after the backup (verify.afterBackup), old dumps go only once that passed.
   if (config.verify.afterBackup === 'off') {

@@ -70,9 +70,17 @@ export async function restorePathCommand(
         return exitCodes.ok;
       }
       const aside = path.join(library, `.immich-backup-agent-replaced-${session.runId}`);
-      const libraryOwner = keepsPermissions(session.target.filesystemType)
-        ? null
-        : await stat(library).catch(() => null);
+      const libraryOwner = await stat(library).catch(() => null);
+      // A drive without permissions has only its mount's made-up modes (0700 root): its files
+      // get plain ones and the library's owner instead.
+      const plainModes = !keepsPermissions(session.target.filesystemType);
+      /** Folders made for a restored file belong to the library's owner, as the library does. */
+      const makeFolder = async (folder: string): Promise<void> => {
+        const first = await mkdir(folder, { recursive: true });
+        if (first === undefined || libraryOwner === null) return;
+        for (let made = folder; made.length >= first.length; made = path.dirname(made))
+          await chown(made, libraryOwner.uid, libraryOwner.gid);
+      };
       let restored = 0;
       for (const [relative, source] of copies) {
         const target = path.join(library, relative);
@@ -84,17 +92,19 @@ export async function restorePathCommand(
           (await sha256(target)) === (await sha256(source))
         )
           continue;
-        await mkdir(path.dirname(target), { recursive: true });
+        await makeFolder(path.dirname(target));
         if (current !== null) {
-          await mkdir(path.dirname(path.join(aside, relative)), { recursive: true });
+          await makeFolder(path.dirname(path.join(aside, relative)));
           await rename(target, path.join(aside, relative));
         }
         await copyFile(source, target);
-        // A drive without permissions has only its mount's made-up modes (0700 root): the file
-        // gets plain ones and the library's owner instead.
-        if (libraryOwner) {
+        if (plainModes && libraryOwner) {
           await chmod(target, 0o644);
           await chown(target, libraryOwner.uid, libraryOwner.gid);
+        } else {
+          // The owner the backup kept (copyFile makes the file root's), as restore's rsync does.
+          const kept = await stat(source);
+          await chown(target, kept.uid, kept.gid);
         }
         restored += 1;
       }

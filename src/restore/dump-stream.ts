@@ -4,6 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter, ExecOutput } from '../adapters/docker.js';
+import { AgentError } from '../errors.js';
 import { SearchPathFix } from './search-path-fix.js';
 
 export interface RestoreTarget {
@@ -64,10 +65,32 @@ export async function restoreDump(
   const file = createReadStream(dumpFile);
   const fix = new SearchPathFix(format);
   // An error anywhere in the chain destroys all of it; the reader of `fix` sees the error.
-  pipeline(file, createGunzip(), fix, () => undefined);
+  let unreadable: Error | null = null;
+  pipeline(file, createGunzip(), fix, (error) => {
+    unreadable ??= error ?? null;
+  });
   try {
+    let result: ExecOutput;
+    try {
+      result = await feed();
+    } catch (error) {
+      throw brokenOff(unreadable, format) ?? error;
+    }
+    // psql may have ended well on a dump cut short: without its COMMIT nothing was kept.
+    const broken = brokenOff(unreadable, format);
+    if (broken) throw broken;
+    return result;
+  } finally {
+    fix.destroy();
+    if (!file.closed) {
+      file.destroy();
+      await once(file, 'close');
+    }
+  }
+
+  async function feed(): Promise<ExecOutput> {
     if (format === 'pg_dump') {
-      return await docker.execWithInput(
+      return docker.execWithInput(
         target.container,
         [
           'psql',
@@ -83,19 +106,31 @@ export async function restoreDump(
         env,
       );
     }
-    return await docker.execWithInput(
+    return docker.execWithInput(
       target.container,
       ['psql', '-X', '-q', '--output=/dev/null', ...connection, '--dbname=postgres'],
       framed(terminate, fix, ''),
       env,
     );
-  } finally {
-    fix.destroy();
-    if (!file.closed) {
-      file.destroy();
-      await once(file, 'close');
-    }
   }
+}
+
+/** The dump broke off while it was fed to psql (a drive failing half-way, a damaged dump). */
+function brokenOff(error: Error | null, format: DumpFormat): AgentError | null {
+  if (error === null || (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')
+    return null;
+  return new AgentError(
+    'RESTORE_FAILED',
+    `The dump could not be read to its end: ${error.message}.`,
+    {
+      step: 'restore',
+      hint:
+        format === 'pg_dump'
+          ? 'Nothing of it was committed: the database is as it was. Check the drive (verify), then run the restore again.'
+          : 'A cluster dump restores statement by statement: part of it may have been applied. Check the drive (verify), then run the restore again.',
+      cause: error,
+    },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { mkdir, stat } from 'node:fs/promises';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
-import { postgresServerVersion } from '../adapters/database-info.js';
+import { postgresServerVersion, waitForDatabaseServer } from '../adapters/database-info.js';
 import { syncLibrary } from '../adapters/rsync.js';
 import type { DriveSession } from '../cli/drive-session.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
@@ -195,6 +195,9 @@ export async function executeRestore(
     finishedAt: '',
   };
   try {
+    // Before anything is stopped: a database container that has just been started (a new
+    // machine's) may still run its image's temporary init server.
+    if (plan.database && plan.dump) await waitForDatabase(session);
     const server = await deps.docker.inspect(config.immich.serverContainer);
     if (server?.running) {
       record.server = {
@@ -260,10 +263,16 @@ export async function executeRestore(
       log.info({ step: 'restore' }, 'The database is restored.');
     }
     if (plan.files) {
+      // The owner is read before the folder may be made (then its parent's is taken).
+      const where = await restoreTarget(config.immich.libraryDir, target.filesystemType);
       await mkdir(config.immich.libraryDir, { recursive: true });
+      if (where.owner)
+        await chown(config.immich.libraryDir, where.owner.uid, where.owner.gid).catch(
+          () => undefined,
+        );
       const copied = await syncLibrary(deps.gateway, {
         source: target.filesDir,
-        ...(await restoreTarget(config.immich.libraryDir, target.filesystemType)),
+        ...where,
         timeoutMs: syncTimeoutMs,
         signal: deps.signal,
         replacedFilesDir: plan.replacedFilesDir,
@@ -315,13 +324,36 @@ async function restoreTarget(
   sourceFilesystemType: string;
   owner?: { uid: number; gid: number };
 }> {
-  const library = await stat(libraryDir).catch(() => null);
+  const library =
+    (await stat(libraryDir).catch(() => null)) ??
+    (await stat(path.dirname(libraryDir)).catch(() => null));
   return {
     destination: libraryDir,
     filesystemType: await filesystemTypeOf(libraryDir),
     sourceFilesystemType: driveFilesystemType,
     ...(library ? { owner: { uid: library.uid, gid: library.gid } } : {}),
   };
+}
+
+/** Waits for the database container's real server; RESTORE_FAILED, nothing touched, if it never comes. */
+async function waitForDatabase(session: DriveSession): Promise<void> {
+  const { config, deps } = session;
+  const ready = await waitForDatabaseServer(deps.docker, config.immich.databaseContainer, {
+    user: config.immich.databaseUser,
+    database: config.immich.databaseName,
+    password: config.secrets.databasePassword,
+    timeoutMs: 120_000,
+  });
+  if (!ready) {
+    throw new AgentError(
+      'RESTORE_FAILED',
+      `PostgreSQL in ${config.immich.databaseContainer} did not accept connections to database "${config.immich.databaseName}" within two minutes.`,
+      {
+        step: 'restore',
+        hint: `Nothing was changed. Start it (docker start ${config.immich.databaseContainer}), check docker logs ${config.immich.databaseContainer}, then run the restore again.`,
+      },
+    );
+  }
 }
 
 /** The filesystem type of the mount a folder is on (rsync keeps owners only where it can). */

@@ -7,6 +7,9 @@ import type { Sandbox } from './sandbox.js';
  */
 export const postgresImage =
   process.env.IBA_TEST_IMAGE ?? 'immich-backup-agent-test/postgres:17-pgvector';
+/** The same start-up on PostgreSQL 13 (no pgvector): a PostgreSQL before 15. */
+export const olderPostgresImage =
+  process.env.IBA_TEST_OLDER_IMAGE ?? 'immich-backup-agent-test/postgres:13';
 export const ownerLabel = 'immich-backup-agent-test.owner';
 
 export interface DatabaseOptions {
@@ -19,6 +22,8 @@ export interface DatabaseOptions {
   initSeconds?: number;
   /** Return as soon as the container runs, without waiting for the real server (default: wait). */
   wait?: boolean;
+  /** The image (default: postgresImage). */
+  image?: string;
 }
 
 /**
@@ -54,7 +59,7 @@ export async function startDatabase(
     '--shm-size',
     '128m',
     ...env.flatMap((entry) => ['--env', entry]),
-    postgresImage,
+    options.image ?? postgresImage,
   ]);
   if (options.wait !== false) await waitForPostgres(name, user, database);
   return name;

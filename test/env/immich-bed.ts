@@ -51,6 +51,8 @@ export async function createImmichBed(
     fsType?: DriveFilesystem;
     /** An older Immich's database layout (plural table names) instead of v2.7.5's. */
     olderSchema?: boolean;
+    /** The database's image (default: PostgreSQL 17 with pgvector). */
+    databaseImage?: string;
   } = {},
 ): Promise<ImmichBed> {
   const root = sandbox.path(awkwardName);
@@ -60,7 +62,10 @@ export async function createImmichBed(
   await mkdir(appDir, { recursive: true });
   await createLibrary(libraryDir, { photos: options.photos });
 
-  const database = await startDatabase(sandbox, 'postgres', { password });
+  const database = await startDatabase(sandbox, 'postgres', {
+    password,
+    image: options.databaseImage,
+  });
   if (options.olderSchema) await seedOlderImmichDatabase(database, options.assets ?? 2000);
   else await seedImmichDatabase(database, options.assets ?? 2000);
   const server = await startServer(sandbox, 'server', libraryDir);

@@ -146,20 +146,30 @@ export async function fingerprint(container: string, options: Connection = {}): 
 }
 
 /**
- * The sed of Immich's restore instructions, and the same anchored to whole lines. The documented
- * one has no anchors: it also rewrites the text wherever a row holds it (COPY data keeps a row on
- * one line, quotes unescaped), which the seed's first album does. pg_dump writes its own line
- * alone on a line, so anchoring changes nothing else.
+ * The sed of Immich's restore instructions, and the README's. Immich's rewrites pg_dump's line
+ * wherever it appears, also inside a row (COPY data keeps a row on one line, quotes unescaped),
+ * which the seed's first album holds; the README's rewrites only the first, the header's.
  */
 export const searchPathSed = {
   documented:
     "s/SELECT pg_catalog.set_config('search_path', '', false);/SELECT pg_catalog.set_config('search_path', 'public, pg_catalog', true);/g",
-  wholeLine:
-    "s/^SELECT pg_catalog\\.set_config('search_path', '', false);$/SELECT pg_catalog.set_config('search_path', 'public, pg_catalog', true);/",
+  /** The README's: only the first such line, the header's (read from the README itself). */
+  readme: 'readme',
 } as const;
 
+/**
+ * The sed expression of the README's restore-without-the-agent snippet, as a user copies it:
+ * the double-quoted argument of its `| sed "…"` line, with the shell's `\$` undone.
+ */
+export async function readmeSed(): Promise<string> {
+  const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+  const quoted = /^\s*\| sed "((?:[^"\\]|\\.)*)"/m.exec(readme)?.[1];
+  if (!quoted) throw new Error('the README has no `| sed "…"` line in its restore snippet');
+  return quoted.replace(/\\([$"\\`])/g, '$1');
+}
+
 export interface RestoreOptions extends Connection {
-  /** Which sed (default: wholeLine; `documented` is Immich's exact command). */
+  /** Which sed (default: the README's; `documented` is Immich's exact command). */
   sed?: keyof typeof searchPathSed;
 }
 
@@ -184,7 +194,7 @@ export async function restoreIntoFreshContainer(
     'gunzip --stdout -- "$1" | sed "$2" | docker exec -i "$3" psql -X -q -v ON_ERROR_STOP=1 --dbname="$4" --username="$5" >/dev/null',
     'restore',
     dumpFile,
-    searchPathSed[options.sed ?? 'wholeLine'],
+    options.sed === 'documented' ? searchPathSed.documented : await readmeSed(),
     container,
     database,
     user,

@@ -7,7 +7,8 @@
 #     bridge: there is no network here), and notes in $runtime_dir that it started them, so
 #     test/env/forget-machine.sh stops exactly those,
 #   - builds the local images once (debootstrap + docker import; there is no registry): Immich's
-#     database stand-in (PostgreSQL 17 with pgvector, Debian trixie) and a systemd test host,
+#     database stand-in (PostgreSQL 17 with pgvector, Debian trixie), the same start-up on
+#     PostgreSQL 13 (bullseye: a public schema before 15), and a systemd test host,
 #   - removes what an earlier, killed test run left behind (only its own things, see reap.ts).
 # Everything it starts keeps running after it returns, so the tests can use it. It relies on
 # nothing an earlier run or boot left: on a fresh machine (test/env/forget-machine.sh) it builds
@@ -123,6 +124,12 @@ rootfs_image() {
 base=immich-backup-agent-test/debian-postgres-17-rootfs:trixie
 rootfs_image "$base" postgres-17-trixie trixie postgresql-17,postgresql-17-pgvector
 DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -t "$image" "$here/postgres-image" >/dev/null
+# The same start-up on PostgreSQL 13 (Debian bullseye): before 15, the public schema belongs to
+# the bootstrap superuser and PUBLIC may create in it (Immich's compose still runs 14).
+older_base=immich-backup-agent-test/debian-postgres-13-rootfs:bullseye
+rootfs_image "$older_base" postgres-13-bullseye bullseye postgresql-13
+DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$older_base" --build-arg PG_MAJOR=13 \
+  -t "${IBA_TEST_OLDER_IMAGE:-immich-backup-agent-test/postgres:13}" "$here/postgres-image" >/dev/null
 
 # The systemd test host: boots systemd as PID 1 in a container (the shipped units under a real
 # systemd).

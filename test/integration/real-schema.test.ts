@@ -6,11 +6,12 @@ import { execa } from 'execa';
 import { waitForDatabaseServer } from '../../src/adapters/database-info.js';
 import { createDockerAdapter } from '../../src/adapters/docker.js';
 import { localDate } from '../../src/format.js';
-import { psql, startDatabase, waitForPostgres } from '../env/containers.js';
+import { olderPostgresImage, psql, startDatabase, waitForPostgres } from '../env/containers.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import {
   databaseSnapshot,
   diffSnapshots,
+  fingerprint,
   restoreIntoFreshContainer,
   searchPathLine,
   type DatabaseSnapshot,
@@ -439,5 +440,44 @@ describe('an older Immich’s database (plural table names), where the layout ma
     assert.equal(verify.exitCode, 0, verify.stdout + verify.stderr);
     const report = JSON.parse(verify.stdout) as { drill: { tables: Record<string, number> } };
     assert.deepEqual(report.drill.tables, { albums: 20, assets: 120, users: 3 });
+  });
+});
+
+describe('PostgreSQL before 15 (Immich’s compose still runs 14), where the public schema is shared', () => {
+  let sandbox: Sandbox;
+  let bed: ImmichBed;
+  const publicSchema = `SELECT nspowner::regrole || ' ' || coalesce(nspacl::text, 'null') || ' ' || coalesce(obj_description(oid, 'pg_namespace'), 'null') FROM pg_namespace WHERE nspname = 'public'`;
+
+  before(async () => {
+    sandbox = await createSandbox();
+    bed = await createImmichBed(sandbox, {
+      photos: 3,
+      assets: 120,
+      olderSchema: true,
+      databaseImage: olderPostgresImage,
+    });
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('restore puts back the public schema as that version has it, and every row', async () => {
+    const original = await psql(bed.database, publicSchema);
+    assert.equal(
+      original,
+      'postgres {postgres=UC/postgres,=UC/postgres} standard public schema',
+      'PostgreSQL 13’s own default',
+    );
+    const rows = await fingerprint(bed.database);
+    const result = await bed.run('run');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    await psql(
+      bed.database,
+      `DELETE FROM albums_assets_assets; DELETE FROM assets; ALTER SCHEMA public OWNER TO pg_monitor; COMMENT ON SCHEMA public IS NULL;`,
+    );
+    const restore = await bed.run('restore', '--database-only', '--yes');
+    assert.equal(restore.exitCode, 0, restore.stdout + restore.stderr);
+    assert.equal(await psql(bed.database, publicSchema), original);
+    assert.equal(await fingerprint(bed.database), rows);
   });
 });

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chown, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { keepsPermissions, whyNotStorable } from '../../src/adapters/filesystem-types.js';
 import { localDate } from '../../src/format.js';
-import { isRunning } from '../env/containers.js';
+import { isRunning, psql } from '../env/containers.js';
+import { fingerprint } from '../env/immich-database.js';
 import { driveFilesystems } from '../env/drive.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
-import { withDriveMounted } from '../env/inspect.js';
+import { isMountPoint, withDriveMounted } from '../env/inspect.js';
 import { snapshotTree } from '../env/library.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
 
@@ -155,7 +156,7 @@ for (const fsType of driveFilesystems) {
       if (refusesNames) assert.match(result.stdout, /cannot store/);
     });
 
-    test('restore brings a lost photo back with the library’s owner and plain modes', async () => {
+    test('restore brings the database and a lost photo back, the photo with the library’s owner and plain modes', async () => {
       // A name every filesystem (and every driver here) takes.
       const lost = path.join(
         bed.libraryDir,
@@ -167,10 +168,12 @@ for (const fsType of driveFilesystems) {
       );
       const content = await readFile(lost);
       const originalMode = (await stat(lost)).mode & 0o7777;
-      await rm(lost);
-      await chown(bed.libraryDir, owner.uid, owner.gid);
-      const result = await bed.run('restore', '--files-only', '--yes');
+      const rows = await fingerprint(bed.database);
+      await rm(path.dirname(lost), { recursive: true });
+      await psql(bed.database, `DELETE FROM album_asset; DELETE FROM stack; DELETE FROM asset;`);
+      const result = await bed.run('restore', '--yes');
       assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+      assert.equal(await fingerprint(bed.database), rows, 'every row is back');
       assert.deepEqual(await readFile(lost), content);
       const info = await stat(lost);
       assert.deepEqual({ uid: info.uid, gid: info.gid }, owner, 'the library’s owner');
@@ -181,7 +184,52 @@ for (const fsType of driveFilesystems) {
       );
       const folder = await stat(path.dirname(lost));
       assert.deepEqual({ uid: folder.uid, gid: folder.gid }, owner);
+      assert.equal(folder.mode & 0o777, 0o755, 'a plain folder mode');
       assert.equal(await isRunning(bed.server), true);
+    });
+
+    test('restore --path --as-of brings back the photo as it was before it changed', async () => {
+      const relative = path.join(
+        'upload',
+        '3f1c9a7e-1111-4222-8333-444455556666',
+        '00',
+        'IMG_0.jpg',
+      );
+      const photo = path.join(bed.libraryDir, relative);
+      const edited = await readFile(photo);
+      const yesterday = localDate(new Date(Date.now() - 24 * 60 * 60 * 1000));
+      await rm(path.dirname(photo), { recursive: true });
+      const result = await bed.run('restore', '--path', relative, '--as-of', yesterday, '--yes');
+      assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+      const restored = await readFile(photo);
+      assert.deepEqual(restored, edited.subarray(0, edited.length - 'edited'.length));
+      const info = await stat(photo);
+      assert.deepEqual({ uid: info.uid, gid: info.gid }, owner, 'the library’s owner');
+      if (!permissions) assert.equal(info.mode & 0o7777, 0o644);
+      const folder = await stat(path.dirname(photo));
+      assert.deepEqual({ uid: folder.uid, gid: folder.gid }, owner, 'so is the folder it made');
+    });
+
+    test('a drive someone else mounted (a desktop’s automount) is used where it is, and told if others can read it', async () => {
+      const folder = sandbox.path('automount');
+      await bed.drive.mountAt(folder);
+      try {
+        const result = await bed.run('run');
+        assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+        const record = await bed.lastRun();
+        assert.equal(record.drive?.mountPoint, folder);
+        assert.equal(record.drive?.mountedByAgent, false);
+        assert.equal(await isMountPoint(folder), true, 'left mounted, as it was');
+        // The FUSE drivers' defaults: every file 0777, for everyone (fusefat's: root's alone).
+        const readable = fsType === 'exfat' || fsType === 'ntfs';
+        assert.equal(
+          record.warnings.some((warning) => warning.includes('users other than root can read')),
+          readable,
+          record.warnings.join('\n'),
+        );
+      } finally {
+        await bed.drive.unmountAll();
+      }
     });
   });
 }

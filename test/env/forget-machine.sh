@@ -72,19 +72,18 @@ if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null && [[ -d /var/
 fi
 
 # --- mounts, loop devices and udev rules of test sandboxes -----------------------------------
-if [[ -d $test_root ]]; then
-  # Deepest first; lazily, so a FUSE or busy mount does not stop the rest.
-  awk -v root="$test_root/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo |
-    sed 's/\\040/ /g' | sort -r | while IFS= read -r mount_point; do
-    say "unmounting $mount_point"
-    umount --lazy -- "$mount_point" || true
-  done
-  losetup --list --noheadings --output NAME,BACK-FILE 2>/dev/null |
-    awk -v root="$test_root/" 'index($2, root) == 1 { print $1 }' | while read -r device; do
-    say "detaching $device"
-    losetup --detach "$device" || true
-  done
-fi
+# Deepest first; lazily, so a FUSE or busy mount does not stop the rest.
+awk -v root="$test_root/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo |
+  sed 's/\\040/ /g' | sort -r | while IFS= read -r mount_point; do
+  say "unmounting $mount_point"
+  umount --lazy -- "$mount_point" || true
+done
+# Also when the folder is gone already: a loop device outlives its image's name.
+losetup --list --noheadings --output NAME,BACK-FILE 2>/dev/null |
+  awk -v root="$test_root/" 'index($2, root) == 1 { print $1 }' | while read -r device; do
+  say "detaching $device"
+  losetup --detach "$device" || true
+done
 if [[ -d $rules_dir ]]; then
   find "$rules_dir" -maxdepth 1 -name '*iba-test-*' -print -delete | sed 's/^/[forget] removed rule /'
 fi
@@ -135,9 +134,9 @@ if [[ -n $udevd_pid ]]; then
   stop_pid systemd-udevd "$udevd_pid"
   # udevd's database and the rules folder: a fresh boot of this machine has no /run/udev.
   rm -rf /run/udev
-elif [[ -d $rules_dir ]] && ! pgrep -x systemd-udevd >/dev/null; then
-  rmdir "$rules_dir" 2>/dev/null || true
 fi
+# The rules folder tests make: a freshly booted machine has none, whoever runs udevd.
+rmdir "$rules_dir" 2>/dev/null || true
 
 # --- caches and notes -------------------------------------------------------------------------
 rm -rf "$cache_dir" "$runtime_dir" /var/log/iba-test-dockerd.log

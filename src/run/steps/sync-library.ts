@@ -103,7 +103,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     const shown = notStored.names.slice(0, 10).join(', ');
     const more = notStored.files > 10 ? ` and ${notStored.files - 10} more (last-run --json)` : '';
     result.warnings.push(
-      `${plural(notStored.files, 'file')} could not be stored on this ${target.filesystemType} drive (names or sizes it refuses) and ${notStored.files === 1 ? 'is' : 'are'} not in the backup: ${shown}${more}. Rename them in the library (or use an ext4 drive); everything else is backed up.`,
+      `${plural(notStored.files, 'file')} could not be stored on this ${target.filesystemType} drive (names or sizes it refuses) and ${notStored.files === 1 ? 'is' : 'are'} not in the backup: ${shown}${more}. Everything else is backed up. A drive formatted ext4 (or NTFS) takes them; do not rename them in the library, Immich knows them by path.`,
     );
   }
   if (versioned.files > 0) {

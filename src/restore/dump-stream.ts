@@ -115,10 +115,14 @@ export async function restoreDump(
   }
 }
 
-/** The dump broke off while it was fed to psql (a drive failing half-way, a damaged dump). */
+/**
+ * The dump broke off while it was fed to psql: reading the file failed (a drive failing
+ * half-way: a system call's error) or gunzip did (a damaged dump: zlib's Z_… codes). Not when
+ * psql stopped reading and the chain was torn down from its end (an abort, a premature close).
+ */
 function brokenOff(error: Error | null, format: DumpFormat): AgentError | null {
-  if (error === null || (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')
-    return null;
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (error === null || (syscall === undefined && !/^Z_/.test(code ?? ''))) return null;
   return new AgentError(
     'RESTORE_FAILED',
     `The dump could not be read to its end: ${error.message}.`,

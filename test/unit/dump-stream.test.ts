@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { DockerAdapter, ExecOutput } from '../../src/adapters/docker.js';
@@ -10,7 +11,11 @@ import { restoreDump } from '../../src/restore/dump-stream.js';
 import { emptySearchPath, immichSearchPath } from '../../src/restore/search-path-fix.js';
 import { AgentError } from '../../src/errors.js';
 
-/** A psql that reads all it is given (or stops after `stopAfter` bytes) and exits with `exitCode`. */
+/**
+ * A psql that reads all it is given, or stops after `stopAfter` bytes (an error in the dump: its
+ * end of the engine's socket goes away, as docker.ts's pipeline then sees it), and exits with
+ * `exitCode`.
+ */
 function fakePsql(options: { exitCode?: number; stopAfter?: number } = {}): {
   docker: DockerAdapter;
   received: () => string;
@@ -18,17 +23,18 @@ function fakePsql(options: { exitCode?: number; stopAfter?: number } = {}): {
   let text = '';
   const docker = {
     async execWithInput(_name: string, _command: readonly string[], input: Readable) {
-      try {
-        for await (const chunk of input) {
-          text += (chunk as Buffer).toString('utf8');
-          if (options.stopAfter !== undefined && text.length >= options.stopAfter) {
-            input.destroy();
-            break;
-          }
-        }
-      } catch {
-        // the input broke off: psql sees the end of its stdin
-      }
+      const socket = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          text += chunk.toString('utf8');
+          if (options.stopAfter !== undefined && text.length >= options.stopAfter)
+            callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }));
+          else callback();
+        },
+      });
+      await pipeline(input, socket).catch(() => undefined);
+      // The engine reports the exit code a moment later (docker.ts asks for it), by which time
+      // the rest of the chain has been torn down.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       return { exitCode: options.exitCode ?? 0, stdout: '', stderr: '' } satisfies ExecOutput;
     },
   } as unknown as DockerAdapter;

@@ -2,6 +2,51 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The folders of the domain, above adapters: what the lowest layers must never import. */
+const domain = [
+  'run',
+  'session',
+  'restore',
+  'verify',
+  'daemon',
+  'policy',
+  'history',
+  'drive-content',
+  'notify',
+  'install',
+];
+const lowest = ['model', 'layout', 'files'];
+
+// The layers of src/ (docs/development.md): cli on top; run, restore, verify, daemon use
+// session; policy, history, drive-content are logic and data; adapters talk to the world;
+// model, layout, files and the top-level modules (errors, format, exit codes) are under all.
+// (A later block replaces an earlier one's rule for the same file: each lists all it forbids.)
+export const layerConfig = layers({
+  'src/*.ts': { forbid: [...domain, ...lowest, 'adapters', 'cli', 'log'] },
+  'src/cli/**/*.ts': { forbid: ['run/steps'] },
+  'src/{run,restore,verify,daemon,notify,install}/**/*.ts': { forbid: ['cli'] },
+  'src/{restore,verify,notify,install}/**/*.ts': { forbid: ['cli', 'run', 'daemon'] },
+  'src/session/**/*.ts': { forbid: ['cli', 'run', 'restore', 'verify', 'daemon', 'install'] },
+  'src/config/**/*.ts': { forbid: ['cli', ...domain] },
+  'src/adapters/**/*.ts': { forbid: ['cli', ...domain, 'config'] },
+  'src/{policy,history,drive-content}/**/*.ts': {
+    forbid: [
+      'cli',
+      'adapters',
+      'run',
+      'session',
+      'restore',
+      'verify',
+      'daemon',
+      'notify',
+      'install',
+    ],
+  },
+  'src/{model,layout,files,log}/**/*.ts': {
+    forbid: ['cli', 'adapters', 'config', ...domain],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -28,4 +73,27 @@ export default tseslint.config(
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  ...layerConfig,
 );
+
+/**
+ * One `no-restricted-imports` block per folder: an import of a forbidden folder of src/ (by a
+ * relative path, however many `../` it takes) fails lint, naming the rule it breaks.
+ */
+function layers(rules) {
+  return Object.entries(rules).map(([files, { except = [], forbid }]) => ({
+    files: [files],
+    ignores: except,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbid.map((folder) => ({
+            regex: `^(\\./|(\\.\\./)+)${folder}/`,
+            message: `${files.replace('/**/*.ts', '/').replace('/*.ts', '/')} must not import ${folder}/: see the layers in docs/development.md.`,
+          })),
+        },
+      ],
+    },
+  }));
+}

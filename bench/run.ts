@@ -13,7 +13,7 @@ import { createImmichBed, type ImmichBed } from '../test/env/immich-bed.js';
 import { seedBigTable } from '../test/env/immich-database.js';
 import { createSandbox } from '../test/env/sandbox.js';
 import { giveUdevRule } from '../test/env/udev-rule.js';
-import { serverStableMs } from '../src/run/server-control.js';
+import { serverStableMs } from '../src/session/server.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const median = (values: number[]): number => {

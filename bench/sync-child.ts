@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { createProcessGateway } from '../src/adapters/process.js';
 import { syncLibrary } from '../src/adapters/rsync.js';
-import { folderSize } from '../src/run/steps/sync-library.js';
+import { folderSize } from '../src/files/folder-size.js';
 
 const [source, destination, mode, flush] = process.argv.slice(2) as [
   string,

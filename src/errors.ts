@@ -39,11 +39,51 @@ export const errorCodes = [
 
 export type ErrorCode = (typeof errorCodes)[number];
 
+/**
+ * The steps a command goes through, as errors, log events and `status` name them: a run's in
+ * its order (start … finish), then what verify, restore, recovery and the daemon add.
+ */
+export const stepNames = [
+  'start',
+  'lock',
+  'recover',
+  'drive',
+  'policy',
+  'sync-window',
+  'inhibit',
+  'space',
+  'guard',
+  'preflight',
+  'stop',
+  'dump',
+  'restart',
+  'sync',
+  'config',
+  'verify',
+  'drill',
+  'retention',
+  'record',
+  'unplug',
+  'power',
+  'notify',
+  'finish',
+  'cleanup',
+  'signal',
+  'dbus',
+  'daemon',
+  'backups',
+  'restore',
+  'prune-versions',
+  'install',
+] as const;
+
+export type StepName = (typeof stepNames)[number];
+
 export interface AgentErrorOptions {
   /** The sentence a person needs next ("Plug in the backup drive", "Check …"). */
   hint?: string;
   /** The step of the run that failed (`drive`, `dump`, `sync`, …). */
-  step?: string;
+  step?: StepName;
   cause?: unknown;
   /** Facts worth keeping in the record and the log (numbers, names; never secrets). */
   details?: Record<string, unknown>;
@@ -53,7 +93,7 @@ export class AgentError extends Error {
   override readonly name = 'AgentError';
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  readonly step: string | undefined;
+  readonly step: StepName | undefined;
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: AgentErrorOptions = {}) {
@@ -75,7 +115,7 @@ export function isAgentError(error: unknown, code?: ErrorCode): error is AgentEr
 }
 
 /** Wraps anything thrown into an AgentError, keeping an existing one (and its step) as it is. */
-export function toAgentError(error: unknown, fallback: ErrorCode, step?: string): AgentError {
+export function toAgentError(error: unknown, fallback: ErrorCode, step?: StepName): AgentError {
   if (error instanceof AgentError) {
     if (error.step === undefined && step !== undefined) {
       return new AgentError(error.code, error.message, {

@@ -6,8 +6,9 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AgentError } from '../errors.js';
-import { fsyncDirectory, temporaryNameFor } from './atomic-files.js';
+import { fsyncDirectory, temporaryNameFor } from '../files/atomic-files.js';
 import { driveWriteError } from './drive-errors.js';
+import type { ExitCodeTable } from './process.js';
 import { dumpCheckFor, type DumpFormat } from './dump-check.js';
 
 export { clusterDumpTrailer, dumpTrailer, type DumpFormat } from './dump-check.js';
@@ -118,6 +119,18 @@ export async function dumpDatabase(
     throw error;
   }
 }
+
+/**
+ * psql(1) EXIT STATUS, for a dump fed to it on stdin: anything but 0 means the restore did not
+ * go through (with ON_ERROR_STOP, which a pg_dump restore uses, an SQL error is 3; a cluster
+ * dump goes on past statement errors and still ends 0).
+ */
+export const psqlExits: ExitCodeTable = {
+  0: { outcome: 'ok', meaning: 'the whole input went in' },
+  1: { outcome: 'error', meaning: 'a fatal error of psql itself (out of memory, file not found)' },
+  2: { outcome: 'error', meaning: 'the connection to the server went bad' },
+  3: { outcome: 'error', meaning: 'an error in the SQL, with ON_ERROR_STOP' },
+};
 
 /**
  * Reads a .sql.gz back from the drive and checks it (see DumpCheck): `verify`, restore plans,

@@ -1,7 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
-import { AgentError } from '../errors.js';
+import { translateDockerError as translate } from './docker-errors.js';
 import { DockerDemux } from './docker-demux.js';
 
 export interface ContainerState {
@@ -227,33 +227,4 @@ async function collect(handle: ExecHandle, limit = 1024 * 1024): Promise<ExecOut
     if (stdout.length < limit) stdout += (chunk as Buffer).toString('utf8');
   }
   return { exitCode: await handle.exitCode(), stdout, stderr: handle.stderr() };
-}
-
-function translate(error: unknown, what: string, where: string): AgentError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (
-    code === 'ECONNREFUSED' ||
-    code === 'ENOENT' ||
-    code === 'EACCES' ||
-    code === 'EHOSTUNREACH'
-  ) {
-    return new AgentError(
-      'DOCKER_UNAVAILABLE',
-      `Could not ${what}: the Docker engine at ${where} does not answer (${code}).`,
-      {
-        hint: 'Start Docker (systemctl start docker) and run again.',
-        cause: error,
-      },
-    );
-  }
-  const statusCode = (error as { statusCode?: number }).statusCode;
-  if (statusCode === 404) {
-    return new AgentError('CONTAINER_MISSING', `Could not ${what}: no such container.`, {
-      hint: 'Check immich.serverContainer / immich.databaseContainer (docker ps -a).',
-      cause: error,
-    });
-  }
-  const reason =
-    (error as { json?: { message?: string } }).json?.message ?? (error as Error).message;
-  return new AgentError('INTERNAL', `Could not ${what}: ${reason}`, { cause: error });
 }

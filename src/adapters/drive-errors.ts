@@ -1,4 +1,4 @@
-import { AgentError } from '../errors.js';
+import { AgentError, type StepName } from '../errors.js';
 
 /**
  * Errors of writing to the drive get codes and hints of their own, whatever was being written: a
@@ -8,7 +8,7 @@ import { AgentError } from '../errors.js';
 export function driveWriteError(
   error: unknown,
   what: string,
-  step: string,
+  step: StepName,
   /** The folder on the drive being written: an error about a path elsewhere is not the drive's. */
   driveFolder?: string,
 ): AgentError | null {

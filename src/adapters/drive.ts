@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
 import {
   deviceNumbers,
@@ -7,24 +7,12 @@ import {
   splitDeviceNumber,
   type BlockFilesystem,
 } from './block-devices.js';
-import { driverHint, mountDrivers, mountOptions, type MountDriver } from './filesystem-types.js';
+import { createMountTools } from './mount-tools.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
-import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
+import type { ProcessGateway } from './process.js';
 
 export type { BlockFilesystem } from './block-devices.js';
 export type { MountEntry } from './mountinfo.js';
-
-/** mount(8) and umount(8) share their exit codes. */
-const mountExits: ExitCodeTable = {
-  0: { outcome: 'ok', meaning: 'success' },
-  1: { outcome: 'error', meaning: 'incorrect invocation or permissions' },
-  2: { outcome: 'error', meaning: 'system error' },
-  4: { outcome: 'error', meaning: 'internal mount bug' },
-  8: { outcome: 'error', meaning: 'user interrupt' },
-  16: { outcome: 'error', meaning: 'problems writing or locking /etc/mtab' },
-  32: { outcome: 'error', meaning: 'mount failure' },
-  64: { outcome: 'warning', meaning: 'some mount succeeded' },
-};
 
 /** Block devices and mounts, from the caller's side: find, mount, unmount, prove. */
 export interface DriveAdapter {
@@ -64,74 +52,7 @@ export function createDriveAdapter(
   gateway: ProcessGateway,
   options: DriveAdapterOptions = { useSystemdMount: false },
 ): DriveAdapter {
-  /** The command that mounts with this driver, or null when it cannot be used here. */
-  const mountCommand = (
-    driver: MountDriver,
-    filesystem: BlockFilesystem,
-    mountPoint: string,
-  ): { file: string; args: string[] } | null => {
-    const mountOptionsText = mountOptions(filesystem.fsType).join(',');
-    if (driver.kind === 'fusefat') {
-      // Its FUSE process must outlive the agent's unit under systemd, which it cannot.
-      if (options.useSystemdMount || !/^\/dev\/[\w./-]+$/.test(filesystem.device)) return null;
-      return {
-        file: 'fusefat',
-        args: [
-          '-o',
-          // rw+: fusefat's read-write mode; fsname: the device as the mount's source, so the
-          // mount can be recognised as the drive's (and unmounted) like any other.
-          `rw+,${mountOptionsText},fsname=${filesystem.device},subtype=fusefat`,
-          filesystem.device,
-          mountPoint,
-        ],
-      };
-    }
-    const auto = driver.type === 'auto';
-    return options.useSystemdMount
-      ? {
-          file: 'systemd-mount',
-          args: [
-            '--no-ask-password',
-            '--collect',
-            ...(auto ? [] : [`--type=${driver.type}`]),
-            `--options=${mountOptionsText}`,
-            '--',
-            filesystem.device,
-            mountPoint,
-          ],
-        }
-      : {
-          file: 'mount',
-          args: [
-            ...(auto ? [] : ['-t', driver.type]),
-            '-o',
-            mountOptionsText,
-            '--',
-            filesystem.device,
-            mountPoint,
-          ],
-        };
-  };
-  const unmountCommand = (mountPoint: string): { file: string; args: string[] } =>
-    options.useSystemdMount
-      ? { file: 'systemd-mount', args: ['--no-ask-password', '--umount', '--', mountPoint] }
-      : { file: 'umount', args: ['--', mountPoint] };
-  /** Runs mount or umount; null when it worked, else what it said. */
-  const runMountTool = async (
-    command: { file: string; args: string[] },
-    signal: AbortSignal | undefined,
-  ): Promise<string | null> => {
-    const result = await gateway.run({
-      tool: command.file,
-      ...command,
-      timeoutMs: 120_000,
-      signal,
-      step: 'drive',
-    });
-    return interpretExit(mountExits, result.exitCode).outcome === 'error'
-      ? result.stderr.trim() || `${command.file} exited with ${result.exitCode}`
-      : null;
-  };
+  const tools = createMountTools(gateway, options);
   return {
     mountCreatesMountPoint: options.useSystemdMount,
     async locate(uuid, signal) {
@@ -167,53 +88,9 @@ export function createDriveAdapter(
       return (await readMountinfo()).filter((entry) => entry.mountPoint === folder).at(-1);
     },
 
-    async mount(filesystem, mountPoint, signal) {
-      const failures: string[] = [];
-      let noDriver = true;
-      for (const driver of mountDrivers(filesystem.fsType)) {
-        const command = mountCommand(driver, filesystem, mountPoint);
-        if (command === null) continue;
-        const stderr = await runMountTool(command, signal).catch((error: unknown) => {
-          // A FUSE driver that is not installed is one driver less, not a failure of its own.
-          if ((error as AgentError).code === 'TOOL_MISSING' && command.file === 'fusefat')
-            return 'unknown filesystem type: fusefat is not installed';
-          throw error;
-        });
-        if (stderr === null && command.file === 'fusefat' && !(await mountedAt(mountPoint)))
-          continue; // fusefat says nothing when it did not mount
-        if (stderr === null) return;
-        failures.push(stderr.split('\n')[0] ?? stderr);
-        // systemd-mount does not say why a mount failed: whether a driver is there is looked up.
-        const unknownType = options.useSystemdMount
-          ? !(await driverInstalled(driver, gateway, signal))
-          : /unknown filesystem type|no such device|not found/i.test(stderr);
-        noDriver &&= unknownType;
-        // A real error (a damaged filesystem) is not hidden behind another driver's attempt;
-        // systemd-mount does not say why, so every driver gets its turn there.
-        if (!unknownType && !options.useSystemdMount) break;
-      }
-      throw new AgentError(
-        'MOUNT_FAILED',
-        `Could not mount ${filesystem.device} (${filesystem.fsType}) at ${mountPoint}: ${failures[0] ?? 'no driver could be used'}`,
-        {
-          step: 'drive',
-          hint: noDriver
-            ? driverHint(filesystem.fsType)
-            : 'Check the drive with fsck, or mount it yourself and run again.',
-          details: { attempts: failures },
-        },
-      );
-    },
+    mount: (filesystem, mountPoint, signal) => tools.mount(filesystem, mountPoint, signal),
 
-    async unmount(mountPoint, signal) {
-      const stderr = await runMountTool(unmountCommand(mountPoint), signal);
-      if (stderr !== null) {
-        throw new AgentError('MOUNT_FAILED', `Could not unmount ${mountPoint}: ${stderr}`, {
-          step: 'drive',
-          hint: 'Something still uses the drive; close it and run `umount` before unplugging.',
-        });
-      }
-    },
+    unmount: (mountPoint, signal) => tools.unmount(mountPoint, signal),
 
     async proveOnDrive(path, filesystem) {
       let resolved: string;
@@ -264,39 +141,6 @@ async function isMountOf(entry: MountEntry, filesystem: BlockFilesystem): Promis
   if (entry.major !== 0) return false;
   if (entry.fsType.startsWith('fuse') && !entry.superOptions.includes('user_id=0')) return false;
   return sameNode(entry.source, filesystem.device);
-}
-
-/**
- * Is there a driver for this type: built into the kernel or loaded (/proc/filesystems), a
- * module modprobe would load, or a mount helper (/sbin/mount.TYPE, FUSE drivers' way)?
- */
-async function driverInstalled(
-  driver: MountDriver,
-  gateway: ProcessGateway,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  if (driver.kind === 'fusefat')
-    return ['/usr/bin', '/bin'].some((folder) => existsSync(`${folder}/fusefat`));
-  if (driver.type === 'auto') return true;
-  const known = await readFile('/proc/filesystems', 'utf8').catch(() => '');
-  if (known.split('\n').some((line) => line.split('\t').at(-1) === driver.type)) return true;
-  if (['/sbin', '/usr/sbin'].some((folder) => existsSync(`${folder}/mount.${driver.type}`)))
-    return true;
-  const module = await gateway
-    .run({
-      tool: 'modprobe',
-      file: 'modprobe',
-      args: ['--dry-run', '--quiet', '--', driver.type],
-      timeoutMs: 10_000,
-      signal,
-      step: 'drive',
-    })
-    .catch(() => null);
-  return module?.exitCode === 0;
-}
-
-async function mountedAt(folder: string): Promise<boolean> {
-  return (await readMountinfo()).some((entry) => entry.mountPoint === folder);
 }
 
 /** The mount a (resolved) path is on: the deepest mount point above it, the last one mounted. */

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AgentError } from '../errors.js';
 
-export type DumpFormat = 'pg_dump' | 'pg_dumpall';
+import type { DumpFormat } from '../model/dump-format.js';
+
+export type { DumpFormat } from '../model/dump-format.js';
 
 /** pg_dump ends every complete plain-format dump with this comment; pg_dumpall a cluster dump with the second. */
 export const dumpTrailer = '-- PostgreSQL database dump complete';

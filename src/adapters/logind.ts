@@ -1,34 +1,11 @@
 import type { BusClient } from './dbus.js';
+import type { Inhibitor, LoginSession } from '../model/logind.js';
+
+export type { Inhibitor, LoginSession } from '../model/logind.js';
 
 const service = 'org.freedesktop.login1';
 const managerPath = '/org/freedesktop/login1';
 const manager = 'org.freedesktop.login1.Manager';
-
-/** A login session as logind describes it (ListSessions plus the session's properties). */
-export interface LoginSession {
-  id: string;
-  uid: number;
-  user: string;
-  seat: string;
-  /** tty, x11, wayland, mir, unspecified. */
-  type: string;
-  /** user, greeter, lock-screen (and newer ones such as user-early, manager). */
-  class: string;
-  /** online, active, closing. */
-  state: string;
-  remote: boolean;
-  active: boolean;
-}
-
-/** One entry of ListInhibitors. */
-export interface Inhibitor {
-  what: string;
-  who: string;
-  why: string;
-  mode: string;
-  uid: number;
-  pid: number;
-}
 
 /** systemd-logind over D-Bus (org.freedesktop.login1.Manager), from the caller's side. */
 export interface LogindAdapter {

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
-import { AgentError } from '../errors.js';
+import { AgentError, type StepName } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { maskSecrets } from '../log/logger.js';
 
@@ -19,7 +19,7 @@ export interface CommandRequest {
   signal?: AbortSignal;
   env?: Record<string, string>;
   /** The step that runs the command, for errors. */
-  step?: string;
+  step?: StepName;
   /** Run as this user and group (a notification into a user's own session). */
   uid?: number;
   gid?: number;

@@ -1,5 +1,6 @@
 import { AgentError } from '../errors.js';
 import { keepsPermissions, largestFile } from './filesystem-types.js';
+import { rsyncArguments, type SyncRequest } from './rsync-arguments.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
 import {
   createRefusalReader,
@@ -12,13 +13,13 @@ import {
   outputReader,
   parseRsyncStats,
   type SyncChanges,
-  type SyncProgress,
   type SyncStats,
 } from './rsync-output.js';
 
 export { parseProgressLine, parseRsyncStats } from './rsync-output.js';
 export type { SyncChanges, SyncProgress, SyncStats } from './rsync-output.js';
 export type { NotStored } from './rsync-refusals.js';
+export { rsyncArguments, type SyncRequest } from './rsync-arguments.js';
 
 /** rsync(1) EXIT VALUES, with what each means for a backup. */
 export const rsyncExits: ExitCodeTable = {
@@ -45,119 +46,12 @@ export const rsyncExits: ExitCodeTable = {
   35: { outcome: 'error', meaning: 'timeout waiting for daemon connection' },
 };
 
-export interface SyncRequest {
-  source: string;
-  destination: string;
-  /** The destination filesystem's type (blkid's), which decides what can be kept. */
-  filesystemType: string;
-  /**
-   * The source's filesystem type, when it matters: a restore from a drive without permissions
-   * (vfat, exFAT, NTFS) takes no owners or modes from it (they are the mount's, 0777 or 0700).
-   */
-  sourceFilesystemType?: string;
-  /** Who owns what a restore from such a drive writes: the library folder's owner. */
-  owner?: { uid: number; gid: number };
-  /**
-   * The destination's driver loses a file's time when rsync renames it into place (fusefat):
-   * a second pass puts the times back, so the next run finds nothing to copy.
-   */
-  fixTimesAfterCopy?: boolean;
-  signal?: AbortSignal;
-  timeoutMs: number;
-  /** A restore keeps what it replaces in the live library here (rsync --backup-dir). */
-  replacedFilesDir?: string;
-  /**
-   * Keep an interrupted file in `.rsync-partial/` to resume it next time. Worth it for big copies;
-   * it costs a stat per file, which shows on a large unchanged library. Default true.
-   */
-  resumable?: boolean;
-  /** Called with rsync's overall progress (--info=progress2) as it copies. */
-  onProgress?: (progress: SyncProgress) => void;
-  /** Top-level folders of the source to leave out ("thumbs" is /thumbs/). */
-  excludeFolders?: readonly string[];
-  /** Only these top-level folders of the source. */
-  onlyFolders?: readonly string[];
-  /** Count the changes, file by file (rsync's itemized output). */
-  itemize?: boolean;
-  /**
-   * Dry runs only: also count the files the destination has and the source has lost (rsync
-   * --delete, which only ever runs with --dry-run here; nothing is ever deleted).
-   */
-  countMissing?: boolean;
-}
-
 export interface SyncResult extends SyncStats {
   warnings: string[];
   /** Itemized changes, when asked for (`itemize`). */
   changes: SyncChanges | null;
   /** Files the destination's filesystem refused (names, sizes), left out; null when none. */
   notStored: NotStored | null;
-}
-
-/**
- * Builds rsync's arguments. Never --delete: a file removed from the library stays in the
- * backup. The source ends in "/" so the library's contents (hidden `.immich` markers included)
- * land in `files/`. rsync writes each file under a hidden temporary name and renames it when
- * complete; an interrupted file waits in `.rsync-partial/` to be resumed, out of sight.
- */
-export function rsyncArguments(
-  request: Omit<SyncRequest, 'signal' | 'timeoutMs'>,
-  dryRun = false,
-): string[] {
-  const largest = largestFile(request.filesystemType);
-  return [
-    ...keepOptions(request),
-    // FAT32 takes no file of 4 GiB or more, and rsync would abort the whole copy at the first:
-    // such files are left out (and named, see syncLibrary).
-    ...(largest !== null ? [`--max-size=${largest}`] : []),
-    // rsync always writes a file under a hidden temporary name and renames it when complete; with
-    // --partial-dir an interrupted one is kept, out of sight, to be resumed.
-    ...(dryRun || request.resumable === false ? [] : ['--partial-dir=.rsync-partial']),
-    ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
-    ...(request.excludeFolders ?? []).map((folder) => `--exclude=/${folder}/`),
-    ...(request.onlyFolders?.length
-      ? [...request.onlyFolders.map((folder) => `--include=/${folder}/***`), '--exclude=*']
-      : []),
-    ...(request.itemize ? ['--out-format=%i %l %n'] : []),
-    ...(request.countMissing && dryRun ? ['--delete'] : []),
-    '--stats',
-    '--no-human-readable',
-    // Overall progress; the whole file list first, so the percentage does not jump backwards.
-    ...(request.onProgress && !dryRun ? ['--info=progress2', '--no-inc-recursive'] : []),
-    ...(dryRun ? ['--dry-run'] : []),
-    '--',
-    withSlash(request.source),
-    withSlash(request.destination),
-  ];
-}
-
-/**
- * What is kept. A backup (onto the drive):
- * - a drive that keeps permissions (ext4, xfs, btrfs): everything, owners by number, hard links;
- * - a drive without (vfat, exFAT, NTFS): contents and times only (FAT stores times in 2 s steps,
- *   hence the window), every file and folder 0700, as the drive is mounted (a mode the driver
- *   cannot set would fail the file: fusefat has no chmod at all).
- * A restore (into the library, `sourceFilesystemType` given):
- * - from a drive that kept them into a library that keeps them: everything, as backed up;
- * - otherwise (a drive without permissions has only its mount's made-up 0700 root:root; a library
- *   on mergerfs or NFS may not take owners): new files get plain modes (folders 0755, files
- *   0644) and the library folder's owner; files already there keep their modes.
- */
-function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string[] {
-  const archive = ['--archive', '--hard-links', '--numeric-ids'];
-  const contents = ['--recursive', '--times', '--modify-window=1'];
-  const destinationKeeps = keepsPermissions(request.filesystemType);
-  if (request.sourceFilesystemType === undefined)
-    return destinationKeeps ? archive : [...contents, '--chmod=D0700,F0700'];
-  if (destinationKeeps && keepsPermissions(request.sourceFilesystemType)) return archive;
-  return [
-    ...contents,
-    // Without --perms, --chmod sets what new files get and leaves existing files' modes alone.
-    '--chmod=D0755,F0644',
-    ...(request.owner
-      ? ['--numeric-ids', `--chown=${request.owner.uid}:${request.owner.gid}`]
-      : []),
-  ];
 }
 
 export async function syncLibrary(
@@ -315,10 +209,6 @@ async function putTimesBack(gateway: ProcessGateway, request: SyncRequest): Prom
       { step: 'sync' },
     );
   }
-}
-
-function withSlash(folder: string): string {
-  return folder.endsWith('/') ? folder : `${folder}/`;
 }
 
 function lastLines(text: string, count: number): string {

@@ -1,7 +1,7 @@
 import { listDumps } from '../drive-content/dumps.js';
 import { formatBytes } from '../format.js';
-import { withBackupDrive } from './drive-session.js';
-import { exitCodes } from './exit-codes.js';
+import { withBackupDrive } from './setup.js';
+import { exitCodes } from '../exit-codes.js';
 
 /** `backups [--json]`: the dumps on the drive, with dates, sizes, versions, verified or not. */
 export async function backupsCommand(

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
-import { exitCodes } from './exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 
 /** `config validate`: exit 0 with a one-line summary, or 2 with every problem (via main). */
 export async function configValidateCommand(configFlag: string | undefined): Promise<number> {

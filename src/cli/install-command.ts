@@ -1,16 +1,27 @@
-import { execa } from 'execa';
+import { createProcessGateway, type ProcessGateway } from '../adapters/process.js';
+import { exitCodes } from '../exit-codes.js';
 import { currentCommand, install, uninstall } from '../install/install.js';
-import { exitCodes } from './exit-codes.js';
+import { runSystemCommand, systemCommands, type SystemCommand } from '../install/system-reload.js';
+import { createLogger } from '../log/logger.js';
+
+/**
+ * The gateway for udevadm and systemctl. There may be no configuration yet (install writes the
+ * first one), so no log file: only warnings, on stderr, where they do not mix with the report.
+ */
+function installGateway(): ProcessGateway {
+  const { logger } = createLogger({
+    file: null,
+    level: 'warn',
+    pretty: false,
+    secrets: [],
+    console: process.stderr,
+  });
+  return createProcessGateway({ logger, secrets: [] });
+}
 
 /** Runs a command that makes udev or systemd take the new files, and says how it went. */
-async function tell(command: string, args: string[]): Promise<void> {
-  const result = await execa(command, args, { reject: false, stdin: 'ignore' });
-  const shown = [command, ...args].join(' ');
-  process.stdout.write(
-    result.exitCode === 0
-      ? `  ran: ${shown}\n`
-      : `  could not run ${shown}: ${String(result.stderr).trim() || `exit ${result.exitCode}`}\n`,
-  );
+async function tell(gateway: ProcessGateway, command: SystemCommand): Promise<void> {
+  process.stdout.write(`  ${await runSystemCommand(gateway, command)}\n`);
 }
 
 /** `install [--root DIR] [--app-dir DIR] [--uuid UUID]… [--mount-point DIR]`. */
@@ -39,27 +50,29 @@ export async function installCommand(options: {
   for (const file of report.written) out(`Wrote ${file}`);
   for (const file of report.unchanged) out(`Unchanged ${file}`);
   if (options.root === '/') {
-    await tell('udevadm', ['control', '--reload']);
-    await tell('systemctl', ['daemon-reload']);
-    await tell('systemctl', ['enable', '--now', 'immich-backup-agent.service']);
+    const gateway = installGateway();
+    await tell(gateway, systemCommands.reloadUdev);
+    await tell(gateway, systemCommands.reloadSystemd);
+    await tell(gateway, systemCommands.enableDaemon);
     out(
       'Plug in the backup drive: the backup starts by itself when one is due. See: immich-backup-agent status',
     );
+    out('Every command and key: man immich-backup-agent');
   }
   return exitCodes.ok;
 }
 
-/** `uninstall [--root DIR]`: removes the rule and units; keeps config, state and backups. */
+/** `uninstall [--root DIR]`: removes the rule, units and man page; keeps config, state and backups. */
 export async function uninstallCommand(options: { root: string }): Promise<number> {
-  if (options.root === '/')
-    await tell('systemctl', ['disable', '--now', 'immich-backup-agent.service']);
+  const gateway = options.root === '/' ? installGateway() : null;
+  if (gateway) await tell(gateway, systemCommands.disableDaemon);
   const removed = await uninstall(options.root);
   for (const file of removed) process.stdout.write(`Removed ${file}\n`);
   if (removed.length === 0)
     process.stdout.write('Nothing to remove: install has not written anything here.\n');
-  if (options.root === '/') {
-    await tell('systemctl', ['daemon-reload']);
-    await tell('udevadm', ['control', '--reload']);
+  if (gateway) {
+    await tell(gateway, systemCommands.reloadSystemd);
+    await tell(gateway, systemCommands.reloadUdev);
   }
   process.stdout.write('Kept the configuration, the state folder and every backup.\n');
   return exitCodes.ok;

@@ -1,7 +1,6 @@
-import { loadConfig, resolveConfigFile } from '../config/load.js';
 import { AgentError } from '../errors.js';
-import { createHistoryStore } from '../history/store.js';
-import { exitCodes } from './exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
+import { openCommand } from './setup.js';
 import { formatRunSummary } from './summary.js';
 
 /**
@@ -13,14 +12,19 @@ export async function lastRunCommand(
   json: boolean,
   drive?: string,
 ): Promise<number> {
-  const config = await loadConfig(resolveConfigFile(configFlag));
+  const { config, deps } = await openCommand(configFlag, {
+    writeFile: false,
+    console: process.stderr,
+    signals: false,
+    quiet: true,
+  });
   if (drive && !config.drives.some((one) => one.uuid.toLowerCase() === drive.toLowerCase())) {
     throw new AgentError(
       'CONFIG_INVALID',
       `--drive ${drive} is not one of the configured drives (${config.drives.map((one) => one.uuid).join(', ')}).`,
     );
   }
-  const record = await createHistoryStore(config.stateDir).latest(drive);
+  const record = await deps.history.latest(drive);
   if (record === null) {
     if (json) process.stdout.write('null\n');
     else

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import ora, { type Ora } from 'ora';
-import type { LiveLine } from '../run/progress-reporter.js';
+import type { LiveLine } from '../session/deps.js';
 
 /**
  * The live progress line of a run on a terminal (ora, on stderr), and the console stream for the

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { loadConfig, resolveConfigFile } from '../config/load.js';
-import { exitCodes } from './exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { localTime } from './summary.js';
 
 /** The last `count` lines of a file, read from its end (a log grows for years). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { AgentError } from '../errors.js';
-import { exitCodes } from './exit-codes.js';
+import { exitCodes } from '../exit-codes.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<void> {

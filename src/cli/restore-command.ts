@@ -1,7 +1,9 @@
 import { AgentError, isAgentError } from '../errors.js';
-import { executeRestore, formatPlan, planRestore } from '../restore/restore.js';
-import { withBackupDrive } from './drive-session.js';
-import { exitCodes } from './exit-codes.js';
+import { executeRestore } from '../restore/execute.js';
+import { planRestore } from '../restore/plan.js';
+import { formatPlan } from './restore-plan-text.js';
+import { withBackupDrive } from './setup.js';
+import { exitCodes } from '../exit-codes.js';
 
 export interface RestoreCommandOptions {
   date?: string;
@@ -36,9 +38,9 @@ export async function restoreCommand(
         }
         const record = await executeRestore(session, plan, { force: options.force });
         process.stdout.write(
-          `${record.outcome === 'success' ? 'Restored' : 'Restore FAILED'}: ${record.message}\n`,
+          `${record.outcome === 'failed' ? 'Restore FAILED' : 'Restored'}: ${record.message}\n`,
         );
-        return record.outcome === 'success' ? exitCodes.ok : exitCodes.failed;
+        return record.outcome === 'failed' ? exitCodes.failed : exitCodes.ok;
       },
     );
   } catch (error) {

@@ -3,12 +3,17 @@ import { connectBus, systemBusAddress, type BusClient } from '../adapters/dbus.j
 import { createDockerAdapter } from '../adapters/docker.js';
 import { createDriveAdapter, runningUnderSystemd } from '../adapters/drive.js';
 import { createProcessGateway } from '../adapters/process.js';
-import type { AgentConfig } from '../config/load.js';
+import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
 import { createHistoryStore } from '../history/store.js';
+import { stateFolder } from '../layout/state-folder.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createNotifier } from '../notify/notifier.js';
-import type { RunDeps } from '../run/context.js';
-import type { LiveLine } from '../run/progress-reporter.js';
+import type { LiveLine, RunDeps } from '../session/deps.js';
+import {
+  withDriveSession,
+  type DriveSession,
+  type DriveSessionOptions,
+} from '../session/drive-session.js';
 
 export const agentVersion: string = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -16,18 +21,37 @@ export const agentVersion: string = (
   }
 ).version;
 
+/** A command's world: its configuration, its logger and everything it talks to. */
+export interface OpenCommand {
+  config: AgentConfig;
+  logger: Logger;
+  deps: RunDeps;
+  /** Stops listening for signals; call it when the command is done. */
+  close(): void;
+}
+
 /**
- * The composition root: the one place that builds the logger and the adapters from the
- * configuration and hands them to the run. Nothing below it reaches for globals.
+ * The composition root: the one place that loads the configuration and builds the logger and
+ * the adapters from it, for every command alike. Nothing below it reaches for globals.
+ * `writeFile: false` writes no log file (a dry run, a read-only command); with `signals`,
+ * SIGTERM/SIGINT/SIGHUP abort the command's signal instead of killing the process.
  */
-export function createLoggerFor(
-  config: AgentConfig,
-  options: { writeFile: boolean; console?: NodeJS.WritableStream },
-): Logger {
+export async function openCommand(
+  configFlag: string | undefined,
+  options: {
+    writeFile: boolean;
+    console?: NodeJS.WritableStream;
+    liveLine?: LiveLine | null;
+    signals?: boolean;
+    /** A read-only command's (status, last-run): only errors, whatever log.level says. */
+    quiet?: boolean;
+  },
+): Promise<OpenCommand> {
+  const config = await loadConfig(resolveConfigFile(configFlag));
   const consoleStream = options.console ?? process.stdout;
-  const { logger, fileError } = createLogger({
+  const { logger, runScope, fileError } = createLogger({
     file: options.writeFile ? config.log.file : null,
-    level: config.log.level,
+    level: options.quiet ? 'error' : config.log.level,
     pretty: (consoleStream as NodeJS.WriteStream).isTTY === true,
     secrets: config.secrets.all,
     console: consoleStream,
@@ -38,32 +62,42 @@ export function createLoggerFor(
       `Cannot write the log file ${config.log.file} (${fileError.message}); logging to the console only.`,
     );
   }
-  return logger;
-}
-
-export function createRunDeps(
-  config: AgentConfig,
-  logger: Logger,
-  signal: AbortSignal,
-  liveLine: LiveLine | null = null,
-): RunDeps {
+  const controller = new AbortController();
+  const stopListening =
+    options.signals === false ? () => undefined : abortOnSignals(controller, logger);
   const gateway = createProcessGateway({ logger, secrets: config.secrets.all });
   const openSystemBus = (): BusClient =>
     connectBus(systemBusAddress(), config.power.dbusTimeoutSeconds * 1000);
-  return {
+  const deps: RunDeps = {
     notifier: createNotifier({ config, logger, gateway, openSystemBus }),
     openSystemBus,
-    liveLine,
+    liveLine: options.liveLine ?? null,
     config,
     logger,
+    runScope,
     gateway,
     docker: createDockerAdapter(),
     drive: createDriveAdapter(gateway, { useSystemdMount: runningUnderSystemd() }),
-    history: createHistoryStore(config.stateDir),
+    history: createHistoryStore(stateFolder(config.stateDir).historyDir),
     clock: () => new Date(),
     agentVersion,
-    signal,
+    signal: controller.signal,
   };
+  return { config, logger, deps, close: stopListening };
+}
+
+/** `verify`, `restore`, `backups`, `prune-versions`: a command's world around a drive session. */
+export async function withBackupDrive<T>(
+  configFlag: string | undefined,
+  options: DriveSessionOptions & { console?: NodeJS.WritableStream },
+  work: (session: DriveSession) => Promise<T>,
+): Promise<T> {
+  const command = await openCommand(configFlag, { writeFile: true, console: options.console });
+  try {
+    return await withDriveSession(command.deps, options, work);
+  } finally {
+    command.close();
+  }
 }
 
 /**
@@ -71,7 +105,7 @@ export function createRunDeps(
  * the run instead of killing the process, so its undos still start the server again. Further
  * signals are logged and ignored while that happens.
  */
-export function abortOnSignals(controller: AbortController, logger: Logger): () => void {
+function abortOnSignals(controller: AbortController, logger: Logger): () => void {
   const handler = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
       logger.warn(

@@ -1,25 +1,20 @@
 import { statfs } from 'node:fs/promises';
-import path from 'node:path';
 import { findFilesystemsByUuid } from '../adapters/block-devices.js';
 import { readMountinfo } from '../adapters/mountinfo.js';
-import { createProcessGateway } from '../adapters/process.js';
 import { driveIdentity, type DriveIdentity } from '../adapters/sysfs-usb.js';
-import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.js';
+import type { AgentConfig } from '../config/load.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { RunRecord } from '../history/record.js';
-import { createHistoryStore, type HistoryStore } from '../history/store.js';
-import { createLogger } from '../log/logger.js';
 import { isStale, nextDueAt } from '../policy/due.js';
-import { readLockOwner } from '../run/lock.js';
-import { latestRestore } from '../restore/restore-history.js';
-import type { RestoreRecord } from '../restore/restore.js';
-import { createProgressFile, type RunProgress } from '../run/progress.js';
-import { folderSize } from '../run/steps/sync-library.js';
-import { exitCodes } from './exit-codes.js';
+import { readLockOwner } from '../session/lock.js';
+import { latestRestore, type RestoreRecord } from '../restore/restore-record.js';
+import type { RunDeps } from '../session/deps.js';
+import { stateNotes, type RunProgress } from '../session/state-notes.js';
+import { stateFolder } from '../layout/state-folder.js';
+import { openCommand } from './setup.js';
+import { folderSize } from '../files/folder-size.js';
+import { exitCodes } from '../exit-codes.js';
 import { localTime } from './summary.js';
-
-/** `status` exits 4 when the last success is older than maxAgeDays (or there never was one). */
-const staleExitCode = 4;
 
 export interface DriveStatus {
   uuid: string;
@@ -50,13 +45,16 @@ export interface Status {
   lastRestore: RestoreRecord | null;
 }
 
-export async function readStatus(config: AgentConfig, now = new Date()): Promise<Status> {
-  const history = createHistoryStore(config.stateDir);
+export async function readStatus(
+  deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
+  now = new Date(),
+): Promise<Status> {
+  const { config, history } = deps;
   const [lastRun, lastSuccess, owner, progress, lastRestore] = await Promise.all([
     history.latest(),
     history.latestSuccess(),
-    readLockOwner(path.join(config.stateDir, 'run.lock')),
-    createProgressFile(config.stateDir).read(),
+    readLockOwner(stateFolder(config.stateDir).lockFile),
+    stateNotes(config.stateDir).progress.read(),
     latestRestore(config.stateDir),
   ]);
   const dueInput = {
@@ -69,8 +67,7 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
   const drives: DriveStatus[] = [];
   // The library as it is now, walked once for every drive's estimate (null: unreadable).
   const libraryNow = await folderSize(config.immich.libraryDir, { strict: true }).catch(() => null);
-  for (const drive of config.drives)
-    drives.push(await driveStatus(config, history, drive, now, libraryNow));
+  for (const drive of config.drives) drives.push(await driveStatus(deps, drive, now, libraryNow));
   return {
     health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
     running: owner
@@ -87,23 +84,13 @@ export async function readStatus(config: AgentConfig, now = new Date()): Promise
 }
 
 async function driveStatus(
-  config: AgentConfig,
-  history: HistoryStore,
+  deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
   drive: AgentConfig['drives'][number],
   now: Date,
   libraryNow: { bytes: number } | null,
 ): Promise<DriveStatus> {
-  const { logger } = createLogger({
-    file: null,
-    level: 'error',
-    pretty: false,
-    secrets: [],
-    console: process.stderr,
-  });
-  const found = await findFilesystemsByUuid(
-    createProcessGateway({ logger, secrets: [] }),
-    drive.uuid,
-  ).catch(() => null);
+  const { config, history } = deps;
+  const found = await findFilesystemsByUuid(deps.gateway, drive.uuid).catch(() => null);
   const device = found?.[0]?.device ?? null;
   const last = await history.latestSuccess(drive.uuid);
   // Growth since the last success: the library now against what it held then.
@@ -151,13 +138,19 @@ export async function statusCommand(
   configFlag: string | undefined,
   json: boolean,
 ): Promise<number> {
-  const config = await loadConfig(resolveConfigFile(configFlag));
-  const status = await readStatus(config);
+  // Read-only: no log file, errors only on stderr (stdout is the answer).
+  const command = await openCommand(configFlag, {
+    writeFile: false,
+    console: process.stderr,
+    signals: false,
+    quiet: true,
+  });
+  const status = await readStatus(command.deps);
   process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
   return status.health === 'failed'
     ? exitCodes.failed
     : status.health === 'stale'
-      ? staleExitCode
+      ? exitCodes.stale
       : exitCodes.ok;
 }
 

@@ -1,7 +1,7 @@
 import { isAgentError } from '../errors.js';
 import { verifyBackup, type VerifyReport } from '../verify/verify-backup.js';
-import { withBackupDrive } from './drive-session.js';
-import { exitCodes } from './exit-codes.js';
+import { withBackupDrive } from './setup.js';
+import { exitCodes } from '../exit-codes.js';
 
 /** `verify [--drill] [--date D] [--json]`: exit 0 when the backup is good, 1 with every problem named. */
 export async function verifyCommand(

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { copiesAsOf, pruneVersions } from '../drive-content/versions.js';
 import { AgentError } from '../errors.js';
 import { formatBytes, plural } from '../format.js';
-import { withBackupDrive } from './drive-session.js';
-import { exitCodes } from './exit-codes.js';
+import { withBackupDrive } from './setup.js';
+import { exitCodes } from '../exit-codes.js';
 import { sha256 } from '../verify/library-check.js';
 
 /** `prune-versions --older-than DAYS`: removes old versions, never the last copy of anything. */

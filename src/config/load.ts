@@ -1,9 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { AgentError } from '../errors.js';
 import { readImmichInstall, type ImmichInstall } from './immich-discovery.js';
-import { configSchema, defaultAppDir, type ParsedConfig } from './schema.js';
+import { assertConfigFileSafe, invalid, issuePath, type ConfigIssue } from './config-file.js';
+import { configSchema, type ParsedConfig } from './schema.js';
+import { defaultAppDir } from './schema-fields.js';
+
+export type { ConfigIssue } from './config-file.js';
 
 export const defaultConfigFile = '/etc/immich-backup-agent/config.yml';
 
@@ -39,11 +42,6 @@ export interface AgentConfig extends Omit<ParsedConfig, 'immich'> {
   configFile: string;
   /** Values that must never reach a log, a record or a terminal. */
   secrets: { databasePassword: string | undefined; all: string[] };
-}
-
-export interface ConfigIssue {
-  path: string;
-  message: string;
 }
 
 /** `--config`, else `$IMMICH_BACKUP_AGENT_CONFIG`, else the default path. */
@@ -183,46 +181,6 @@ function resolveDrives(config: ParsedConfig): ResolvedDrive[] {
   });
 }
 
-async function assertConfigFileSafe(configFile: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(configFile);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new AgentError(
-      'CONFIG_INVALID',
-      code === 'ENOENT'
-        ? `No configuration file at ${configFile}.`
-        : `The configuration file ${configFile} cannot be read (${(error as Error).message}).`,
-      {
-        hint: 'Write one (see the README), or point to it with --config or IMMICH_BACKUP_AGENT_CONFIG.',
-        step: 'config',
-        cause: error,
-      },
-    );
-  }
-  if (!info.isFile()) {
-    throw new AgentError('CONFIG_INVALID', `${configFile} is not a file.`, { step: 'config' });
-  }
-  const problems: string[] = [];
-  if (info.uid !== 0) problems.push(`it is owned by uid ${info.uid}, not root`);
-  const writers = [info.mode & 0o020 ? 'its group' : '', info.mode & 0o002 ? 'others' : '']
-    .filter(Boolean)
-    .join(' and ');
-  if (writers)
-    problems.push(`it is writable by ${writers} (mode ${(info.mode & 0o777).toString(8)})`);
-  if (problems.length > 0) {
-    throw new AgentError(
-      'CONFIG_INSECURE',
-      `Refusing ${configFile}: ${problems.join(' and ')}. The agent runs as root, so whoever can change this file could make it run anything.`,
-      {
-        hint: `Fix it with: sudo chown root:root '${configFile}' && sudo chmod 600 '${configFile}'`,
-        step: 'config',
-      },
-    );
-  }
-}
-
 /** Either drive.uuid or a `drives` list, not both, and every UUID once. */
 function checkDrives(raw: { drive?: { uuid?: unknown }; drives?: unknown }): ConfigIssue[] {
   const single = raw.drive?.uuid !== undefined && raw.drive?.uuid !== null;
@@ -247,19 +205,4 @@ function checkDrives(raw: { drive?: { uuid?: unknown }; drives?: unknown }): Con
     if (uuid) seen.add(uuid);
   });
   return issues;
-}
-
-function issuePath(segments: readonly PropertyKey[], keys?: readonly string[]): string {
-  const base = segments.map(String).join('.');
-  if (keys && keys.length > 0) return keys.map((key) => (base ? `${base}.${key}` : key)).join(', ');
-  return base || '(root)';
-}
-
-function invalid(configFile: string, issues: ConfigIssue[]): AgentError {
-  const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`);
-  return new AgentError(
-    'CONFIG_INVALID',
-    `${configFile} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`,
-    { hint: 'Fix the keys named above and run again.', step: 'config', details: { issues } },
-  );
 }

@@ -19,8 +19,9 @@ interface Definition {
 }
 
 /**
- * Every leaf key of the schema with its description and default: the source of the README's
- * configuration reference and of the example file, both checked against it by a test.
+ * Every leaf key of the schema with its description and default: the source of the configuration
+ * reference in docs/configuration.md and in the man page, and of the example file, all checked
+ * against it by a test.
  */
 export function listConfigKeys(schema: z.ZodType = configSchema): ConfigKey[] {
   const keys: ConfigKey[] = [];
@@ -67,15 +68,18 @@ export function listConfigKeys(schema: z.ZodType = configSchema): ConfigKey[] {
   return keys;
 }
 
-/** The README's configuration table, rendered from the schema (`npm run docs` writes it). */
+/** A key's default as the references show it: `(required)`, `—` for none, else the value. */
+export function shownDefault(key: ConfigKey): string {
+  if (key.path === 'drive.uuid') return '(required)';
+  if (key.defaultValue === null) return '—';
+  return key.defaultValue.replace(/^"(.*)"$/, '$1');
+}
+
+/** The configuration table of docs/configuration.md, rendered from the schema (`npm run docs`). */
 export function renderConfigReference(): string {
   const rows = listConfigKeys().map((key) => {
-    const fallback =
-      key.path === 'drive.uuid'
-        ? '(required)'
-        : key.defaultValue === null
-          ? '—'
-          : `\`${key.defaultValue.replace(/^"(.*)"$/, '$1')}\``;
+    const literal = key.path !== 'drive.uuid' && key.defaultValue !== null;
+    const fallback = literal ? `\`${shownDefault(key)}\`` : shownDefault(key);
     return `| \`${key.path}\` | ${fallback} | ${key.description.replace(/\|/g, '\\|')} |`;
   });
   return ['| key | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
@@ -84,10 +88,10 @@ export function renderConfigReference(): string {
 export const referenceStart = '<!-- config-reference:start (npm run docs) -->';
 export const referenceEnd = '<!-- config-reference:end -->';
 
-/** README text with the section between the markers replaced by the current table. */
-export function withConfigReference(readme: string): string {
-  const start = readme.indexOf(referenceStart);
-  const end = readme.indexOf(referenceEnd);
-  if (start < 0 || end < start) throw new Error('README.md has no config-reference markers');
-  return `${readme.slice(0, start + referenceStart.length)}\n\n${renderConfigReference()}\n\n${readme.slice(end)}`;
+/** Markdown with the section between the markers replaced by the current table. */
+export function withConfigReference(markdown: string): string {
+  const start = markdown.indexOf(referenceStart);
+  const end = markdown.indexOf(referenceEnd);
+  if (start < 0 || end < start) throw new Error('no config-reference markers');
+  return `${markdown.slice(0, start + referenceStart.length)}\n\n${renderConfigReference()}\n\n${markdown.slice(end)}`;
 }

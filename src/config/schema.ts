@@ -1,63 +1,18 @@
-import path from 'node:path';
-import { Cron } from 'croner';
 import { z } from 'zod';
+import {
+  absolutePath,
+  containerName,
+  defaultAppDir,
+  cronExpression,
+  filesystemUuid,
+  relativeFolder,
+} from './schema-fields.js';
 
 /**
- * The one configuration schema. Types, defaults and the descriptions used by the README's
+ * The one configuration schema. Types, defaults and the descriptions used by docs/configuration.md's
  * configuration reference all come from here. Every key has a default except `drive.uuid`.
  * Objects are strict: a misspelt key is reported, not silently ignored.
  */
-
-const absolutePath = z
-  .string()
-  .trim()
-  .min(1)
-  .refine((value) => path.isAbsolute(value), { message: 'must be an absolute path' })
-  .transform((value) => path.normalize(value).replace(/(.)\/+$/, '$1'));
-
-const relativeFolder = z
-  .string()
-  .trim()
-  .min(1)
-  .refine((value) => !path.isAbsolute(value), {
-    message: "must be relative to the drive's root (no leading /)",
-  })
-  .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".."' })
-  .transform((value) => path.normalize(value).replace(/\/+$/, ''))
-  .refine((value) => value !== '.', { message: "must name a folder, not the drive's root" });
-
-const containerName = z
-  .string()
-  .trim()
-  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: 'is not a valid Docker container name' })
-  .transform((value) => value.replace(/^\//, ''));
-
-/** ext4/xfs/btrfs UUIDs, vfat/exFAT serials (ABCD-1234) and NTFS serials (16 hex digits). */
-const filesystemUuid = z
-  .string({ error: 'is required: the filesystem UUID of the backup drive (see `blkid`)' })
-  .trim()
-  .regex(/^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)*$/, {
-    message: 'is not a filesystem UUID (hex digits and dashes, as `blkid` prints it)',
-  })
-  .refine((value) => value.replace(/-/g, '').length >= 8, { message: 'is too short for a UUID' });
-
-const cronExpression = z
-  .string()
-  .trim()
-  .superRefine((value, context) => {
-    try {
-      new Cron(value, { paused: true });
-    } catch (error) {
-      context.addIssue({
-        code: 'custom',
-        message: `is not a valid cron expression (${(error as Error).message})`,
-      });
-    }
-  });
-
-/** Where Immich's compose file and .env are when immich.appDir is not set. */
-export const defaultAppDir = '/opt/immich-app';
-
 export const configSchema = z.strictObject({
   immich: z
     .strictObject({
@@ -291,5 +246,4 @@ export const configSchema = z.strictObject({
     .describe('Run records, the lock and recovery markers.'),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -2,8 +2,8 @@ import { Cron } from 'croner';
 import { isAgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
 import { isDue, latestWindow, localTimeZone } from '../policy/due.js';
-import type { RunDeps } from '../run/context.js';
-import { runRecovery } from '../run/recover-with-lock.js';
+import type { RunDeps } from '../session/deps.js';
+import { recoverWithLock } from '../session/recovery.js';
 import { runBackup } from '../run/run-backup.js';
 import { EventBus } from './event-bus.js';
 
@@ -36,8 +36,8 @@ export async function runDaemon(
     );
   });
 
-  await runRecovery(deps).catch((error: unknown) => {
-    // Logged loudly by the recovery itself; the daemon keeps running so the schedule still works.
+  await recoverWithLock(deps).catch((error: unknown) => {
+    // Logged by the recovery itself; the daemon keeps running so the schedule still works.
     if (!isAgentError(error)) throw error;
   });
 

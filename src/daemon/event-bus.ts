@@ -5,7 +5,6 @@ import type { Logger } from '../log/logger.js';
 export interface DaemonEvents {
   'run-started': { reason: string; at: Date };
   'run-finished': { reason: string; record: RunRecord };
-  'window-skipped': { reason: string; window: Date };
 }
 
 type Listener<T> = (payload: T) => void | Promise<void>;

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.js';
+import { dumpDate } from '../layout/drive.js';
 import { readSidecar, type DumpSidecar } from './sidecar.js';
 
 /** A dump on the drive, with its sidecar when it has one (the old scripts made none). */
@@ -13,18 +14,16 @@ export interface DumpEntry {
   sidecar: DumpSidecar | null;
 }
 
-const dumpName = /^immich-db-(\d{4}-\d{2}-\d{2})\.sql\.gz$/;
-
 /** The dumps in the backup folder, oldest first. */
 export async function listDumps(backupDir: string): Promise<DumpEntry[]> {
   const entries: DumpEntry[] = [];
   for (const name of (await readdir(backupDir)).sort()) {
-    const match = dumpName.exec(name);
-    if (!match) continue;
+    const date = dumpDate(name);
+    if (date === null) continue;
     const info = await stat(path.join(backupDir, name));
     entries.push({
       name,
-      date: match[1] as string,
+      date,
       bytes: info.size,
       modifiedAt: info.mtime.toISOString(),
       sidecar: await readSidecar(backupDir, name),

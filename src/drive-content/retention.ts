@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { listDumps } from './dumps.js';
-import { sidecarNameFor } from './sidecar.js';
+import { sidecarFileName } from '../layout/drive.js';
 
 /**
  * retention.keepDumps: keeps the newest N verified dumps (with their sidecars) and removes older
@@ -21,7 +21,7 @@ export async function applyRetention(
   const removed: string[] = [];
   for (const dump of verified.slice(0, Math.max(0, verified.length - keep))) {
     await rm(path.join(backupDir, dump.name), { force: true });
-    await rm(path.join(backupDir, sidecarNameFor(dump.name)), { force: true });
+    await rm(path.join(backupDir, sidecarFileName(dump.name)), { force: true });
     removed.push(dump.name);
   }
   if (removed.length > 0) {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../adapters/atomic-files.js';
-import type { DumpFormat } from '../adapters/database-dump.js';
+import { writeFileAtomic } from '../files/atomic-files.js';
+import type { DumpFormat } from '../model/dump-format.js';
+import { sidecarFileName } from '../layout/drive.js';
 
 /**
  * `immich-db-YYYY-MM-DD.json` beside each dump: what it is and what made it, so a restore can
@@ -29,17 +30,13 @@ export interface DumpSidecar {
   agentVersion: string;
 }
 
-export function sidecarNameFor(dumpName: string): string {
-  return dumpName.replace(/\.sql\.gz$/, '.json');
-}
-
 export async function readSidecar(
   backupDir: string,
   dumpName: string,
 ): Promise<DumpSidecar | null> {
   try {
     return JSON.parse(
-      await readFile(path.join(backupDir, sidecarNameFor(dumpName)), 'utf8'),
+      await readFile(path.join(backupDir, sidecarFileName(dumpName)), 'utf8'),
     ) as DumpSidecar;
   } catch {
     return null;
@@ -48,7 +45,7 @@ export async function readSidecar(
 
 export async function writeSidecar(backupDir: string, sidecar: DumpSidecar): Promise<void> {
   await writeFileAtomic(
-    path.join(backupDir, sidecarNameFor(sidecar.dump)),
+    path.join(backupDir, sidecarFileName(sidecar.dump)),
     JSON.stringify(sidecar, null, 2) + '\n',
   );
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { backupLayout } from '../layout/drive.js';
 import { AgentError } from '../errors.js';
 
 /**
@@ -9,7 +10,7 @@ import { AgentError } from '../errors.js';
  */
 async function versionFolders(backupDir: string): Promise<string[]> {
   try {
-    return (await readdir(path.join(backupDir, 'versions')))
+    return (await readdir(backupLayout(backupDir).versionsDir))
       .filter((name) => /^\d{4}-\d\d-\d\d/.test(name))
       .sort();
   } catch {
@@ -48,9 +49,9 @@ export async function pruneVersions(
   const result = { removedFiles: 0, removedBytes: 0, keptOnlyCopies: 0 };
   for (const folder of await versionFolders(backupDir)) {
     if (folder.slice(0, 10) >= cutoff) continue;
-    const root = path.join(backupDir, 'versions', folder);
+    const root = path.join(backupLayout(backupDir).versionsDir, folder);
     for (const relative of await filesUnder(root)) {
-      if (!existsSync(path.join(backupDir, 'files', relative))) {
+      if (!existsSync(path.join(backupLayout(backupDir).filesDir, relative))) {
         result.keptOnlyCopies += 1;
         continue;
       }
@@ -98,11 +99,11 @@ export async function copiesAsOf(
   };
   for (const folder of await versionFolders(backupDir)) {
     if (folder.slice(0, 10) <= date) continue;
-    const root = path.join(backupDir, 'versions', folder);
+    const root = path.join(backupLayout(backupDir).versionsDir, folder);
     for (const file of await collect(root))
       if (!chosen.has(file)) chosen.set(file, path.join(root, file));
   }
-  const current = path.join(backupDir, 'files');
+  const current = backupLayout(backupDir).filesDir;
   for (const file of await collect(current))
     if (!chosen.has(file)) chosen.set(file, path.join(current, file));
   return chosen;

@@ -1,4 +1,5 @@
-import type { DriveIdentity } from '../adapters/sysfs-usb.js';
+import { hostname } from 'node:os';
+import type { DriveIdentity } from '../model/drive-identity.js';
 
 /** The record every run leaves, whatever happened (`last-run --json`; see CONTRACT.md). */
 export type Trigger = 'manual' | 'hotplug' | 'schedule';
@@ -113,5 +114,49 @@ export function driveNotUsed(drive: {
     filesystemType: null,
     mountedByAgent: false,
     ...(drive.label ? { label: drive.label } : {}),
+  };
+}
+
+/** The power decision of a run that may not power off (all but a scheduled one). */
+export const noPowerDecision: RunRecord['power'] = {
+  decision: 'not-applicable',
+  reason: 'Only a scheduled run may power the machine off.',
+};
+
+/**
+ * A record with nothing done yet: every step's part null, no power decision, no warnings. The
+ * one place a record is made whole (its keys in the order `last-run --json` shows them); a run's
+ * state and a dead run's recovery fill in the rest.
+ */
+export function emptyRecord(
+  base: Pick<RunRecord, 'id' | 'trigger' | 'outcome' | 'startedAt' | 'finishedAt' | 'agentVersion'>,
+): RunRecord {
+  return {
+    id: base.id,
+    trigger: base.trigger,
+    outcome: base.outcome,
+    reason: null,
+    message: '',
+    hint: null,
+    startedAt: base.startedAt,
+    finishedAt: base.finishedAt,
+    durationMs: Date.parse(base.finishedAt) - Date.parse(base.startedAt),
+    dryRun: false,
+    forced: false,
+    drive: null,
+    database: null,
+    files: null,
+    config: null,
+    server: null,
+    power: { ...noPowerDecision },
+    unplug: null,
+    verify: null,
+    guard: null,
+    catchUp: false,
+    nextDueAt: null,
+    warnings: [],
+    errors: [],
+    agentVersion: base.agentVersion,
+    hostname: hostname(),
   };
 }

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../adapters/atomic-files.js';
+import { writeFileAtomic } from '../files/atomic-files.js';
+import { recordFileName, runsFolder } from '../layout/state-folder.js';
 import type { RunRecord } from './record.js';
 
 /** How many records are kept in the state folder; older ones are removed. */
@@ -13,7 +14,6 @@ const keepRecords = 1000;
  */
 export interface HistoryStore {
   write(record: RunRecord): Promise<void>;
-  /** The most recently finished run of any outcome. */
   /** The newest record of any outcome (of this drive, when given). */
   latest(driveUuid?: string): Promise<RunRecord | null>;
   /** The newest record of a run that found and used this drive (its device is on record). */
@@ -33,7 +33,7 @@ export interface HistoryStore {
 }
 
 export function createHistoryStore(folder: string): HistoryStore {
-  const runs = path.join(folder, 'runs');
+  const runs = path.join(folder, runsFolder);
 
   const names = async (): Promise<string[]> => {
     try {
@@ -104,8 +104,4 @@ function isSuccessOf(record: RunRecord, driveUuid?: string): boolean {
     (record.outcome === 'success' || record.outcome === 'warning') &&
     (driveUuid === undefined || record.drive?.uuid.toLowerCase() === driveUuid.toLowerCase())
   );
-}
-
-export function recordFileName(record: Pick<RunRecord, 'finishedAt' | 'id'>): string {
-  return `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`;
 }

@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package's root: the shipped udev/ and systemd/ folders are there. */
+/** The package's root: the shipped udev/, systemd/ and man/ folders are there. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const ruleFileName = '90-immich-backup-agent.rules';
 export const hotplugUnitName = 'immich-backup-agent-hotplug@.service';
 export const daemonUnitName = 'immich-backup-agent.service';
+export const manPageName = 'immich-backup-agent.8';
 const shippedAgentPath = '/usr/local/bin/immich-backup-agent';
 const seedUuid = 'ff12a215-2c2f-4649-a390-0d8a23e6ef0e';
 
@@ -45,4 +46,9 @@ export async function renderUnit(
     );
   }
   return text;
+}
+
+/** The man page as shipped in man/ (`npm run docs` generates it from the command definitions). */
+export async function readManPage(): Promise<string> {
+  return readFile(path.join(packageRoot, 'man', manPageName), 'utf8');
 }

@@ -21,23 +21,36 @@ export interface LoggerOptions {
 }
 
 /**
- * One logger per process, passed to whoever needs it (never a module singleton). Events go as
- * JSON lines to the log file and to the console (journald under systemd), or pretty on a TTY.
+ * The run in progress in this process (one at a time: the run lock). Every event logged while
+ * it runs carries its runId, also those of loggers made before it started (the process gateway,
+ * the signal handler), so a run's events can be picked out of a shared log whole. It belongs to
+ * the logger made with it, not to the module: each createLogger has its own.
+ */
+export interface RunScope {
+  enter(runId: string): void;
+  leave(): void;
+}
+
+/**
+ * One logger per command, made by the composition root and passed to whoever needs it. Events go
+ * as JSON lines to the log file and to the console (journald under systemd), or pretty on a TTY.
  * The file destination is synchronous so nothing is lost when the process exits right after a
  * run. Secrets are masked on the serialized line itself, so no field can leak them.
  */
-/**
- * The run in progress in this process (one at a time: the run lock). Every event logged while
- * it runs carries its runId, also those of loggers made before it started (the process gateway,
- * the signal handler), so a run's events can be picked out of a shared log whole.
- */
-let currentRun: { runId: string } | null = null;
-
-export function setCurrentRun(runId: string | null): void {
-  currentRun = runId === null ? null : { runId };
-}
-
-export function createLogger(options: LoggerOptions): { logger: Logger; fileError: Error | null } {
+export function createLogger(options: LoggerOptions): {
+  logger: Logger;
+  runScope: RunScope;
+  fileError: Error | null;
+} {
+  let currentRun: { runId: string } | null = null;
+  const runScope: RunScope = {
+    enter: (runId) => {
+      currentRun = { runId };
+    },
+    leave: () => {
+      currentRun = null;
+    },
+  };
   const consoleStream = options.console ?? process.stdout;
   const streams: StreamEntry[] = [
     {
@@ -73,12 +86,13 @@ export function createLogger(options: LoggerOptions): { logger: Logger; fileErro
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin: () => currentRun ?? {},
+      // A fresh object every time: pino merges into what the mixin returns.
+      mixin: () => (currentRun ? { runId: currentRun.runId } : {}),
       hooks: secrets.length > 0 ? { streamWrite: (line) => maskSecrets(line, secrets) } : {},
     },
     pino.multistream(streams),
   );
-  return { logger, fileError };
+  return { logger, runScope, fileError };
 }
 
 export function maskSecrets(text: string, secrets: readonly string[]): string {

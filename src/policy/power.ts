@@ -1,4 +1,4 @@
-import type { Inhibitor, LoginSession } from '../adapters/logind.js';
+import type { Inhibitor, LoginSession } from '../model/logind.js';
 import type { Outcome, RunRecord, Trigger } from '../history/record.js';
 
 export type PowerDecision = RunRecord['power'];

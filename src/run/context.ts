@@ -1,37 +1,13 @@
-import type { BusClient } from '../adapters/dbus.js';
-import type { DockerAdapter } from '../adapters/docker.js';
-import type { DriveAdapter } from '../adapters/drive.js';
-import type { ProcessGateway } from '../adapters/process.js';
-import type { AgentConfig, ResolvedDrive } from '../config/load.js';
-import { AgentError } from '../errors.js';
-import type { HistoryStore } from '../history/store.js';
+import type { ResolvedDrive } from '../config/load.js';
+import { AgentError, type StepName } from '../errors.js';
 import type { Trigger } from '../history/record.js';
 import type { Logger } from '../log/logger.js';
-import type { Notifier } from '../notify/notifier.js';
-import type { LiveLine, ProgressReporter } from './progress-reporter.js';
+import type { RunDeps } from '../session/deps.js';
+import type { UndoStack } from '../session/undo-stack.js';
+import type { ProgressReporter } from './progress-reporter.js';
 import type { RunState } from './run-state.js';
-import type { UndoStack } from './undo-stack.js';
 
-/** Everything a run talks to, made by the caller (CLI, daemon, tests) and passed in. */
-export interface RunDeps {
-  config: AgentConfig;
-  logger: Logger;
-  docker: DockerAdapter;
-  drive: DriveAdapter;
-  gateway: ProcessGateway;
-  history: HistoryStore;
-  clock: () => Date;
-  agentVersion: string;
-  /** Tells people what happened (desktop notifications, HTTP pings); never throws. */
-  notifier: Notifier;
-  /** A new connection to the system bus (logind, UDisks2); the caller closes it. */
-  openSystemBus: () => BusClient;
-  /** A live progress line on a terminal, or null (no TTY, systemd). */
-  liveLine: LiveLine | null;
-  /** Aborted on SIGTERM/SIGINT: the run stops at once and its undos put things back. */
-  signal: AbortSignal;
-}
-
+/** What was asked of a run (the CLI's options, the daemon's schedule, the hotplug unit's). */
 export interface RunRequest {
   trigger: Trigger;
   force: boolean;
@@ -46,24 +22,35 @@ export interface RunRequest {
   acceptChanges?: boolean;
 }
 
-/** What each step gets: the deps plus this run's state, undo stack and logger. */
+/** What each step gets: the deps plus this run's request, state, undo stack and logger. */
 export interface StepContext extends RunDeps {
   runId: string;
-  dryRun: boolean;
+  /** What was asked, in one place (a dry run is `request.dryRun`, nowhere else). */
+  request: RunRequest;
   state: RunState;
   undo: UndoStack;
   log: Logger;
   /** Where the run is: the live line, the progress file for `status`, a log event every 30 s. */
   reporter: ProgressReporter;
-  /** The drive this run backs up to (chosen by selectDrive when several are configured). */
-  driveConfig: ResolvedDrive;
+  /**
+   * The drive this run is for: the only one configured from the start, else the one chooseDrive
+   * picked; null until then (the record then names no drive).
+   */
+  driveConfig: ResolvedDrive | null;
+}
+
+/** The drive the run is for, once chosen (every step after chooseDrive may rely on it). */
+export function chosenDrive(context: StepContext): ResolvedDrive {
+  if (context.driveConfig === null)
+    throw new AgentError('INTERNAL', 'No backup drive was chosen before this step.');
+  return context.driveConfig;
 }
 
 /**
  * Between steps: stops here if the run was interrupted, and tells `status` which step runs now
  * (not in a dry run, which writes nothing).
  */
-export async function enterStep(context: StepContext, step: string): Promise<void> {
+export async function enterStep(context: StepContext, step: StepName): Promise<void> {
   if (context.signal.aborted) {
     throw new AgentError('INTERRUPTED', 'The run was interrupted before it finished.', {
       step,

@@ -1,6 +1,8 @@
 import type { Logger } from '../log/logger.js';
+import type { StepName } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
-import type { ProgressFile, RunProgress } from './progress.js';
+import type { LiveLine } from '../session/deps.js';
+import type { Note, RunProgress } from '../session/state-notes.js';
 
 /** How far a long step is: bytes (dump), or percent, rate and ETA (rsync's --info=progress2). */
 export interface ProgressUpdate {
@@ -11,10 +13,6 @@ export interface ProgressUpdate {
 }
 
 /** A live line on a terminal (ora), for whoever watches a manual run. */
-export interface LiveLine {
-  show(text: string): void;
-  clear(): void;
-}
 
 const fileEveryMs = 2000;
 const logEveryMs = 30_000;
@@ -36,7 +34,7 @@ export class ProgressReporter {
 
   constructor(
     private readonly options: {
-      file: ProgressFile | null;
+      file: Note<RunProgress> | null;
       log: Logger;
       live: LiveLine | null;
       base: Omit<RunProgress, 'step' | 'stepStartedAt'>;
@@ -50,7 +48,7 @@ export class ProgressReporter {
     };
   }
 
-  async step(step: string): Promise<void> {
+  async step(step: StepName): Promise<void> {
     const now = this.options.clock();
     this.current = { ...this.options.base, step, stepStartedAt: now.toISOString() };
     this.lastBytes = null;

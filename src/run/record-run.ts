@@ -1,15 +1,15 @@
-import path from 'node:path';
 import { driveWriteError } from '../adapters/drive-errors.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
+import { backupLayout } from '../layout/drive.js';
 import type { StepContext } from './context.js';
 import { nextDueAfter } from './steps/check-due.js';
-import type { PreparedDrive } from './steps/prepare-drive.js';
+import type { PreparedDrive } from '../session/prepare-drive.js';
 
 /** The run's one record: written to stateDir, copied to the drive, and told in the log. */
 
 export async function writeRecord(context: StepContext, record: RunRecord): Promise<void> {
-  if (context.dryRun) return;
+  if (context.request.dryRun) return;
   await context.history.write(record).catch((error: unknown) => {
     context.log.error(
       { step: 'record', err: error },
@@ -22,15 +22,16 @@ export async function finalRecord(context: StepContext): Promise<RunRecord> {
   const finishedAt = context.clock();
   const verdict = context.state.verdict();
   const succeeded =
-    !context.dryRun && (verdict.outcome === 'success' || verdict.outcome === 'warning');
+    !context.request.dryRun && (verdict.outcome === 'success' || verdict.outcome === 'warning');
   const nextDue = await nextDueAfter(
     context.history,
     context.config.schedule,
     finishedAt,
     succeeded,
-    context.driveConfig.uuid,
+    // Before a drive is chosen (several configured), the first one's, as ever.
+    (context.driveConfig ?? context.config.drives[0])?.uuid,
   ).catch(() => null);
-  return context.state.toRecord(finishedAt, nextDue);
+  return context.state.toRecord(finishedAt, nextDue, context.driveConfig);
 }
 
 export async function writeRecordToDrive(
@@ -38,8 +39,10 @@ export async function writeRecordToDrive(
   target: PreparedDrive,
 ): Promise<void> {
   await context.drive.proveOnDrive(target.backupDir, target.filesystem);
+  // The drive's copy is the record as it stands when the drive is left: before the unplug and
+  // power decisions, which happen once it is unmounted (the state folder's copy has them).
   const record = await finalRecord(context);
-  await createHistoryStore(path.join(target.backupDir, '.immich-backup-agent'))
+  await createHistoryStore(backupLayout(target.backupDir).historyDir)
     .write(record)
     .catch((error: unknown) => {
       throw driveWriteError(error, 'the run record', 'record', target.backupDir) ?? error;
@@ -54,7 +57,7 @@ export function logConclusion(context: StepContext, record: RunRecord): void {
     durationMs: record.durationMs,
   };
   const text = record.hint ? `${record.message} ${record.hint}` : record.message;
-  if (context.dryRun) {
+  if (context.request.dryRun) {
     context.log.info(
       fields,
       `Dry run finished (${record.outcome}${record.reason ? `: ${record.reason}` : ''}); nothing was changed.`,

@@ -1,184 +1,129 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { systemBusAddress } from '../adapters/dbus.js';
 import { holdInhibitor } from '../adapters/inhibitor.js';
-import { AgentError, toAgentError } from '../errors.js';
-import type { ResolvedDrive } from '../config/load.js';
+import { toAgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
-import { setCurrentRun } from '../log/logger.js';
-import { enterStep, type RunDeps, type RunRequest, type StepContext } from './context.js';
-import { acquireLock, readLockOwner, type HeldLock } from './lock.js';
-import { createMountNote } from './notes.js';
-import { recoverMount, recoverServer } from './recover.js';
-import { createProgressFile } from './progress.js';
-import { recordDeadRun } from './record-dead-run.js';
-import { finalRecord, logConclusion, writeRecord, writeRecordToDrive } from './record-run.js';
+import { chooseDrive } from '../session/choose-drive.js';
+import type { RunDeps } from '../session/deps.js';
+import { readLockOwner, takeRunLock, type HeldLock } from '../session/lock.js';
+import { prepareDrive } from '../session/prepare-drive.js';
+import { recoverLeftovers } from '../session/recovery.js';
+import { newRunId } from '../session/run-id.js';
+import { stateNotes } from '../session/state-notes.js';
+import { UndoStack } from '../session/undo-stack.js';
+import { stateFolder } from '../layout/state-folder.js';
+import { AgentError } from '../errors.js';
+import { chosenDrive, enterStep, type RunRequest, type StepContext } from './context.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { finalRecord, logConclusion, writeRecord, writeRecordToDrive } from './record-run.js';
 import { RunState } from './run-state.js';
-import { createServerMarker, type ServerMarker } from './server-marker.js';
 import { checkDue } from './steps/check-due.js';
+import { checkSpaceAndChanges } from './steps/check-space.js';
 import { copyAppConfigStep } from './steps/copy-app-config.js';
 import { dumpStep } from './steps/dump-database.js';
 import { measureSpace } from './steps/measure-space.js';
-import { checkSpaceAndChanges } from './steps/check-space.js';
+import { decidePowerStep, powerOffIfDecided } from './steps/power-off.js';
 import { preflight } from './steps/preflight.js';
-import { prepareDrive } from './steps/prepare-drive.js';
-import { stopServer } from './steps/stop-server.js';
-import { decidePowerStep, requestPowerOff } from './steps/power-off.js';
 import { settleUnplug } from './steps/settle-unplug.js';
-import { selectDrive } from './steps/select-drive.js';
+import { stopServer } from './steps/stop-server.js';
 import { syncStep } from './steps/sync-library.js';
 import { verifyAfterBackup } from './steps/verify-after-backup.js';
 import { waitForUploads } from './steps/wait-for-uploads.js';
-import { UndoStack } from './undo-stack.js';
-import { removeLeftoverDrills } from '../verify/drill.js';
 
 /**
  * The only way a backup happens (CLI, hotplug unit and daemon all call this). It reads like the
- * seed's list: lock → is it due → find and prove the drive → stop the server → dump the
- * database → mirror the files → copy compose and .env → start the server → record the run.
- * Every run leaves exactly one record, whatever happened; a dry run changes nothing at all.
+ * seed's list: lock → put back what a dead run left → choose the drive → is it due → wait for
+ * uploads → back up (backUp, below) → may the drive be unplugged → power → record. Every run
+ * leaves exactly one record, whatever happened; a dry run changes nothing at all.
  */
 export async function runBackup(request: RunRequest, deps: RunDeps): Promise<RunRecord> {
-  const startedAt = deps.clock();
-  const runId = newRunId(startedAt);
-  // runId comes from the current run (setCurrentRun), on this logger and every other one.
-  setCurrentRun(runId);
-  const log = deps.logger.child({ trigger: request.trigger });
-  const state = new RunState(runId, request.trigger, startedAt, {
-    dryRun: request.dryRun,
-    forced: request.force,
-    catchUp: request.catchUp === true,
-    agentVersion: deps.agentVersion,
-  });
-  // With one drive, the run is for it from the start; with several, once selectDrive chose.
-  if (deps.config.drives.length === 1) state.forDrive = deps.config.drives[0] as ResolvedDrive;
-  const reporter = new ProgressReporter({
-    // A dry run writes nothing, not even the progress file.
-    file: request.dryRun ? null : createProgressFile(deps.config.stateDir),
-    log,
-    live: deps.liveLine,
-    base: { runId, trigger: request.trigger, pid: process.pid, startedAt: startedAt.toISOString() },
-    clock: deps.clock,
-  });
-  const context: StepContext = {
-    ...deps,
-    runId,
-    dryRun: request.dryRun,
-    state,
-    undo: new UndoStack(log),
-    log,
-    reporter,
-    driveConfig: deps.config.drives[0] as ResolvedDrive,
-  };
-  const marker = createServerMarker(deps.config.stateDir);
-  log.info(
-    { step: 'start' },
-    `Starting a ${request.trigger} backup${request.dryRun ? ' as a dry run: nothing will be changed' : ''}.`,
-  );
-
+  const context = startRun(request, deps);
+  const { state, log } = context;
   let lock: HeldLock | null = null;
   try {
     lock = await takeLock(context);
-    if (!request.dryRun) {
-      await recoverServer(deps.docker, marker, log);
-      await recoverMount(deps.drive, createMountNote(deps.config.stateDir), log);
-      // After the server is back: a record that cannot be written must not keep it down.
-      await recordDeadRun({
-        ...deps,
-        progress: createProgressFile(deps.config.stateDir),
-        logger: log,
-      });
-      await removeLeftoverDrills(deps.docker, deps.config.stateDir, log);
-    }
-    await selectDrive(context, request);
-    await checkDue(context, request);
-    await waitForUploads(context, request);
-    if (!request.dryRun) await deps.notifier.started({ runId, trigger: request.trigger });
-    await backUp(context, marker, request);
-    await settleUnplug(context, request);
+    if (!request.dryRun) await recoverLeftovers(deps, log);
+    context.driveConfig = await chooseDrive(deps, request, 'oldest-backup');
+    if (deps.config.drives.length > 1)
+      log.info(
+        { step: 'drive', uuid: context.driveConfig.uuid },
+        `Backing up to drive "${context.driveConfig.label}" (${context.driveConfig.uuid}).`,
+      );
+    await checkDue(context);
+    await waitForUploads(context);
+    if (!request.dryRun)
+      await deps.notifier.started({ runId: context.runId, trigger: request.trigger });
+    await backUp(context);
+    await settleUnplug(context);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
   }
   try {
-    await decidePowerStep(context, request);
-    let record = await finalRecord(context);
+    await decidePowerStep(context);
+    const record = await finalRecord(context);
     await writeRecord(context, record);
     logConclusion(context, record);
     if (!request.dryRun) await deps.notifier.finished(record);
-    if (state.power.decision === 'poweroff') {
-      try {
-        await requestPowerOff(context);
-        log.warn(
-          { step: 'power' },
-          deps.config.power.delaySeconds > 0
-            ? `Asked logind to power the machine off in ${deps.config.power.delaySeconds} s (cancel with: shutdown -c).`
-            : 'Asked logind to power the machine off now.',
-        );
-      } catch (error) {
-        state.power = {
-          decision: 'stay-on',
-          reason: `logind did not power off: ${(error as Error).message}`,
-        };
-        log.error({ step: 'power', err: error }, `The machine stays on: ${state.power.reason}`);
-        record = { ...record, power: state.power };
-        await writeRecord(context, record);
-      }
-    }
+    await powerOffIfDecided(context, record);
     return record;
   } finally {
-    if (lock) await reporter.finish();
+    if (lock) await context.reporter.finish();
     else deps.liveLine?.clear();
     await lock?.release();
-    setCurrentRun(null);
+    deps.runScope.leave();
   }
 }
 
-/** The steps that touch the drive and the server, with their undos run in `finally`. */
-async function backUp(
-  context: StepContext,
-  marker: ServerMarker,
-  request: RunRequest,
-): Promise<void> {
-  const { undo, state } = context;
+/**
+ * The steps that touch the drive and the server, as the seed's list has them: hold off sleep →
+ * find and prove the drive → will it fit, is the library sane → stop the server → dump the
+ * database → mirror the files → copy compose and .env; then the tail, written out in its order:
+ * start the server → check the new backup → the record onto the drive → unmount. Each step that
+ * changes the world registered its undo as it did; when a step fails, the undo stack puts back
+ * what is left, in the same order (the server first).
+ */
+async function backUp(context: StepContext): Promise<void> {
+  const { undo, state, request } = context;
+  const settle = async (label: string, action: (() => Promise<void>) | null): Promise<void> => {
+    const failure = await undo.runNow(label, action);
+    if (failure) state.addCleanupError(failure.error);
+  };
   try {
-    if (!context.dryRun) {
-      const inhibitor = await holdInhibitor(context.gateway, {
-        busAddress: systemBusAddress(),
-        why: 'Backing up Immich to the USB drive',
-        logger: context.log,
-      });
-      if (inhibitor) undo.push('release the sleep/shutdown inhibitor', () => inhibitor.release());
-    }
+    const releaseInhibitor = await holdOffSleep(context);
     await enterStep(context, 'drive');
-    const target = await prepareDrive(context);
-    // Registered before the server is stopped, so (last-in-first-out) it runs after the
-    // restart and before the unmount: the record on the drive tells how the run ended.
-    if (!context.dryRun) {
-      undo.push('write the run record to the drive', () => writeRecordToDrive(context, target));
-      // Runs before that record is written and after the server is back (last in, first out).
-      undo.push('verify the new backup', () => verifyAfterBackup(context, target));
-    }
+    const target = await prepareDrive({
+      ...context,
+      dryRun: request.dryRun,
+      driveConfig: chosenDrive(context),
+      onDrive: (drive) => {
+        state.drive = drive;
+      },
+    });
+    // On a failure from here on, the drive still gets the record of how the run ended.
+    const recordOnDrive = request.dryRun
+      ? null
+      : undo.push('write the run record to the drive', () => writeRecordToDrive(context, target));
     await enterStep(context, 'space');
-    await checkSpaceAndChanges(context, target, request);
+    await checkSpaceAndChanges(context, target);
     await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
     await enterStep(context, 'stop');
-    const restartAfterDump = await stopServer(context, marker, serverWasRunning);
+    const restart = await stopServer(context, serverWasRunning);
     await enterStep(context, 'dump');
     await dumpStep(context, target);
-    if (restartAfterDump) {
-      // The dump is safe on the drive: Immich may run again while the files are copied.
-      await restartAfterDump().catch((error: unknown) =>
-        state.addCleanupError(toAgentError(error, 'SERVER_START_FAILED', 'restart')),
-      );
-    }
+    // The dump is safe on the drive: with during-dump, Immich runs again while files are copied.
+    const restartLabel = `start ${context.config.immich.serverContainer} again`;
+    if (context.config.immich.stopServer === 'during-dump') await settle(restartLabel, restart);
     await enterStep(context, 'sync');
     await syncStep(context, target);
     await enterStep(context, 'config');
     await copyAppConfigStep(context, target);
     await measureSpace(context, target);
+
+    await settle(restartLabel, restart);
+    await settle('verify the new backup', () => verifyAfterBackup(context, target));
+    await settle('write the run record to the drive', recordOnDrive);
+    await settle('unmount the backup drive', target.unmount);
+    await settle('release the sleep/shutdown inhibitor', releaseInhibitor);
   } catch (error) {
     state.fail(toAgentError(error, 'INTERNAL'));
   } finally {
@@ -186,47 +131,77 @@ async function backUp(
   }
 }
 
+/** The run's world: its id, state, logger, progress reporter and undo stack. */
+function startRun(request: RunRequest, deps: RunDeps): StepContext {
+  const startedAt = deps.clock();
+  const runId = newRunId(startedAt);
+  // Every event of this logger, and of every other one made before, carries the runId.
+  deps.runScope.enter(runId);
+  const log = deps.logger.child({ trigger: request.trigger });
+  log.info(
+    { step: 'start' },
+    `Starting a ${request.trigger} backup${request.dryRun ? ' as a dry run: nothing will be changed' : ''}.`,
+  );
+  return {
+    ...deps,
+    runId,
+    request,
+    state: new RunState(runId, request.trigger, startedAt, {
+      dryRun: request.dryRun,
+      forced: request.force,
+      catchUp: request.catchUp === true,
+      agentVersion: deps.agentVersion,
+    }),
+    undo: new UndoStack(log),
+    log,
+    reporter: new ProgressReporter({
+      // A dry run writes nothing, not even the progress file.
+      file: request.dryRun ? null : stateNotes(deps.config.stateDir).progress,
+      log,
+      live: deps.liveLine,
+      base: {
+        runId,
+        trigger: request.trigger,
+        pid: process.pid,
+        startedAt: startedAt.toISOString(),
+      },
+      clock: deps.clock,
+    }),
+    // With one drive, the run is for it from the start; with several, once one is chosen.
+    driveConfig: deps.config.drives.length === 1 ? (deps.config.drives[0] ?? null) : null,
+  };
+}
+
+/** logind's sleep:shutdown block inhibitor for the run; returns its release (null: none held). */
+async function holdOffSleep(context: StepContext): Promise<(() => Promise<void>) | null> {
+  if (context.request.dryRun) return null;
+  const inhibitor = await holdInhibitor(context.gateway, {
+    busAddress: systemBusAddress(),
+    why: 'Backing up Immich to the USB drive',
+    logger: context.log,
+  });
+  return inhibitor
+    ? context.undo.push('release the sleep/shutdown inhibitor', () => inhibitor.release())
+    : null;
+}
+
+/** The run lock; a dry run only looks whether a run holds it (and takes nothing). */
 async function takeLock(context: StepContext): Promise<HeldLock | null> {
   const { config, state } = context;
-  const file = path.join(config.stateDir, 'run.lock');
-  if (context.dryRun) {
-    const holder = await readLockOwner(file);
+  if (context.request.dryRun) {
+    const holder = await readLockOwner(stateFolder(config.stateDir).lockFile);
     if (holder) {
       throw new AgentError(
         'ALREADY_RUNNING',
         `Another backup (run ${holder.runId}, pid ${holder.pid}) is running now.`,
-        {
-          step: 'lock',
-          hint: 'A real run would exit 75 and do nothing.',
-        },
+        { step: 'lock', hint: 'A real run would exit 75 and do nothing.' },
       );
     }
     return null;
   }
-  try {
-    await mkdir(config.stateDir, { recursive: true, mode: 0o755 });
-  } catch (error) {
-    throw new AgentError(
-      'STATE_UNWRITABLE',
-      `Cannot create the state folder ${config.stateDir}: ${(error as Error).message}.`,
-      {
-        step: 'lock',
-        hint: 'Run as root, or set stateDir to a writable folder.',
-        cause: error,
-      },
-    );
-  }
-  return acquireLock(file, {
+  return takeRunLock(config.stateDir, {
     runId: context.runId,
     trigger: state.trigger,
     startedAt: state.startedAt.toISOString(),
   });
-}
-
-export function newRunId(startedAt: Date): string {
-  const stamp = startedAt
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
 }

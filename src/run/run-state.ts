@@ -1,8 +1,13 @@
-import { hostname } from 'node:os';
-import type { AgentError } from '../errors.js';
+import type { AgentError, StepName } from '../errors.js';
 import { formatBytes, formatDuration, plural } from '../format.js';
-import { driveNotUsed, type RunRecord, type Trigger } from '../history/record.js';
-import { decideOutcome } from './outcome.js';
+import {
+  driveNotUsed,
+  emptyRecord,
+  noPowerDecision,
+  type RunRecord,
+  type Trigger,
+} from '../history/record.js';
+import { decideOutcome } from '../policy/outcome.js';
 
 /**
  * What a run has learnt so far. Steps fill in their part; `toRecord` turns it into the record,
@@ -14,10 +19,7 @@ export class RunState {
   files: RunRecord['files'] = null;
   config: RunRecord['config'] = null;
   server: RunRecord['server'] = null;
-  power: RunRecord['power'] = {
-    decision: 'not-applicable',
-    reason: 'Only a scheduled run may power the machine off.',
-  };
+  power: RunRecord['power'] = { ...noPowerDecision };
   unplug: RunRecord['unplug'] = null;
   verify: RunRecord['verify'] = null;
   guard: RunRecord['guard'] = null;
@@ -48,7 +50,7 @@ export class RunState {
   }
 
   /** Did putting something back fail in this step (the unmount, say)? */
-  cleanupFailed(step: string): boolean {
+  cleanupFailed(step: StepName): boolean {
     return this.cleanupErrors.some((error) => error.step === step);
   }
 
@@ -61,32 +63,35 @@ export class RunState {
   }
 
   /**
-   * The drive this run is for, once that is known (the only one configured, or the one
-   * selectDrive chose): the record names it even when the run ended before the drive was found
-   * (not due, drive absent, already running).
+   * The record of the run as far as it got. `forDrive` is the drive the run is for once that
+   * is known (the only one configured, or the one chosen): the record names it even when the run
+   * ended before finding it (not due, drive absent, already running).
    */
-  forDrive: { uuid: string; label?: string } | null = null;
-
-  toRecord(finishedAt: Date, nextDueAt: Date | null): RunRecord {
-    const configuredDrive = this.forDrive;
+  toRecord(
+    finishedAt: Date,
+    nextDueAt: Date | null,
+    forDrive: { uuid: string; label?: string } | null,
+  ): RunRecord {
     const verdict = this.verdict();
     const durationMs = finishedAt.getTime() - this.startedAt.getTime();
     const errors = [this.primary, ...this.cleanupErrors].filter(
       (error): error is AgentError => error !== null,
     );
     return {
-      id: this.id,
-      trigger: this.trigger,
-      outcome: verdict.outcome,
+      ...emptyRecord({
+        id: this.id,
+        trigger: this.trigger,
+        outcome: verdict.outcome,
+        startedAt: this.startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        agentVersion: this.options.agentVersion,
+      }),
       reason: verdict.reason,
       message: verdict.error?.message ?? this.successMessage(durationMs),
       hint: verdict.error?.hint ?? null,
-      startedAt: this.startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationMs,
       dryRun: this.options.dryRun,
       forced: this.options.forced,
-      drive: this.drive ?? (configuredDrive && driveNotUsed(configuredDrive)),
+      drive: this.drive ?? (forDrive && driveNotUsed(forDrive)),
       database: this.database,
       files: this.files,
       config: this.config,
@@ -104,8 +109,6 @@ export class RunState {
         message: error.message,
         hint: error.hint ?? null,
       })),
-      agentVersion: this.options.agentVersion,
-      hostname: hostname(),
     };
   }
 

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { acquireLock } from '../../src/run/lock.js';
+import { acquireLock } from '../../src/session/lock.js';
 
 const stateDir = process.argv[2] as string;
 mkdirSync(stateDir, { recursive: true });

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { isAgentError } from '../../src/errors.js';
-import { acquireLock } from '../../src/run/lock.js';
+import { acquireLock } from '../../src/session/lock.js';
 
 const stateDir = process.argv[2] as string;
 const runId = process.argv[3] ?? `racer-${process.pid}`;

@@ -8,7 +8,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { readMountinfo } from '../../src/adapters/mountinfo.js';
-import { processStart } from '../../src/run/lock.js';
+import { processStart } from '../../src/session/lock.js';
 import { ownerLabel } from './containers.js';
 import { testBedRoot, udevRulesDir } from './sandbox.js';
 

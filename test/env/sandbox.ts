@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ownerLabel } from './containers.js';
-import { processStart } from '../../src/run/lock.js';
+import { processStart } from '../../src/session/lock.js';
 
 /** Everything the tests create lives under here, in one folder per sandbox (see reap.ts). */
 export const testBedRoot = '/tmp/iba-test';

@@ -47,6 +47,8 @@ command -v mkntfs >/dev/null || need+=(ntfs-3g)
 command -v fusefat >/dev/null || need+=(fusefat)
 command -v strace >/dev/null || need+=(strace)
 command -v gdbus >/dev/null || need+=(libglib2.0-bin)
+command -v man >/dev/null || need+=(man-db)
+command -v groff >/dev/null || need+=(groff-base)
 command -v systemd-inhibit >/dev/null || need+=(systemd)
 /usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || need+=(python3-dbus python3-gi)
 if ((${#need[@]})); then

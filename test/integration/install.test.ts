@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import { runAgent } from '../env/cli.js';
+import { createProcessGateway } from '../../src/adapters/process.js';
+import { runSystemCommand, systemCommands } from '../../src/install/system-reload.js';
+import { createLogger } from '../../src/log/logger.js';
+import { repoRoot, runAgent } from '../env/cli.js';
 import { createLoopDrive } from '../env/drive.js';
 import { fixturesDir } from '../env/immich-bed.js';
 import { awkwardName, createSandbox, type Sandbox } from '../env/sandbox.js';
@@ -128,6 +132,26 @@ describe('install and uninstall, under a root of the test’s own', () => {
       'the configured mount point’s folder is writable',
     );
 
+    // The man page, where man(1) looks for the local administrator's pages.
+    const manPages = path.join(root, 'usr/local/share/man');
+    const manPage = path.join(manPages, 'man8/immich-backup-agent.8');
+    assert.match(first.stdout, /^Wrote .*\/usr\/local\/share\/man\/man8\/immich-backup-agent\.8$/m);
+    assert.equal(
+      await readFile(manPage, 'utf8'),
+      await readFile(path.join(repoRoot, 'man/immich-backup-agent.8'), 'utf8'),
+      'the packaged page, as npm run docs wrote it',
+    );
+    assert.equal((await stat(manPage)).mode & 0o777, 0o644);
+    const found = await execa('man', ['--manpath', manPages, '--where', 'immich-backup-agent'], {
+      reject: false,
+    });
+    assert.equal(found.stdout.trim(), manPage, `man finds the page: ${found.stderr}`);
+    const shown = await execa('man', ['--manpath', manPages, 'immich-backup-agent'], {
+      env: { MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '100' },
+    });
+    // Piped, man leaves out the terminal's bold and underline.
+    assert.match(shown.stdout, /^IMMICH-BACKUP-AGENT\(8\)/);
+
     const afterFirst = await tree(root);
     const second = await runAgent(args);
     assert.equal(second.exitCode, 0, second.stdout + second.stderr);
@@ -137,6 +161,8 @@ describe('install and uninstall, under a root of the test’s own', () => {
 
     const removed = await runAgent(['uninstall', '--root', root]);
     assert.equal(removed.exitCode, 0, removed.stdout + removed.stderr);
+    assert.match(removed.stdout, /^Removed .*\/man8\/immich-backup-agent\.8$/m);
+    assert.equal(existsSync(manPage), false, 'the man page is gone');
     const afterUninstall = await tree(root);
     const kept = [...afterUninstall.keys()].filter((key) => !before.has(key));
     assert.deepEqual(
@@ -202,5 +228,42 @@ describe('install and uninstall, under a root of the test’s own', () => {
       { all: true },
     );
     assert.match(String(simulated.all), /^SYSTEMD_WANTS=immich-backup-agent-hotplug@\.service$/m);
+  });
+
+  test('udevadm and systemctl run through the process gateway, each with a time limit, and a failure is told, not thrown', async () => {
+    for (const command of Object.values(systemCommands)) {
+      assert.ok(command.timeoutMs > 0 && command.timeoutMs <= 300_000, command.args.join(' '));
+      assert.match(command.file, /^(udevadm|systemctl)$/);
+    }
+    const { logger } = createLogger({
+      file: null,
+      level: 'warn',
+      pretty: false,
+      secrets: [],
+      console: process.stderr,
+    });
+    const gateway = createProcessGateway({ logger, secrets: [] });
+    assert.equal(
+      await runSystemCommand(gateway, { file: 'true', args: ['daemon-reload'], timeoutMs: 5000 }),
+      'ran: true daemon-reload',
+    );
+    const started = Date.now();
+    assert.match(
+      await runSystemCommand(gateway, { file: 'sleep', args: ['30'], timeoutMs: 1000 }),
+      /^could not run sleep 30: sleep did not finish within 1 s\.$/,
+    );
+    assert.ok(Date.now() - started < 10_000, 'a hung command is not waited for');
+    assert.match(
+      await runSystemCommand(gateway, { file: 'false', args: [], timeoutMs: 5000 }),
+      /^could not run false: exit 1$/,
+    );
+    assert.match(
+      await runSystemCommand(gateway, {
+        file: 'no-such-systemctl',
+        args: ['daemon-reload'],
+        timeoutMs: 5000,
+      }),
+      /^could not run no-such-systemctl daemon-reload: no-such-systemctl is not installed/,
+    );
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { repoRoot, runAgent } from '../env/cli.js';
-import { drillLabel, drillOwner } from '../../src/verify/drill.js';
+import { drillLabel, drillOwner } from '../../src/session/leftover-drills.js';
 import { isRunning, ownerLabel, postgresImage, removeContainer } from '../env/containers.js';
 import { createLoopDrive } from '../env/drive.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';

@@ -1,13 +1,14 @@
 import { AgentError } from '../../errors.js';
 import type { HistoryStore } from '../../history/store.js';
 import { isDue, nextDueAt } from '../../policy/due.js';
-import type { RunRequest, StepContext } from '../context.js';
+import { chosenDrive, type StepContext } from '../context.js';
 
 /**
  * A plug-in or scheduled run goes ahead only when a backup is due (or with --force); a manual
  * run always does. Not due is a skip, not an error: it exits 0 and touches nothing.
  */
-export async function checkDue(context: StepContext, request: RunRequest): Promise<void> {
+export async function checkDue(context: StepContext): Promise<void> {
+  const { request } = context;
   if (request.trigger === 'manual') return;
   if (request.force) {
     context.log.info({ step: 'policy' }, 'Forced: running whether or not a backup is due.');
@@ -15,7 +16,7 @@ export async function checkDue(context: StepContext, request: RunRequest): Promi
   }
   const { schedule } = context.config;
   // Each drive has its own due state: with two drives in rotation, each is backed up in turn.
-  const last = await context.history.latestSuccess(context.driveConfig.uuid);
+  const last = await context.history.latestSuccess(chosenDrive(context).uuid);
   const input = {
     now: context.clock(),
     lastSuccessAt: last ? new Date(last.finishedAt) : null,

@@ -4,8 +4,8 @@ import { listDumps } from '../../drive-content/dumps.js';
 import { AgentError } from '../../errors.js';
 import { formatBytes } from '../../format.js';
 import { massChangeVerdict, type ChangeCount } from '../../policy/mass-change.js';
-import type { RunRequest, StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import { chosenDrive, type StepContext } from '../context.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 const measureTimeoutMs = 2 * 60 * 60 * 1000;
 
@@ -77,9 +77,8 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
 export async function checkSpaceAndChanges(
   context: StepContext,
   target: PreparedDrive,
-  request: RunRequest,
 ): Promise<void> {
-  if (context.dryRun) return;
+  if (context.request.dryRun) return;
   const measured = await measure(context, target);
   const needed = measured.newData + measured.dump;
   context.state.plannedNewBytes = measured.newData;
@@ -92,7 +91,7 @@ export async function checkSpaceAndChanges(
     },
     `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${measured.free === null ? 'the drive’s driver does not say how much is free, so a full drive shows only when the copy fills it' : `${formatBytes(measured.free)} are free on the drive`}.`,
   );
-  if (measured.changes) await guardChanges(context, measured.changes, request);
+  if (measured.changes) await guardChanges(context, measured.changes);
   if (measured.free !== null && needed > measured.free) {
     throw new AgentError(
       'NO_SPACE',
@@ -111,15 +110,12 @@ export async function checkSpaceAndChanges(
 }
 
 /** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */
-async function guardChanges(
-  context: StepContext,
-  changes: ChangeCount,
-  request: RunRequest,
-): Promise<void> {
+async function guardChanges(context: StepContext, changes: ChangeCount): Promise<void> {
+  const { request } = context;
   // Files already lost at the last good backup of this drive that counted them were let
   // through then (a success with guard.enabled: false counted nothing: the one before it).
   const counted = await context.history.latestSuccess(
-    context.driveConfig.uuid,
+    chosenDrive(context).uuid,
     (record) => record.guard !== null,
   );
   const verdict = massChangeVerdict(

@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../adapters/atomic-files.js';
+import { writeFileAtomic } from '../../files/atomic-files.js';
 import { driveWriteError } from '../../adapters/drive-errors.js';
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /**
  * Copies the compose file and `.env` (which pins the Immich version) beside the dump, so the
@@ -30,7 +30,7 @@ export async function copyAppConfigStep(
     }
     const name = path.basename(source.file);
     const destination = path.join(target.backupDir, name);
-    if (context.dryRun) {
+    if (context.request.dryRun) {
       log.info({ step: 'config' }, `Would copy ${source.file} to ${destination}.`);
       continue;
     }
@@ -60,7 +60,7 @@ export async function copyAppConfigStep(
     copied.push(name);
     if (source.mode === 0o600) await warnIfOthersCanRead(context, target, destination);
   }
-  if (!context.dryRun) {
+  if (!context.request.dryRun) {
     state.config = { files: copied };
     log.info(
       { step: 'config' },

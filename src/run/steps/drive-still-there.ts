@@ -1,6 +1,6 @@
 import { AgentError } from '../../errors.js';
 import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /**
  * When a write to the drive fails, the most likely reason is that it went away (unplugged):

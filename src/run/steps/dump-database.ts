@@ -7,13 +7,9 @@ import { postgresServerVersion } from '../../adapters/database-info.js';
 import { applyRetention } from '../../drive-content/retention.js';
 import { immichServerTag, writeSidecar } from '../../drive-content/sidecar.js';
 import { formatBytes, formatDuration, localDate } from '../../format.js';
+import { dumpFileName, isPartialDump } from '../../layout/drive.js';
 import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
-
-/** The seed's name: the local date of the run. A second run on one day replaces that day's dump. */
-export function dumpFileName(startedAt: Date): string {
-  return `immich-db-${localDate(startedAt)}.sql.gz`;
-}
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /**
  * Dumps the database first, before the files (Immich's advice: the worst case is then a file
@@ -22,9 +18,10 @@ export function dumpFileName(startedAt: Date): string {
 export async function dumpStep(context: StepContext, target: PreparedDrive): Promise<void> {
   const { config, docker, log, state } = context;
   const { databaseContainer, databaseName, databaseUser } = config.immich;
-  const name = dumpFileName(state.startedAt);
+  // The seed's name: the local date of the run; a second run on one day replaces that dump.
+  const name = dumpFileName(localDate(state.startedAt));
   const file = path.join(target.backupDir, name);
-  if (context.dryRun) {
+  if (context.request.dryRun) {
     log.info(
       { step: 'dump' },
       `Would dump database "${databaseName}" as ${databaseUser} from ${databaseContainer} to ${file}.`,
@@ -108,7 +105,7 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
 /** Temporary dumps of runs that died (we hold the lock, so no live run owns one). */
 async function removeLeftoverPartials(backupDir: string, log: StepContext['log']): Promise<void> {
   for (const entry of await readdir(backupDir)) {
-    if (/^\.immich-db-.*\.partial-/.test(entry)) {
+    if (isPartialDump(entry)) {
       await rm(path.join(backupDir, entry), { force: true });
       log.info({ step: 'dump' }, `Removed ${entry}, the unfinished dump of an earlier run.`);
     }

@@ -1,11 +1,11 @@
 import { statfs } from 'node:fs/promises';
 import { formatBytes } from '../../format.js';
 import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /** Free and total space on the drive at the end of the run, for `status` and its estimate. */
 export async function measureSpace(context: StepContext, target: PreparedDrive): Promise<void> {
-  if (context.dryRun || !context.state.drive) return;
+  if (context.request.dryRun || !context.state.drive) return;
   try {
     const info = await statfs(target.root);
     if (info.blocks === 0) return; // the driver does not tell (fusefat)

@@ -1,12 +1,13 @@
 import { powerOffDrive } from '../../adapters/udisks.js';
-import type { RunRequest, StepContext } from '../context.js';
+import { chosenDrive, type StepContext } from '../context.js';
 
 /**
  * After a plug-in run, the person wants to know whether they may pull the drive. Safe when the
  * agent mounted it and has unmounted it; with drive.powerOffAfter, UDisks2 also powers it down.
  * A drive that was mounted before (a desktop automount) stays mounted: eject it first.
  */
-export async function settleUnplug(context: StepContext, request: RunRequest): Promise<void> {
+export async function settleUnplug(context: StepContext): Promise<void> {
+  const { request } = context;
   const { state, log } = context;
   if (request.trigger !== 'hotplug' || request.dryRun || state.drive === null) return;
   const drive = state.drive;
@@ -22,7 +23,7 @@ export async function settleUnplug(context: StepContext, request: RunRequest): P
       poweredOff: false,
       message: 'The drive could not be unmounted: do not unplug it yet.',
     };
-  } else if (context.driveConfig.powerOffAfter) {
+  } else if (chosenDrive(context).powerOffAfter) {
     const bus = context.openSystemBus();
     try {
       const result = await powerOffDrive(bus, drive.uuid);

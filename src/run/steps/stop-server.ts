@@ -1,20 +1,18 @@
 import type { StepContext } from '../context.js';
-import { stopServerWithRestart } from '../server-control.js';
-import type { ServerMarker } from '../server-marker.js';
+import { stopServerWithRestart } from '../../session/server.js';
 
 /**
  * Stops the Immich server so the database and the files do not change during the backup
  * (Immich's own advice). The restart is registered before the stop is even asked for, so it
- * runs on every path, including a stop that fails half-way. A server that was not running is
- * left as it was found. immich.stopServer: during-backup (the seed's way) keeps it stopped to the
- * end; during-dump returns the restart, to be run as soon as the dump is safe (Immich's order:
- * dump first, files second); never does not stop it.
+ * runs on every path, including a stop that fails half-way; it is returned too, for the run to
+ * call at its place in the list (immich.stopServer: during-backup, the seed's way, at the end;
+ * during-dump as soon as the dump is safe). A server that was not running is left as it was
+ * found, and `never` does not stop it: null then, nothing to restart.
  */
 export async function stopServer(
   context: StepContext,
-  marker: ServerMarker,
   serverWasRunning: boolean,
-): Promise<RestartNow | null> {
+): Promise<RestartServer | null> {
   const { config, docker, log, undo, state, clock } = context;
   const container = config.immich.serverContainer;
   const mode = config.immich.stopServer;
@@ -36,7 +34,7 @@ export async function stopServer(
     state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
     return null;
   }
-  if (context.dryRun) {
+  if (context.request.dryRun) {
     log.info(
       { step: 'stop' },
       `Would stop ${container} (up to ${config.immich.stopTimeoutSeconds} s) and start it again ${mode === 'during-dump' ? 'once the dump is safe' : 'at the end'}.`,
@@ -44,9 +42,9 @@ export async function stopServer(
     return null;
   }
   state.server = { container, stoppedAt: null, startedAt: null, downtimeMs: 0 };
-  const restartNow = await stopServerWithRestart({
+  return stopServerWithRestart({
     docker,
-    marker,
+    stateDir: config.stateDir,
     container,
     timeoutSeconds: config.immich.stopTimeoutSeconds,
     undo,
@@ -59,8 +57,7 @@ export async function stopServer(
         : 'so nothing changes during the backup',
     downtime: state.server,
   });
-  return mode === 'during-dump' ? restartNow : null;
 }
 
-/** Starts the server again out of turn (stopServer: during-dump, right after the dump). */
-export type RestartNow = () => Promise<void>;
+/** Starts the server again (once: a second call does nothing). */
+export type RestartServer = () => Promise<void>;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { folderSize } from '../../files/folder-size.js';
 import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/rsync.js';
 import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
@@ -8,8 +8,9 @@ import { assertDriveStillThere } from './drive-still-there.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
 import { losesTimesOnRename } from '../../adapters/filesystem-types.js';
 import { formatBytes, formatDuration, localDate, plural } from '../../format.js';
-import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import { backupLayout, versionsFolderName } from '../../layout/drive.js';
+import { chosenDrive, type StepContext } from '../context.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /** A first copy of a large library over USB 2 can take a day; a hung copy is still caught. */
 const syncTimeoutMs = 72 * 60 * 60 * 1000;
@@ -18,20 +19,20 @@ const syncTimeoutMs = 72 * 60 * 60 * 1000;
 export async function syncStep(context: StepContext, target: PreparedDrive): Promise<void> {
   const { config, gateway, log, state } = context;
   const source = config.immich.libraryDir;
-  if (context.dryRun && !target.mounted) {
+  if (context.request.dryRun && !target.mounted) {
     log.info({ step: 'sync' }, `Would copy what is new in ${source} to ${target.filesDir}.`);
     return;
   }
-  if (!context.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
+  if (!context.request.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
   log.info(
     { step: 'sync' },
-    `${context.dryRun ? 'Measuring what would be copied' : 'Copying new and changed files'} from ${source} to ${target.filesDir}.`,
+    `${context.request.dryRun ? 'Measuring what would be copied' : 'Copying new and changed files'} from ${source} to ${target.filesDir}.`,
   );
   const started = Date.now();
   const exempt = config.versions.exempt;
   // A replaced file's previous copy goes to versions/<date>/ (a second run on one day gets its
   // own folder, so no earlier copy is overwritten): no byte ever backed up is lost by a later run.
-  const versionsDir = context.dryRun
+  const versionsDir = context.request.dryRun
     ? undefined
     : versionsFolderFor(target.backupDir, state.startedAt);
   const base = {
@@ -55,21 +56,21 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
         itemize: true,
         replacedFilesDir: versionsDir ? path.join(target.backupDir, versionsDir) : undefined,
       },
-      context.dryRun,
+      context.request.dryRun,
     );
     // Immich regenerates thumbs/ and encoded-video/: copied, but not versioned.
     regenerable =
       exempt.length > 0
-        ? await syncLibrary(gateway, { ...base, onlyFolders: exempt }, context.dryRun)
+        ? await syncLibrary(gateway, { ...base, onlyFolders: exempt }, context.request.dryRun)
         : null;
   } catch (error) {
-    if (!context.dryRun) await assertDriveStillThere(context, target, error);
-    throw isAgentError(error, 'NO_SPACE') && !context.dryRun
+    if (!context.request.dryRun) await assertDriveStillThere(context, target, error);
+    throw isAgentError(error, 'NO_SPACE') && !context.request.dryRun
       ? await withMissingSpace(context, target, error)
       : error;
   }
   // The drive may have gone while rsync wrote into a lazily unmounted filesystem.
-  if (!context.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
+  if (!context.request.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
   const durationMs = Date.now() - started;
   const result = {
     transferredFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
@@ -92,9 +93,9 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
     versionedBytes: versioned.bytes,
     versionsDir:
       versioned.files > 0 && versionsDir ? `versions/${path.basename(versionsDir)}` : null,
-    versionsTotalBytes: context.dryRun
+    versionsTotalBytes: context.request.dryRun
       ? 0
-      : (await folderSize(path.join(target.backupDir, 'versions'))).bytes,
+      : (await folderSize(backupLayout(target.backupDir).versionsDir)).bytes,
     notStored,
   };
   if (notStored) {
@@ -115,14 +116,14 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   const slowLink = state.drive?.identity
     ? usbSpeedWarning(state.drive.identity, result.totalBytes)
     : null;
-  if (slowLink && !context.dryRun) result.warnings.push(slowLink);
+  if (slowLink && !context.request.dryRun) result.warnings.push(slowLink);
   for (const warning of result.warnings) {
     state.warn(warning);
     log.warn({ step: 'sync' }, warning);
   }
   log.info(
     { step: 'sync', ...state.files },
-    `${context.dryRun ? 'Would copy' : 'Copied'} ${plural(result.transferredFiles, 'new or changed file')} (${formatBytes(result.transferredBytes)}) in ${formatDuration(durationMs)}; the library has ${plural(result.totalFiles, 'file')} (${formatBytes(result.totalBytes)}).`,
+    `${context.request.dryRun ? 'Would copy' : 'Copied'} ${plural(result.transferredFiles, 'new or changed file')} (${formatBytes(result.transferredBytes)}) in ${formatDuration(durationMs)}; the library has ${plural(result.totalFiles, 'file')} (${formatBytes(result.totalBytes)}).`,
   );
 }
 
@@ -183,45 +184,15 @@ async function worthResuming(context: StepContext): Promise<boolean> {
   if (context.state.plannedNewBytes === null || context.state.plannedNewBytes > resumableFromBytes)
     return true;
   // The last run that used this drive (skipped runs that never reached it do not count).
-  const last = await context.history.latestUsing(context.driveConfig.uuid);
+  const last = await context.history.latestUsing(chosenDrive(context).uuid);
   const finished = last?.outcome === 'success' || last?.outcome === 'warning';
   return !finished;
 }
 
 /** versions/<local date of the run>, or with the time when that folder exists already. */
 function versionsFolderFor(backupDir: string, startedAt: Date): string {
-  const day = path.join('versions', localDate(startedAt));
+  const day = versionsFolderName(localDate(startedAt));
   if (!existsSync(path.join(backupDir, day))) return day;
   const time = startedAt.toTimeString().slice(0, 8).replace(/:/g, '-');
-  return `${day}T${time}`;
-}
-
-/**
- * Files and bytes under a folder (0 when it does not exist). With `strict`, a folder that cannot
- * be read throws instead of counting as empty.
- */
-export async function folderSize(
-  folder: string,
-  options: { strict?: boolean } = {},
-): Promise<{ files: number; bytes: number }> {
-  const total = { files: 0, bytes: 0 };
-  const walk = async (current: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(current, { withFileTypes: true });
-    } catch (error) {
-      if (options.strict) throw error;
-      return;
-    }
-    for (const entry of entries) {
-      const full = path.join(current, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) {
-        total.files += 1;
-        total.bytes += (await stat(full)).size;
-      }
-    }
-  };
-  await walk(folder);
-  return total;
+  return versionsFolderName(localDate(startedAt), time);
 }

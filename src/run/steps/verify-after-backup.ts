@@ -2,8 +2,9 @@ import { applyRetention } from '../../drive-content/retention.js';
 import { readSidecar, writeSidecar } from '../../drive-content/sidecar.js';
 import { AgentError } from '../../errors.js';
 import { verifyBackup } from '../../verify/verify-backup.js';
+import { dumpDate } from '../../layout/drive.js';
 import type { StepContext } from '../context.js';
-import type { PreparedDrive } from './prepare-drive.js';
+import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 /**
  * verify.afterBackup: checks the backup just made (quick: dump, sidecar, files, a sample; drill:
@@ -25,7 +26,7 @@ export async function verifyAfterBackup(
   )
     return;
   const report = await verifyBackup({ config, docker: context.docker, log: context.log }, target, {
-    date: state.database.file.slice('immich-db-'.length, 'immich-db-'.length + 10),
+    date: dumpDate(state.database.file) ?? undefined,
     drill: config.verify.afterBackup === 'drill',
     sampleSize: config.verify.sampleSize,
     signal: context.signal,

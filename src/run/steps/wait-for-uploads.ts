@@ -1,4 +1,4 @@
-import { enterStep, type RunRequest, type StepContext } from '../context.js';
+import { chosenDrive, enterStep, type StepContext } from '../context.js';
 import { waitSyncWindow } from '../sync-window.js';
 
 /**
@@ -6,12 +6,13 @@ import { waitSyncWindow } from '../sync-window.js';
  * not attached: DRIVE_ABSENT at once), then the sync window lets phones finish uploading.
  * A manual or plug-in run means a person is there and wants the backup now.
  */
-export async function waitForUploads(context: StepContext, request: RunRequest): Promise<void> {
+export async function waitForUploads(context: StepContext): Promise<void> {
+  const { request } = context;
   if (request.trigger !== 'schedule') return;
   const { config } = context;
   await enterStep(context, 'sync-window');
-  await context.drive.locate(context.driveConfig.uuid, context.signal);
-  if (context.dryRun) {
+  await context.drive.locate(chosenDrive(context).uuid, context.signal);
+  if (context.request.dryRun) {
     if (config.schedule.syncWindowSeconds > 0) {
       context.log.info(
         { step: 'sync-window' },

@@ -1,0 +1,56 @@
+import path from 'node:path';
+
+/**
+ * What a run leaves on the drive, under `<drive root>/<drive.backupDir>/` (CONTRACT.md): the one
+ * place that knows the names. The seed's layout, so backups already on a drive stay valid.
+ */
+export interface BackupLayout {
+  /** `<drive root>/<drive.backupDir>`. */
+  backupDir: string;
+  /** The library's mirror. */
+  filesDir: string;
+  /** Previous copies of replaced files, `versions/YYYY-MM-DD[Thh-mm-ss]/…`. */
+  versionsDir: string;
+  /** The drive's own run history (`runs/` inside, like the state folder's). */
+  historyDir: string;
+}
+
+export const filesFolder = 'files';
+export const versionsFolder = 'versions';
+const historyFolder = '.immich-backup-agent';
+
+export function backupLayout(backupDir: string): BackupLayout {
+  return {
+    backupDir,
+    filesDir: path.join(backupDir, filesFolder),
+    versionsDir: path.join(backupDir, versionsFolder),
+    historyDir: path.join(backupDir, historyFolder),
+  };
+}
+
+const dumpPattern = /^immich-db-(\d{4}-\d{2}-\d{2})\.sql\.gz$/;
+
+/** `immich-db-YYYY-MM-DD.sql.gz`, the local date of the run (the seed's name). */
+export function dumpFileName(localDate: string): string {
+  return `immich-db-${localDate}.sql.gz`;
+}
+
+/** The date of a dump's name, or null when the name is not a dump's. */
+export function dumpDate(name: string): string | null {
+  return dumpPattern.exec(name)?.[1] ?? null;
+}
+
+/** `immich-db-YYYY-MM-DD.json`, the sidecar beside a dump. */
+export function sidecarFileName(dumpName: string): string {
+  return dumpName.replace(/\.sql\.gz$/, '.json');
+}
+
+/** A dump's temporary name while it is written (a run that died leaves one behind). */
+export function isPartialDump(name: string): boolean {
+  return /^\.immich-db-.*\.partial-/.test(name);
+}
+
+/** `versions/<day>`, or with the time when a run of the same day made that folder already. */
+export function versionsFolderName(localDate: string, localTime?: string): string {
+  return path.join(versionsFolder, localTime ? `${localDate}T${localTime}` : localDate);
+}

@@ -1,0 +1,41 @@
+import path from 'node:path';
+
+/**
+ * The state folder (`stateDir`, root's own): the one place that knows what lives in it. The
+ * agent trusts it as it trusts its configuration.
+ */
+export interface StateFolder {
+  dir: string;
+  /** Held by the run in progress (and by verify, restore, recover): one at a time. */
+  lockFile: string;
+  /** The current step of the run in progress, for `status` (a killed run leaves it behind). */
+  progressFile: string;
+  /** Written while a run has the Immich server stopped, removed once it runs again. */
+  serverStoppedFile: string;
+  /** Written while a run has the drive mounted, removed once it is unmounted. */
+  driveMountedFile: string;
+  /** The run history's folder: records go in its `runs/<finishedAt>-<id>.json`. */
+  historyDir: string;
+  /** Every restore's record, `restores/<finishedAt>-<id>.json`. */
+  restoresDir: string;
+}
+
+export function stateFolder(stateDir: string): StateFolder {
+  return {
+    dir: stateDir,
+    lockFile: path.join(stateDir, 'run.lock'),
+    progressFile: path.join(stateDir, 'progress.json'),
+    serverStoppedFile: path.join(stateDir, 'server-stopped.json'),
+    driveMountedFile: path.join(stateDir, 'drive-mounted.json'),
+    historyDir: stateDir,
+    restoresDir: path.join(stateDir, 'restores'),
+  };
+}
+
+/** The folder of a history (the state folder's, the drive's) that holds the records. */
+export const runsFolder = 'runs';
+
+/** A record's file name in a history folder: sorts by when the run finished. */
+export function recordFileName(record: { finishedAt: string; id: string }): string {
+  return `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`;
+}

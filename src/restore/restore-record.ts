@@ -1,0 +1,48 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DumpFormat } from '../adapters/database-dump.js';
+import { writeFileAtomic } from '../files/atomic-files.js';
+import { recordFileName, stateFolder } from '../layout/state-folder.js';
+import type { ServerDowntime } from '../session/server.js';
+
+/** A restore's record: restores have their own history beside the runs' (stateDir/restores/). */
+export interface RestoreRecord {
+  id: string;
+  kind: 'restore';
+  dump: string | null;
+  format: DumpFormat | null;
+  database: boolean;
+  files: { transferredFiles: number; transferredBytes: number } | null;
+  server: ServerDowntime | null;
+  /** As a run's: the first error decides; a failure to put something back only warns. */
+  outcome: 'success' | 'warning' | 'failed';
+  reason: string | null;
+  message: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export async function writeRestoreRecord(stateDir: string, record: RestoreRecord): Promise<void> {
+  const folder = stateFolder(stateDir).restoresDir;
+  await mkdir(folder, { recursive: true });
+  await writeFileAtomic(
+    path.join(folder, recordFileName(record)),
+    JSON.stringify(record, null, 2) + '\n',
+  );
+}
+
+/** The newest restore, or null when there never was one (a damaged record is passed over). */
+export async function latestRestore(stateDir: string): Promise<RestoreRecord | null> {
+  const folder = stateFolder(stateDir).restoresDir;
+  const names = (await readdir(folder).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+  for (const name of names.reverse()) {
+    try {
+      return JSON.parse(await readFile(path.join(folder, name), 'utf8')) as RestoreRecord;
+    } catch {
+      // passed over
+    }
+  }
+  return null;
+}

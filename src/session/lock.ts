@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { AgentError } from '../errors.js';
+import { stateFolder } from '../layout/state-folder.js';
+
+/** Who holds the run lock; also what `status` shows about a run in progress. */
+export interface LockOwner {
+  pid: number;
+  /** The owner's start time in clock ticks since boot, so a reused pid is not mistaken for it. */
+  processStart: string | null;
+  runId: string;
+  trigger: string;
+  startedAt: string;
+}
+
+export interface HeldLock {
+  owner: LockOwner;
+  release(): Promise<void>;
+}
+
+/**
+ * The run lock of this installation (its state folder's): made sure the folder is there first
+ * (STATE_UNWRITABLE, with what to do, when it cannot be), then taken. Runs, verify, restore and
+ * recovery all go through here, so they never overlap.
+ */
+export async function takeRunLock(
+  stateDir: string,
+  owner: Omit<LockOwner, 'pid' | 'processStart'>,
+): Promise<HeldLock> {
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new AgentError(
+      'STATE_UNWRITABLE',
+      `Cannot create the state folder ${stateDir}: ${(error as Error).message}.`,
+      { step: 'lock', hint: 'Run as root, or set stateDir to a writable folder.', cause: error },
+    );
+  }
+  return acquireLock(stateFolder(stateDir).lockFile, owner);
+}
+
+/**
+ * One exclusive lock for every entry point (CLI, hotplug unit, daemon). The lock file appears
+ * complete or not at all (written aside, then hard-linked into place, which fails if it exists).
+ * A lock whose owner is dead is taken over; the takeover itself is guarded so two runs that find
+ * the same stale lock cannot both win.
+ */
+export async function acquireLock(
+  file: string,
+  owner: Omit<LockOwner, 'pid' | 'processStart'>,
+): Promise<HeldLock> {
+  const me: LockOwner = {
+    pid: process.pid,
+    processStart: await processStart(process.pid),
+    ...owner,
+  };
+  const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(aside, JSON.stringify(me) + '\n', { mode: 0o644 });
+  try {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      try {
+        await link(aside, file);
+        return { owner: me, release: () => releaseLock(file, me) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const raw = await readFile(file, 'utf8').catch(() => null);
+      if (raw === null) continue; // released meanwhile: try again
+      const holder = parseOwner(raw);
+      if (holder && (await isAlive(holder))) {
+        throw new AgentError(
+          'ALREADY_RUNNING',
+          `Another backup (run ${holder.runId}, ${holder.trigger}, pid ${holder.pid}) has been running since ${holder.startedAt}.`,
+          { step: 'lock', hint: 'Nothing was done; this one is not needed.', details: { holder } },
+        );
+      }
+      await removeStaleLock(file, raw);
+    }
+    throw new AgentError('INTERNAL', `Could not take the lock ${file}.`, { step: 'lock' });
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+/** The live owner of the lock, or null when nobody (alive) holds it. */
+export async function readLockOwner(file: string): Promise<LockOwner | null> {
+  const raw = await readFile(file, 'utf8').catch(() => null);
+  const holder = raw === null ? null : parseOwner(raw);
+  return holder && (await isAlive(holder)) ? holder : null;
+}
+
+async function releaseLock(file: string, me: LockOwner): Promise<void> {
+  const raw = await readFile(file, 'utf8').catch(() => null);
+  const holder = raw === null ? null : parseOwner(raw);
+  if (holder && holder.pid === me.pid && holder.runId === me.runId)
+    await unlink(file).catch(() => undefined);
+}
+
+async function removeStaleLock(file: string, staleContent: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await mkdir(guard);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Someone else is taking over; a guard older than 10 s was left by a process that died.
+    const age =
+      Date.now() -
+      (await stat(guard)
+        .then((info) => info.mtimeMs)
+        .catch(() => Date.now()));
+    if (age > 10_000) await rmdir(guard).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return;
+  }
+  try {
+    const now = await readFile(file, 'utf8').catch(() => null);
+    if (now === staleContent) await unlink(file).catch(() => undefined);
+  } finally {
+    await rmdir(guard).catch(() => undefined);
+  }
+}
+
+function parseOwner(raw: string): LockOwner | null {
+  try {
+    const value = JSON.parse(raw) as Partial<LockOwner>;
+    return typeof value.pid === 'number' && typeof value.runId === 'string'
+      ? (value as LockOwner)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function isAlive(owner: Pick<LockOwner, 'pid' | 'processStart'>): Promise<boolean> {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (owner.processStart === null) return true;
+  return (await processStart(owner.pid)) === owner.processStart;
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+export async function processStart(pid: number): Promise<string | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}

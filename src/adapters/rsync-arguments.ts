@@ -85,11 +85,13 @@ export function rsyncArguments(
  * - a drive without (vfat, exFAT, NTFS): contents and times only (FAT stores times in 2 s steps,
  *   hence the window), every file and folder 0700, as the drive is mounted (a mode the driver
  *   cannot set would fail the file: fusefat has no chmod at all).
- * A restore (into the library, `sourceFilesystemType` given):
- * - from a drive that kept them into a library that keeps them: everything, as backed up;
+ * A restore (into the library, `sourceFilesystemType` given) writes only regular files and
+ * folders (no symlinks, devices or specials: without -l and -D rsync skips them), owned by the
+ * library folder's owner, never setuid or setgid: the drive is not trusted to say otherwise.
+ * - from a drive that kept permissions into a library that keeps them: the modes backed up;
  * - otherwise (a drive without permissions has only its mount's made-up 0700 root:root; a library
  *   on mergerfs or NFS may not take owners): new files get plain modes (folders 0755, files
- *   0644) and the library folder's owner; files already there keep their modes.
+ *   0644); files already there keep their modes.
  */
 function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string[] {
   const archive = ['--archive', '--hard-links', '--numeric-ids'];
@@ -97,15 +99,13 @@ function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string
   const destinationKeeps = keepsPermissions(request.filesystemType);
   if (request.sourceFilesystemType === undefined)
     return destinationKeeps ? archive : [...contents, '--chmod=D0700,F0700'];
-  if (destinationKeeps && keepsPermissions(request.sourceFilesystemType)) return archive;
-  return [
-    ...contents,
-    // Without --perms, --chmod sets what new files get and leaves existing files' modes alone.
-    '--chmod=D0755,F0644',
-    ...(request.owner
-      ? ['--numeric-ids', `--chown=${request.owner.uid}:${request.owner.gid}`]
-      : []),
-  ];
+  const owner = request.owner
+    ? ['--numeric-ids', `--chown=${request.owner.uid}:${request.owner.gid}`]
+    : [];
+  if (destinationKeeps && keepsPermissions(request.sourceFilesystemType))
+    return ['--recursive', '--times', '--perms', '--chmod=ug-s', '--hard-links', ...owner];
+  // Without --perms, --chmod sets what new files get and leaves existing files' modes alone.
+  return [...contents, '--chmod=D0755,F0644', ...owner];
 }
 
 function withSlash(folder: string): string {

@@ -53,6 +53,7 @@ export async function sendWebhook(
   }
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   await response.arrayBuffer();
-  if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
+  // The host only: the path may hold a ping key.
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${new URL(url).host}`);
   return response.status;
 }

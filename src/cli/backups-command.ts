@@ -11,7 +11,7 @@ export async function backupsCommand(
   const dumps = await withBackupDrive(
     configFlag,
     { lock: false, trigger: 'backups', console: process.stderr },
-    (session) => listDumps(session.target.backupDir),
+    (session) => listDumps(session.target.backupDir, session.logger),
   );
   if (json) {
     process.stdout.write(`${JSON.stringify(dumps, null, 2)}\n`);

@@ -136,7 +136,10 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
     if (upload) libraryDir = path.resolve(install.appDir, upload);
   }
   const password = env.get('DB_PASSWORD');
-  const secrets = [password].filter((value): value is string => !!value && value.length >= 3);
+  // A webhook's URL may hold its ping key (Healthchecks, ntfy topics): masked like a password.
+  const secrets = [password, ...config.notify.webhooks.map((hook) => hook.url)].filter(
+    (value): value is string => !!value && value.length >= 3,
+  );
   if (issues.length > 0) throw invalid(configFile, issues);
   return {
     ...config,

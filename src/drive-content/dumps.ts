@@ -1,7 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.js';
 import { dumpDate } from '../layout/drive.js';
+import type { Logger } from '../log/logger.js';
 import { readSidecar, type DumpSidecar } from './sidecar.js';
 
 /** A dump on the drive, with its sidecar when it has one (the old scripts made none). */
@@ -15,18 +16,23 @@ export interface DumpEntry {
 }
 
 /** The dumps in the backup folder, oldest first. */
-export async function listDumps(backupDir: string): Promise<DumpEntry[]> {
+export async function listDumps(backupDir: string, log?: Logger): Promise<DumpEntry[]> {
   const entries: DumpEntry[] = [];
   for (const name of (await readdir(backupDir)).sort()) {
     const date = dumpDate(name);
     if (date === null) continue;
-    const info = await stat(path.join(backupDir, name));
+    // Only a regular file is a dump: a FIFO would hang whoever reads it, a symlink lead off the drive.
+    const info = await lstat(path.join(backupDir, name));
+    if (!info.isFile()) {
+      log?.warn({ step: 'backups' }, `Passed over ${name}: it is not a regular file.`);
+      continue;
+    }
     entries.push({
       name,
       date,
       bytes: info.size,
       modifiedAt: info.mtime.toISOString(),
-      sidecar: await readSidecar(backupDir, name),
+      sidecar: await readSidecar(backupDir, name, log),
     });
   }
   return entries;

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-files.js';
 import type { DumpFormat } from '../model/dump-format.js';
 import { sidecarFileName } from '../layout/drive.js';
+import { readSmallRegularFile } from '../files/small-file.js';
+import type { Logger } from '../log/logger.js';
+import { z } from 'zod';
 
 /**
  * `immich-db-YYYY-MM-DD.json` beside each dump: what it is and what made it, so a restore can
@@ -30,17 +32,59 @@ export interface DumpSidecar {
   agentVersion: string;
 }
 
+/** What a sidecar must look like to be believed (the drive is not trusted: anyone can write it). */
+const sidecarSchema: z.ZodType<DumpSidecar> = z.object({
+  dump: z.string(),
+  format: z.enum(['pg_dump', 'pg_dumpall']),
+  database: z.string(),
+  user: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: z.string().refine((value) => !Number.isNaN(Date.parse(value))),
+  immich: z.object({
+    envVersion: z.string().nullable(),
+    serverImage: z.string().nullable(),
+    serverImageTag: z.string().nullable(),
+  }),
+  postgres: z.object({ serverVersion: z.string().nullable(), image: z.string().nullable() }),
+  verified: z.boolean(),
+  runId: z.string(),
+  agentVersion: z.string(),
+});
+
+/**
+ * A dump's sidecar, or null when it is absent or cannot be believed: read only as a small
+ * regular file (a FIFO would hang the run, a symlink lead elsewhere), and only when it has
+ * every field of a sidecar. Why one was passed over is logged when a logger is given.
+ */
 export async function readSidecar(
   backupDir: string,
   dumpName: string,
+  log?: Logger,
 ): Promise<DumpSidecar | null> {
-  try {
-    return JSON.parse(
-      await readFile(path.join(backupDir, sidecarFileName(dumpName)), 'utf8'),
-    ) as DumpSidecar;
-  } catch {
+  const file = path.join(backupDir, sidecarFileName(dumpName));
+  const read = await readSmallRegularFile(file, 64 * 1024);
+  if ('absent' in read) {
+    if (!/ENOENT/.test(read.absent))
+      log?.warn({ step: 'backups' }, `Passed over the sidecar ${file}: ${read.absent}.`);
     return null;
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(read.text);
+  } catch {
+    log?.warn({ step: 'backups' }, `Passed over the sidecar ${file}: it is not JSON.`);
+    return null;
+  }
+  const checked = sidecarSchema.safeParse(parsed);
+  if (!checked.success) {
+    log?.warn(
+      { step: 'backups' },
+      `Passed over the sidecar ${file}: it is not a sidecar (${checked.error.issues[0]?.path.join('.') || 'its shape'}).`,
+    );
+    return null;
+  }
+  return checked.data;
 }
 
 export async function writeSidecar(backupDir: string, sidecar: DumpSidecar): Promise<void> {

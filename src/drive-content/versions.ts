@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { backupLayout } from '../layout/drive.js';
 import { AgentError } from '../errors.js';
@@ -9,17 +9,38 @@ import { AgentError } from '../errors.js';
  * copy was the current one until that day; files/ has the newest of everything.
  */
 async function versionFolders(backupDir: string): Promise<string[]> {
-  try {
-    return (await readdir(backupLayout(backupDir).versionsDir))
-      .filter((name) => /^\d{4}-\d\d-\d\d/.test(name))
-      .sort();
-  } catch {
-    return [];
-  }
+  const versionsDir = backupLayout(backupDir).versionsDir;
+  // Real folders only: a symlink planted on the drive would lead a prune, or a restore, off it.
+  if (!(await isRealFolder(versionsDir))) return [];
+  return (await readdir(versionsDir, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && /^\d{4}-\d\d-\d\d/.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
 }
 
+async function isRealFolder(folder: string): Promise<boolean> {
+  return (await lstat(folder).catch(() => null))?.isDirectory() === true;
+}
+
+/**
+ * The file or folder at `relative` under `root`, reached without following a symlink on the
+ * way (each folder on the path is looked at as it is); null when it is not there that way.
+ */
+async function reachedWithoutLinks(root: string, relative: string): Promise<Stats | null> {
+  let current = root;
+  let info = await lstat(current).catch(() => null);
+  for (const part of relative.split('/').filter(Boolean)) {
+    if (!info?.isDirectory()) return null;
+    current = path.join(current, part);
+    info = await lstat(current).catch(() => null);
+  }
+  return info && (info.isDirectory() || info.isFile()) ? info : null;
+}
+
+/** The regular files under a real folder (symlinks are neither followed nor listed). */
 async function filesUnder(root: string, relative = ''): Promise<string[]> {
   const found: string[] = [];
+  if (relative === '' && !(await isRealFolder(root))) return found;
   let entries;
   try {
     entries = await readdir(path.join(root, relative), { withFileTypes: true });
@@ -51,12 +72,12 @@ export async function pruneVersions(
     if (folder.slice(0, 10) >= cutoff) continue;
     const root = path.join(backupLayout(backupDir).versionsDir, folder);
     for (const relative of await filesUnder(root)) {
-      if (!existsSync(path.join(backupLayout(backupDir).filesDir, relative))) {
+      if (!(await reachedWithoutLinks(backupLayout(backupDir).filesDir, relative))?.isFile()) {
         result.keptOnlyCopies += 1;
         continue;
       }
       const file = path.join(root, relative);
-      result.removedBytes += (await stat(file)).size;
+      result.removedBytes += (await lstat(file)).size;
       await rm(file);
       result.removedFiles += 1;
     }
@@ -91,7 +112,7 @@ export async function copiesAsOf(
   }
   const collect = async (root: string): Promise<string[]> => {
     const target = path.join(root, clean);
-    const info = await stat(target).catch(() => null);
+    const info = await reachedWithoutLinks(root, clean);
     if (info === null) return [];
     return info.isDirectory()
       ? (await filesUnder(target)).map((file) => path.join(clean, file))

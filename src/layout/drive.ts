@@ -17,7 +17,7 @@ export interface BackupLayout {
 
 export const filesFolder = 'files';
 export const versionsFolder = 'versions';
-const historyFolder = '.immich-backup-agent';
+export const historyFolder = '.immich-backup-agent';
 
 export function backupLayout(backupDir: string): BackupLayout {
   return {

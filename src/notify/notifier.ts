@@ -119,10 +119,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         log.info({ host, event, status }, `Pinged ${hook.kind} at ${host} (${event}).`);
       } catch (error) {
-        log.warn(
-          { host, event, err: error },
-          `Could not ping ${hook.kind} at ${host} (${event}): ${(error as Error).message}`,
-        );
+        // Not the error object: fetch's own errors carry the whole URL, ping key and all.
+        const said = (error as Error).message.replaceAll(hook.url, host);
+        log.warn({ host, event }, `Could not ping ${hook.kind} at ${host} (${event}): ${said}`);
       }
     }
   };

@@ -39,7 +39,7 @@ export async function planRestore(
   const { config, deps, target } = session;
   // The files alone need no dump: a missing or damaged one must not keep the photos back.
   const usable = async (): Promise<{ dump: DumpEntry; format: DumpFormat }> => {
-    const dump = pickDump(await listDumps(target.backupDir), options.date);
+    const dump = pickDump(await listDumps(target.backupDir, session.logger), options.date);
     const { format } = await verifyDump(path.join(target.backupDir, dump.name), deps.signal);
     return { dump, format };
   };

@@ -1,7 +1,10 @@
 import { driveWriteError } from '../adapters/drive-errors.js';
 import type { RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
+import path from 'node:path';
 import { backupLayout } from '../layout/drive.js';
+import { runsFolder } from '../layout/state-folder.js';
+import { ensureFolderOnDrive } from '../session/drive-folders.js';
 import type { StepContext } from './context.js';
 import { nextDueAfter } from './steps/check-due.js';
 import type { PreparedDrive } from '../session/prepare-drive.js';
@@ -38,11 +41,19 @@ export async function writeRecordToDrive(
   context: StepContext,
   target: PreparedDrive,
 ): Promise<void> {
-  await context.drive.proveOnDrive(target.backupDir, target.filesystem);
+  // Each folder of the drive's history proven (a planted symlink would lead the write off it).
+  const historyDir = backupLayout(target.backupDir).historyDir;
+  await ensureFolderOnDrive(
+    context.drive,
+    target.filesystem,
+    target.backupDir,
+    path.join(path.relative(target.backupDir, historyDir), runsFolder),
+    true,
+  );
   // The drive's copy is the record as it stands when the drive is left: before the unplug and
   // power decisions, which happen once it is unmounted (the state folder's copy has them).
   const record = await finalRecord(context);
-  await createHistoryStore(backupLayout(target.backupDir).historyDir)
+  await createHistoryStore(historyDir)
     .write(record)
     .catch((error: unknown) => {
       throw driveWriteError(error, 'the run record', 'record', target.backupDir) ?? error;

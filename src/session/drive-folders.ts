@@ -5,8 +5,8 @@ import { AgentError } from '../errors.js';
 
 /**
  * Creates `relative` under a proven folder one component at a time, proving each before going
- * on, so a symlink planted on the drive cannot lead a write anywhere else. In a dry run it only
- * proves what exists.
+ * on: a symlink is refused (the drive is not trusted: one planted there would lead root's writes
+ * anywhere), as is anything but a folder. In a dry run it only proves what exists.
  */
 export async function ensureFolderOnDrive(
   drive: Pick<DriveAdapter, 'proveOnDrive'>,
@@ -22,11 +22,15 @@ export async function ensureFolderOnDrive(
     if (existing === null) {
       if (!create) return;
       await mkdir(current, { mode: 0o755 });
-    } else if (!existing.isDirectory() && !existing.isSymbolicLink()) {
-      throw new AgentError('DRIVE_MISMATCH', `${current} on the drive is not a folder.`, {
-        step: 'drive',
-        hint: 'Move it away or change drive.backupDir.',
-      });
+    } else if (!existing.isDirectory()) {
+      throw new AgentError(
+        'DRIVE_MISMATCH',
+        `${current} on the drive is ${existing.isSymbolicLink() ? 'a symlink' : 'not a folder'}: nothing is written through it.`,
+        {
+          step: 'drive',
+          hint: 'Move it away (it was not made by the agent), or change drive.backupDir.',
+        },
+      );
     }
     await drive.proveOnDrive(current, filesystem);
   }

@@ -6,7 +6,7 @@ import { driveIdentity } from '../adapters/sysfs-usb.js';
 import type { AgentConfig, ResolvedDrive } from '../config/load.js';
 import { AgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
-import { backupLayout, filesFolder } from '../layout/drive.js';
+import { backupLayout, filesFolder, historyFolder, versionsFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { ensureFolderOnDrive, removeEmptyFolders } from './drive-folders.js';
 import { stateNotes } from './state-notes.js';
@@ -173,6 +173,9 @@ export async function prepareDrive(
   });
   await ensureFolderOnDrive(drive, filesystem, mount.mountPoint, driveConfig.backupDir, create);
   await ensureFolderOnDrive(drive, filesystem, prepared.backupDir, filesFolder, create);
+  // The other folders the agent writes in, as far as they exist: before anything is stopped.
+  for (const folder of [versionsFolder, historyFolder])
+    await ensureFolderOnDrive(drive, filesystem, prepared.backupDir, folder, false);
   return prepared;
 }
 

@@ -55,7 +55,7 @@ export async function verifyBackup(
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const { config, log } = deps;
-  const entry = pickDump(await listDumps(backup.backupDir), options.date);
+  const entry = pickDump(await listDumps(backup.backupDir, log), options.date);
   const dumpFile = path.join(backup.backupDir, entry.name);
   const checks: VerifyCheck[] = [];
   const check = (name: VerifyCheck['name'], ok: boolean, detail: string): void => {

@@ -48,7 +48,7 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
     exempt.length > 0
       ? await syncLibrary(context.gateway, { ...base, onlyFolders: exempt }, true)
       : null;
-  const dump = (await listDumps(target.backupDir)).at(-1)?.bytes ?? 0;
+  const dump = (await listDumps(target.backupDir, context.log)).at(-1)?.bytes ?? 0;
   const info = await statfs(target.root);
   const changes = originals.changes;
   return {

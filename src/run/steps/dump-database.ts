@@ -104,10 +104,14 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
 
 /** Temporary dumps of runs that died (we hold the lock, so no live run owns one). */
 async function removeLeftoverPartials(backupDir: string, log: StepContext['log']): Promise<void> {
-  for (const entry of await readdir(backupDir)) {
-    if (isPartialDump(entry)) {
-      await rm(path.join(backupDir, entry), { force: true });
-      log.info({ step: 'dump' }, `Removed ${entry}, the unfinished dump of an earlier run.`);
+  for (const entry of await readdir(backupDir, { withFileTypes: true })) {
+    if (!isPartialDump(entry.name)) continue;
+    // Only what a run writes, a regular file; anything else by that name is not the agent's.
+    if (!entry.isFile()) {
+      log.warn({ step: 'dump' }, `Left ${entry.name} alone: it is not a file the agent wrote.`);
+      continue;
     }
+    await rm(path.join(backupDir, entry.name), { force: true });
+    log.info({ step: 'dump' }, `Removed ${entry.name}, the unfinished dump of an earlier run.`);
   }
 }

@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { folderSize } from '../../files/folder-size.js';
+import { ensureFolderOnDrive } from '../../session/drive-folders.js';
 import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/rsync.js';
 import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
@@ -35,6 +37,15 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   const versionsDir = context.request.dryRun
     ? undefined
     : versionsFolderFor(target.backupDir, state.startedAt);
+  // Made by the agent, each folder proven on the drive: rsync would follow a planted symlink.
+  if (versionsDir)
+    await ensureFolderOnDrive(
+      context.drive,
+      target.filesystem,
+      target.backupDir,
+      versionsDir,
+      true,
+    );
   const base = {
     source,
     destination: target.filesDir,
@@ -83,6 +94,10 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   const versioned = versionsDir
     ? await folderSize(path.join(target.backupDir, versionsDir))
     : { files: 0, bytes: 0 };
+  // The day's folder was made before the copy; nothing replaced, it goes again (a later run that
+  // day then gets the day's own name, as before).
+  if (versionsDir && versioned.files === 0)
+    await rmdir(path.join(target.backupDir, versionsDir)).catch(() => undefined);
   state.files = {
     transferredFiles: result.transferredFiles,
     transferredBytes: result.transferredBytes,
@@ -192,7 +207,17 @@ async function worthResuming(context: StepContext): Promise<boolean> {
 /** versions/<local date of the run>, or with the time when that folder exists already. */
 function versionsFolderFor(backupDir: string, startedAt: Date): string {
   const day = versionsFolderName(localDate(startedAt));
-  if (!existsSync(path.join(backupDir, day))) return day;
+  if (!lexists(path.join(backupDir, day))) return day;
   const time = startedAt.toTimeString().slice(0, 8).replace(/:/g, '-');
   return versionsFolderName(localDate(startedAt), time);
+}
+
+/** Is anything there, a symlink too (existsSync follows one, and says no when it dangles)? */
+function lexists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

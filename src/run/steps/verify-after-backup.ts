@@ -39,7 +39,7 @@ export async function verifyAfterBackup(
   if (report.ok) {
     await applyRetention(target.backupDir, config.retention.keepDumps, context.log);
   } else {
-    const sidecar = await readSidecar(target.backupDir, state.database.file);
+    const sidecar = await readSidecar(target.backupDir, state.database.file, context.log);
     if (sidecar) await writeSidecar(target.backupDir, { ...sidecar, verified: false });
     state.fail(
       new AgentError(

@@ -294,7 +294,7 @@ describe('rsyncArguments for drives without permissions', () => {
     }
   });
 
-  test('a restore from an ext4 drive keeps what the backup kept', () => {
+  test('a restore from an ext4 drive keeps the modes backed up, but writes only files and folders, the library owner’s, never setuid', () => {
     const args = rsyncArguments({
       source: '/mnt/backup/files',
       destination: '/srv/library',
@@ -302,7 +302,17 @@ describe('rsyncArguments for drives without permissions', () => {
       sourceFilesystemType: 'ext4',
       owner: { uid: 1000, gid: 1001 },
     });
-    assert.deepEqual(args.slice(0, 3), ['--archive', '--hard-links', '--numeric-ids']);
-    assert.ok(!args.some((option) => option.startsWith('--chown')));
+    assert.deepEqual(args.slice(0, 8), [
+      '--recursive',
+      '--times',
+      '--perms',
+      '--chmod=ug-s',
+      '--hard-links',
+      '--numeric-ids',
+      '--chown=1000:1001',
+      '--partial-dir=.rsync-partial',
+    ]);
+    for (const option of ['--archive', '--links', '-l', '--devices', '--specials', '-D'])
+      assert.ok(!args.includes(option), `${option} is not used`);
   });
 });

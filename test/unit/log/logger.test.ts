@@ -230,4 +230,46 @@ describe('createLogger never writes a secret', () => {
       'runId once per line',
     );
   });
+
+  test('a field logged once does not stick to the lines after it (the mixin’s object is fresh)', async () => {
+    const output = collectingConsole();
+    const { logger, runScope } = createLogger({
+      file: null,
+      level: 'debug',
+      pretty: false,
+      secrets: [],
+      console: output.stream,
+    });
+    runScope.enter('20261126T120000Z-abc123');
+    logger.warn({ step: 'inhibit', exitCode: 1, err: new Error('no logind') }, 'No inhibitor.');
+    logger.info({ step: 'finish' }, 'Backup finished.');
+    runScope.leave();
+    await settle();
+    const [first, second] = output
+      .text()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(first?.exitCode, 1);
+    assert.deepEqual(
+      Object.keys(second ?? {}).sort(),
+      ['level', 'msg', 'pid', 'runId', 'step', 'time'],
+      'only its own fields and the runId',
+    );
+  });
+
+  test('each logger has its own run scope: one command’s run does not tag another’s lines', async () => {
+    const one = collectingConsole();
+    const two = collectingConsole();
+    const options = { file: null, level: 'info' as const, pretty: false, secrets: [] };
+    const first = createLogger({ ...options, console: one.stream });
+    const second = createLogger({ ...options, console: two.stream });
+    first.runScope.enter('run-one');
+    second.logger.info('Other.');
+    first.logger.info('Mine.');
+    first.runScope.leave();
+    await settle();
+    assert.equal((JSON.parse(two.text().trim()) as Record<string, unknown>).runId, undefined);
+    assert.equal((JSON.parse(one.text().trim()) as Record<string, unknown>).runId, 'run-one');
+  });
 });

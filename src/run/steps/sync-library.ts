@@ -7,6 +7,7 @@ import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/
 import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
 import { assertDriveStillThere } from './drive-still-there.js';
+import { driveWriteError } from '../../adapters/drive-errors.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
 import { losesTimesOnRename } from '../../adapters/filesystem-types.js';
 import { formatBytes, formatDuration, localDate, plural } from '../../format.js';
@@ -37,15 +38,6 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   const versionsDir = context.request.dryRun
     ? undefined
     : versionsFolderFor(target.backupDir, state.startedAt);
-  // Made by the agent, each folder proven on the drive: rsync would follow a planted symlink.
-  if (versionsDir)
-    await ensureFolderOnDrive(
-      context.drive,
-      target.filesystem,
-      target.backupDir,
-      versionsDir,
-      true,
-    );
   const base = {
     source,
     destination: target.filesDir,
@@ -59,6 +51,16 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   let originals: SyncResult;
   let regenerable: SyncResult | null;
   try {
+    // Made by the agent, each folder proven on the drive: rsync would follow a planted symlink.
+    // Inside the try: the drive may go away before it is made, too.
+    if (versionsDir)
+      await ensureFolderOnDrive(
+        context.drive,
+        target.filesystem,
+        target.backupDir,
+        versionsDir,
+        true,
+      );
     originals = await syncLibrary(
       gateway,
       {
@@ -76,9 +78,9 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
         : null;
   } catch (error) {
     if (!context.request.dryRun) await assertDriveStillThere(context, target, error);
-    throw isAgentError(error, 'NO_SPACE') && !context.request.dryRun
-      ? await withMissingSpace(context, target, error)
-      : error;
+    if (isAgentError(error, 'NO_SPACE') && !context.request.dryRun)
+      throw await withMissingSpace(context, target, error);
+    throw driveWriteError(error, 'the versions folder', 'sync', target.backupDir) ?? error;
   }
   // The drive may have gone while rsync wrote into a lazily unmounted filesystem.
   if (!context.request.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);

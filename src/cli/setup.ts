@@ -78,7 +78,10 @@ export async function openCommand(
     gateway,
     docker: createDockerAdapter(),
     drive: createDriveAdapter(gateway, { useSystemdMount: runningUnderSystemd() }),
-    history: createHistoryStore(stateFolder(config.stateDir).historyDir),
+    history: createHistoryStore(
+      stateFolder(config.stateDir).historyDir,
+      stateFolder(config.stateDir).sequenceDir,
+    ),
     clock: () => new Date(),
     agentVersion,
     signal: controller.signal,

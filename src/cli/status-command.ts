@@ -1,137 +1,8 @@
-import { statfs } from 'node:fs/promises';
-import { findFilesystemsByUuid } from '../adapters/block-devices.js';
-import { readMountinfo } from '../adapters/mountinfo.js';
-import { driveIdentity, type DriveIdentity } from '../adapters/sysfs-usb.js';
-import type { AgentConfig } from '../config/load.js';
-import { formatBytes, formatDuration } from '../format.js';
-import type { RunRecord } from '../history/record.js';
-import { isStale, nextDueAt } from '../policy/due.js';
-import { readLockOwner } from '../session/lock.js';
-import { latestRestore, type RestoreRecord } from '../restore/restore-record.js';
-import type { RunDeps } from '../session/deps.js';
-import { stateNotes, type RunProgress } from '../session/state-notes.js';
-import { stateFolder } from '../layout/state-folder.js';
-import { openCommand } from './setup.js';
-import { folderSize } from '../files/folder-size.js';
 import { exitCodes } from '../exit-codes.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { openCommand } from './setup.js';
+import { readStatus, type Status } from './status-read.js';
 import { localTime } from './summary.js';
-
-export interface DriveStatus {
-  uuid: string;
-  label: string;
-  present: boolean | null;
-  device: string | null;
-  identity: DriveIdentity | null;
-  lastSuccessAt: string | null;
-  nextDueAt: string;
-  /** Free space on the drive: now when it is mounted, else at the end of its last success. */
-  freeBytes: number | null;
-  freeBytesAt: 'now' | 'last-backup' | null;
-  /** The next backup's size: what the library grew since the last success, plus a dump. */
-  nextBackupBytes: number | null;
-  fits: boolean | null;
-  /** What versions/ (replaced copies) took at the last backup. */
-  versionsBytes: number | null;
-}
-
-export interface Status {
-  health: 'healthy' | 'failed' | 'stale';
-  running: RunProgress | null;
-  lastRun: RunRecord | null;
-  lastSuccessAt: string | null;
-  nextDueAt: string;
-  drives: DriveStatus[];
-  /** The newest restore (restores have their own history, stateDir/restores/). */
-  lastRestore: RestoreRecord | null;
-}
-
-export async function readStatus(
-  deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
-  now = new Date(),
-): Promise<Status> {
-  const { config, history } = deps;
-  const [lastRun, lastSuccess, owner, progress, lastRestore] = await Promise.all([
-    history.latest(),
-    history.latestSuccess(),
-    readLockOwner(stateFolder(config.stateDir).lockFile),
-    stateNotes(config.stateDir).progress.read(),
-    latestRestore(config.stateDir),
-  ]);
-  const dueInput = {
-    now,
-    lastSuccessAt: lastSuccess ? new Date(lastSuccess.finishedAt) : null,
-    cron: config.schedule.cron,
-    maxAgeDays: config.schedule.maxAgeDays,
-  };
-  const stale = isStale(dueInput);
-  const drives: DriveStatus[] = [];
-  // The library as it is now, walked once for every drive's estimate (null: unreadable).
-  const libraryNow = await folderSize(config.immich.libraryDir, { strict: true }).catch(() => null);
-  for (const drive of config.drives) drives.push(await driveStatus(deps, drive, now, libraryNow));
-  return {
-    health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
-    running: owner
-      ? progress && progress.runId === owner.runId
-        ? progress
-        : { ...owner, step: 'starting', stepStartedAt: owner.startedAt }
-      : null,
-    lastRun,
-    lastSuccessAt: lastSuccess?.finishedAt ?? null,
-    nextDueAt: nextDueAt(dueInput).toISOString(),
-    drives,
-    lastRestore,
-  };
-}
-
-async function driveStatus(
-  deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
-  drive: AgentConfig['drives'][number],
-  now: Date,
-  libraryNow: { bytes: number } | null,
-): Promise<DriveStatus> {
-  const { config, history } = deps;
-  const found = await findFilesystemsByUuid(deps.gateway, drive.uuid).catch(() => null);
-  const device = found?.[0]?.device ?? null;
-  const last = await history.latestSuccess(drive.uuid);
-  // Growth since the last success: the library now against what it held then.
-  const growth =
-    last?.files && libraryNow
-      ? Math.max(0, libraryNow.bytes - last.files.totalBytes)
-      : (last?.files?.transferredBytes ?? null);
-  const nextBackupBytes = growth === null ? null : growth + (last?.database?.bytes ?? 0);
-  const freeNow = device ? await freeSpaceIfMounted(device) : null;
-  const freeBytes = freeNow ?? last?.drive?.freeBytes ?? null;
-  return {
-    uuid: drive.uuid,
-    label: drive.label,
-    present: found === null ? null : device !== null,
-    device,
-    identity: device ? await driveIdentity(device) : null,
-    lastSuccessAt: last?.finishedAt ?? null,
-    nextDueAt: nextDueAt({
-      now,
-      lastSuccessAt: last ? new Date(last.finishedAt) : null,
-      cron: config.schedule.cron,
-      maxAgeDays: config.schedule.maxAgeDays,
-    }).toISOString(),
-    freeBytes,
-    freeBytesAt: freeNow !== null ? 'now' : freeBytes !== null ? 'last-backup' : null,
-    nextBackupBytes,
-    // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
-    fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
-    versionsBytes: last?.files?.versionsTotalBytes ?? null,
-  };
-}
-
-/** Free bytes on the drive's filesystem when it is mounted somewhere now, else null. */
-async function freeSpaceIfMounted(device: string): Promise<number | null> {
-  const mounted = (await readMountinfo().catch(() => [])).find(
-    (entry) => entry.source === device && entry.root === '/',
-  );
-  if (!mounted) return null;
-  const info = await statfs(mounted.mountPoint).catch(() => null);
-  return info && info.blocks > 0 ? info.bavail * info.bsize : null;
-}
 
 /** `status [--json]`: exit 0 healthy, 1 the last run failed, 4 the backup is stale. */
 export async function statusCommand(
@@ -154,16 +25,24 @@ export async function statusCommand(
       : exitCodes.ok;
 }
 
+/** `status` for a person: the headline, then one line per fact. */
 export function formatStatus(status: Status, now = new Date()): string {
-  const ago = (iso: string): string => `${formatDuration(now.getTime() - Date.parse(iso))} ago`;
+  // A time after now is told as such (a clock that was or is wrong), never as "0 ms ago".
+  const ago = (iso: string): string => {
+    const age = now.getTime() - Date.parse(iso);
+    return age >= 0 ? `${formatDuration(age)} ago` : `${formatDuration(-age)} in the future`;
+  };
   const headline = {
     healthy: 'healthy',
     failed: 'THE LAST RUN FAILED',
-    stale: status.lastSuccessAt
-      ? `STALE: the last backup finished ${ago(status.lastSuccessAt)}`
-      : 'STALE: no backup has ever finished',
+    stale: !status.lastSuccessAt
+      ? 'STALE: no backup has ever finished'
+      : status.clock?.finishedAt === status.lastSuccessAt
+        ? `STALE: the last backup is recorded as finished ${ago(status.lastSuccessAt)}; the clock looks wrong`
+        : `STALE: the last backup finished ${ago(status.lastSuccessAt)}`,
   }[status.health];
   const lines = [`Immich backup: ${headline}`];
+  if (status.clock) lines.push(`  Clock:         ${status.clock.message}`);
   if (status.running) {
     const detail = status.running.detail ? ` (${status.running.detail})` : '';
     lines.push(

@@ -16,6 +16,12 @@ export interface RecordedError {
 
 export interface RunRecord {
   id: string;
+  /**
+   * Where the record stands in the history: the state folder's counter, one up for each record
+   * (history/sequence.ts). Records are ordered by it, never by their times. Absent from records
+   * of versions before it (those come first).
+   */
+  sequence?: number;
   trigger: Trigger;
   outcome: Outcome;
   /** The code of what decided the outcome (NOT_DUE, DRIVE_ABSENT, DUMP_FAILED, …), or null. */
@@ -100,6 +106,13 @@ export interface RunRecord {
   errors: RecordedError[];
   agentVersion: string;
   hostname: string;
+}
+
+/** The record with its place in the history, shown next to its id (`last-run --json`). */
+export function withSequence(record: RunRecord, sequence: number): RunRecord {
+  const { id, ...rest } = record;
+  delete rest.sequence;
+  return { id, sequence, ...rest };
 }
 
 /** The record's drive for a run that never found it: named, nothing found or mounted. */

@@ -14,8 +14,10 @@ export interface StateFolder {
   serverStoppedFile: string;
   /** Written while a run has the drive mounted, removed once it is unmounted. */
   driveMountedFile: string;
-  /** The run history's folder: records go in its `runs/<finishedAt>-<id>.json`. */
+  /** The run history's folder: records go in its `runs/seq-<sequence>-<id>.json`. */
   historyDir: string;
+  /** The counter that orders the run history (history/sequence.ts). */
+  sequenceDir: string;
   /** Every restore's record, `restores/<finishedAt>-<id>.json`. */
   restoresDir: string;
 }
@@ -28,6 +30,7 @@ export function stateFolder(stateDir: string): StateFolder {
     serverStoppedFile: path.join(stateDir, 'server-stopped.json'),
     driveMountedFile: path.join(stateDir, 'drive-mounted.json'),
     historyDir: stateDir,
+    sequenceDir: path.join(stateDir, 'sequence'),
     restoresDir: path.join(stateDir, 'restores'),
   };
 }
@@ -35,7 +38,7 @@ export function stateFolder(stateDir: string): StateFolder {
 /** The folder of a history (the state folder's, the drive's) that holds the records. */
 export const runsFolder = 'runs';
 
-/** A record's file name in a history folder: sorts by when the run finished. */
+/** A restore record's file name: sorts by when it finished (run records: history/store.ts). */
 export function recordFileName(record: { finishedAt: string; id: string }): string {
   return `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`;
 }

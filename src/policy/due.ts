@@ -10,9 +10,25 @@ export interface DueInput {
   timezone?: string;
 }
 
-export type DueReason = 'NEVER_BACKED_UP' | 'WINDOW_DUE' | 'STALE' | 'NOT_DUE';
+export type DueReason =
+  'NEVER_BACKED_UP' | 'WINDOW_DUE' | 'STALE' | 'SUCCESS_IN_FUTURE' | 'NOT_DUE';
 
 const dayMs = 24 * 60 * 60 * 1000;
+
+/**
+ * How far in the future a recorded time may lie before the clock is taken to be wrong: 10
+ * minutes. Every record is written by this machine's clock, so a finish time after `now` can only
+ * come from a clock that was stepped: NTP's corrections at boot are seconds to a few minutes (a
+ * drifting RTC of a machine that was off for months), and those must not raise an alarm, while a
+ * clock that jumped (an RTC kept in local time, a wrong manual date, a dead CMOS battery) is off
+ * by an hour or more. Erring this way costs one extra backup; the other way costs months of none.
+ */
+export const clockSkewMs = 10 * 60 * 1000;
+
+/** Is this recorded time later than `now` by more than the skew (the clock was or is wrong)? */
+export function isInFuture(recordedAt: Date, now: Date): boolean {
+  return recordedAt.getTime() - now.getTime() > clockSkewMs;
+}
 
 /** The zone the machine runs in (TZ, else /etc/localtime), by name, so DST is the zone's own. */
 export function localTimeZone(): string {
@@ -34,10 +50,13 @@ export function latestWindow(input: Pick<DueInput, 'cron' | 'timezone' | 'now'>)
 
 /**
  * Is a backup due? Yes when there never was a successful one, when none finished since the
- * latest past window, or when the last one is older than maxAgeDays.
+ * latest past window, or when the last one is older than maxAgeDays. A last success recorded in
+ * the future proves nothing about when the last backup really was: due, so that a clock that
+ * jumped ahead once cannot hold every plug-in and scheduled run off until it is caught up with.
  */
 export function isDue(input: DueInput): { due: boolean; reason: DueReason } {
   if (input.lastSuccessAt === null) return { due: true, reason: 'NEVER_BACKED_UP' };
+  if (isInFuture(input.lastSuccessAt, input.now)) return { due: true, reason: 'SUCCESS_IN_FUTURE' };
   const window = latestWindow(input);
   if (window !== null && input.lastSuccessAt.getTime() < window.getTime())
     return { due: true, reason: 'WINDOW_DUE' };
@@ -48,12 +67,14 @@ export function isDue(input: DueInput): { due: boolean; reason: DueReason } {
 }
 
 /**
- * Is the backup stale: never made, or the last success older than maxAgeDays? This is the
- * health question (`status` exit 4), apart from whether a window has come round since.
+ * Is the backup stale: never made, the last success older than maxAgeDays, or recorded in the
+ * future (its age is unknown)? This is the health question (`status` exit 4), apart from whether
+ * a window has come round since.
  */
 export function isStale(input: Pick<DueInput, 'now' | 'lastSuccessAt' | 'maxAgeDays'>): boolean {
   return (
     input.lastSuccessAt === null ||
+    isInFuture(input.lastSuccessAt, input.now) ||
     input.now.getTime() - input.lastSuccessAt.getTime() > input.maxAgeDays * dayMs
   );
 }

@@ -1,5 +1,5 @@
 import { driveWriteError } from '../adapters/drive-errors.js';
-import type { RunRecord } from '../history/record.js';
+import { withSequence, type RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
 import path from 'node:path';
 import { backupLayout } from '../layout/drive.js';
@@ -34,7 +34,12 @@ export async function finalRecord(context: StepContext): Promise<RunRecord> {
     // Before a drive is chosen (several configured), the first one's, as ever.
     (context.driveConfig ?? context.config.drives[0])?.uuid,
   ).catch(() => null);
-  return context.state.toRecord(finishedAt, nextDue, context.driveConfig);
+  const record = context.state.toRecord(finishedAt, nextDue, context.driveConfig);
+  if (context.request.dryRun) return record; // writes nothing, so takes no number either
+  // The drive's copy and the state folder's carry one number: the record's place in the history.
+  // When it cannot be had (a broken state folder), the write that needs it says so.
+  const sequence = await context.history.sequenceFor(context.runId).catch(() => undefined);
+  return sequence === undefined ? record : withSequence(record, sequence);
 }
 
 export async function writeRecordToDrive(

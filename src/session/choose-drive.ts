@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedDrive } from '../config/load.js';
 import { AgentError } from '../errors.js';
+import { isInFuture } from '../policy/due.js';
 import type { RunDeps } from './deps.js';
 
 /**
@@ -19,7 +20,7 @@ export type DrivePolicy = 'oldest-backup' | 'first-attached';
 
 /** The one function that chooses the drive, for every command (see DrivePolicy). */
 export async function chooseDrive(
-  deps: Pick<RunDeps, 'config' | 'drive' | 'history' | 'signal'>,
+  deps: Pick<RunDeps, 'config' | 'drive' | 'history' | 'signal' | 'clock'>,
   asked: { drive?: string; device?: string },
   policy: DrivePolicy,
 ): Promise<ResolvedDrive> {
@@ -56,10 +57,13 @@ export async function chooseDrive(
       { step: 'drive', hint: 'Plug in one of the backup drives; nothing was changed.' },
     );
   }
-  const lastSuccess = async (drive: ResolvedDrive): Promise<number> =>
-    Date.parse(
+  const lastSuccess = async (drive: ResolvedDrive): Promise<number> => {
+    const at = Date.parse(
       (await deps.history.latestSuccess(drive.uuid))?.finishedAt ?? '1970-01-01T00:00:00Z',
     );
+    // A success recorded in the future is of unknown age: that drive's turn (policy/due.ts).
+    return isInFuture(new Date(at), deps.clock()) ? 0 : at;
+  };
   const ages = await Promise.all(
     attached.map(async (drive) => ({ drive, at: await lastSuccess(drive) })),
   );

@@ -31,6 +31,18 @@ export async function checkDue(context: StepContext): Promise<void> {
       { step: 'policy', hint: 'Use --force to run anyway.' },
     );
   }
+  if (verdict.reason === 'SUCCESS_IN_FUTURE') {
+    context.log.warn(
+      {
+        step: 'policy',
+        due: verdict.reason,
+        lastRunId: last?.id,
+        lastFinishedAt: last?.finishedAt,
+      },
+      `A backup is due: the last success (run ${last?.id}) is recorded as finished ${last?.finishedAt}, after now (${input.now.toISOString()}). The clock was wrong then or is wrong now, so how old that backup is cannot be told; backing up rather than trusting it.`,
+    );
+    return;
+  }
   const why = {
     NEVER_BACKED_UP: 'there has never been a successful backup',
     WINDOW_DUE: 'no backup has finished since the last weekly window',

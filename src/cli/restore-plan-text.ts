@@ -23,6 +23,21 @@ export function formatPlan(session: DriveSession, plan: RestorePlan): string {
       '  Note:      the versions cannot be compared; check that the Immich versions match.',
     );
   }
+  // Where it writes, before --yes: the library may come from a .env someone else owns.
+  const library = plan.library;
+  const owner = library.owner ? `, owned by ${library.owner.uid}:${library.owner.gid}` : '';
+  lines.push(
+    `  Writes to: ${[
+      plan.database
+        ? `database "${config.immich.databaseName}" in container ${config.immich.databaseContainer}`
+        : '',
+      plan.files
+        ? `the library folder ${library.realPath}${library.realPath !== library.configured ? ` (configured as ${library.configured})` : ''}${owner}`
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; ')}; nothing else.`,
+  );
   lines.push(`  1. Stop ${config.immich.serverContainer}.`);
   let step = 2;
   if (plan.database) {
@@ -34,11 +49,11 @@ export function formatPlan(session: DriveSession, plan: RestorePlan): string {
   }
   if (plan.files && plan.filesToCopy?.files === 0) {
     lines.push(
-      `  ${step++}. Nothing to copy back: ${config.immich.libraryDir} has every file of the backup.`,
+      `  ${step++}. Nothing to copy back: ${plan.library.realPath} has every file of the backup.`,
     );
   } else if (plan.files && plan.filesToCopy) {
     lines.push(
-      `  ${step++}. Copy ${plural(plan.filesToCopy.files, 'missing or changed file')} (${formatBytes(plan.filesToCopy.bytes)}) from the drive's files/ into ${config.immich.libraryDir}; nothing is deleted, replaced files are kept in ${path.basename(plan.replacedFilesDir)}/.`,
+      `  ${step++}. Copy ${plural(plan.filesToCopy.files, 'missing or changed file')} (${formatBytes(plan.filesToCopy.bytes)}) from the drive's files/ into ${plan.library.realPath} (regular files and folders only, no setuid bits, owned by the library folder's owner); nothing is deleted, replaced files are kept in ${path.basename(plan.replacedFilesDir)}/.`,
     );
   }
   lines.push(`  ${step}. Start ${config.immich.serverContainer} again.`);

@@ -1,12 +1,18 @@
-import { chmod, chown, copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { keepsPermissions } from '../adapters/filesystem-types.js';
-import path from 'node:path';
-import { copiesAsOf, pruneVersions } from '../drive-content/versions.js';
+import {
+  copiesAsOf,
+  libraryRelativePath,
+  pruneVersions,
+  type SkippedEntry,
+} from '../drive-content/versions.js';
+import { versionsFolder } from '../layout/drive.js';
+import { checkLibraryPlace, openLibraryFolder } from '../restore/library-folder.js';
+import { agentFolders } from '../restore/plan.js';
+import { restoreCopies } from '../restore/restore-path.js';
 import { AgentError } from '../errors.js';
 import { formatBytes, plural } from '../format.js';
 import { withBackupDrive } from './setup.js';
 import { exitCodes } from '../exit-codes.js';
-import { sha256 } from '../verify/library-check.js';
 
 /** `prune-versions --older-than DAYS`: removes old versions, never the last copy of anything. */
 export async function pruneVersionsCommand(
@@ -41,7 +47,9 @@ export async function pruneVersionsCommand(
 /**
  * `restore --path P --as-of YYYY-MM-DD [--yes]`: a file or folder of the library as it was on
  * that day (the current copy, or the version replaced after that day). Without --yes the plan;
- * with it, the copies go back into the library, and what they replace is kept aside.
+ * with it, the copies go back into the library, and what they replace is kept aside. P is a
+ * path inside the library (checked before anything is opened); what is on the drive or in the
+ * library is reached without following a link (see restore/restore-path.ts).
  */
 export async function restorePathCommand(
   configFlag: string | undefined,
@@ -50,72 +58,62 @@ export async function restorePathCommand(
   if (!/^\d{4}-\d\d-\d\d$/.test(options.asOf)) {
     throw new AgentError('CONFIG_INVALID', `--as-of ${options.asOf} is not a date (YYYY-MM-DD).`);
   }
+  const relative = libraryRelativePath(options.path).join('/');
   return withBackupDrive(
     configFlag,
     { lock: options.yes, trigger: 'restore', console: process.stderr },
     async (session) => {
-      const copies = await copiesAsOf(session.target.backupDir, options.path, options.asOf);
-      const library = session.config.immich.libraryDir;
+      const { config, logger } = session;
+      const libraryDir = await checkLibraryPlace(config.immich.libraryDir, agentFolders(config));
+      const { copies, skipped } = await copiesAsOf(
+        session.target.backupDir,
+        relative,
+        options.asOf,
+      );
+      const named = (entries: SkippedEntry[], what: string): void => {
+        for (const entry of entries) {
+          process.stdout.write(`${what} ${entry.entry}: it ${entry.why}.\n`);
+          logger.warn(
+            { step: 'restore', entry: entry.entry },
+            `${what} ${entry.entry}: it ${entry.why}.`,
+          );
+        }
+      };
+      named(skipped, 'Skipped the drive’s');
       if (copies.size === 0) {
-        process.stdout.write(`The backup has nothing at ${options.path}.\n`);
+        process.stdout.write(`The backup has nothing at ${relative} that can be restored.\n`);
         return exitCodes.failed;
       }
-      const fromVersions = [...copies.values()].filter((source) =>
-        source.includes(`${path.sep}versions${path.sep}`),
+      const fromVersions = [...copies.values()].filter((copy) =>
+        copy.startsWith(`${versionsFolder}/`),
       ).length;
       if (!options.yes) {
         process.stdout.write(
-          `Restore plan (nothing has been changed): ${plural(copies.size, 'file')} under ${options.path} as on ${options.asOf} (${fromVersions} from versions/, the rest from files/), into ${library}; files they replace are kept aside. Run again with --yes to do it.\n`,
+          `Restore plan (nothing has been changed): ${plural(copies.size, 'file')} under ${relative} as on ${options.asOf} (${fromVersions} from versions/, the rest from files/).\n  Writes into the library folder ${libraryDir} only, under ${relative}; files are owned by the library folder’s owner, files they replace are kept aside in .immich-backup-agent-replaced-…/.\nRun again with --yes to do it.\n`,
         );
         return exitCodes.ok;
       }
-      const aside = path.join(library, `.immich-backup-agent-replaced-${session.runId}`);
-      const libraryOwner = await stat(library).catch(() => null);
-      // A drive without permissions has only its mount's made-up modes (0700 root): its files
-      // get plain ones and the library's owner instead.
-      const plainModes = !keepsPermissions(session.target.filesystemType);
-      /** Folders made for a restored file belong to the library's owner, as the library does. */
-      const makeFolder = async (folder: string): Promise<void> => {
-        const first = await mkdir(folder, { recursive: true });
-        if (first === undefined || libraryOwner === null) return;
-        for (let made = folder; made.length >= first.length; made = path.dirname(made))
-          await chown(made, libraryOwner.uid, libraryOwner.gid);
-      };
-      let restored = 0;
-      for (const [relative, source] of copies) {
-        const target = path.join(library, relative);
-        // Streamed, not read whole: a video can be larger than a Buffer may be.
-        const current = await stat(target).catch(() => null);
-        if (
-          current !== null &&
-          current.size === (await stat(source)).size &&
-          (await sha256(target)) === (await sha256(source))
-        )
-          continue;
-        await makeFolder(path.dirname(target));
-        if (current !== null) {
-          await makeFolder(path.dirname(path.join(aside, relative)));
-          await rename(target, path.join(aside, relative));
-        }
-        await copyFile(source, target);
-        if (plainModes && libraryOwner) {
-          await chmod(target, 0o644);
-          await chown(target, libraryOwner.uid, libraryOwner.gid);
-        } else {
-          // The owner the backup kept (copyFile makes the file root's), as restore's rsync does.
-          const kept = await stat(source);
-          await chown(target, kept.uid, kept.gid);
-        }
-        restored += 1;
+      const library = await openLibraryFolder(config.immich.libraryDir, agentFolders(config));
+      let result;
+      try {
+        result = await restoreCopies(session.target.backupDir, copies, library, {
+          asideName: `.immich-backup-agent-replaced-${session.runId}`,
+          // A drive without permissions has only its mount's made-up modes (0700 root).
+          plainModes: !keepsPermissions(session.target.filesystemType),
+        });
+      } finally {
+        await library.handle.close();
       }
+      named(result.skipped, 'Skipped the drive’s');
+      named(result.refused, 'Refused to write');
       process.stdout.write(
-        `Restored ${plural(restored, 'file')} under ${options.path} as on ${options.asOf}.\n`,
+        `Restored ${plural(result.restored, 'file')} under ${relative} as on ${options.asOf}${result.unchanged > 0 ? ` (${result.unchanged} already as they were)` : ''}.\n`,
       );
-      session.logger.info(
-        { step: 'restore', restored, path: options.path, asOf: options.asOf },
-        `Restored ${options.path} as on ${options.asOf}.`,
+      logger.info(
+        { step: 'restore', restored: result.restored, path: relative, asOf: options.asOf },
+        `Restored ${relative} as on ${options.asOf}.`,
       );
-      return exitCodes.ok;
+      return result.refused.length > 0 ? exitCodes.failed : exitCodes.ok;
     },
   );
 }

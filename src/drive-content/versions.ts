@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { backupLayout } from '../layout/drive.js';
+import { backupLayout, filesFolder, versionsFolder } from '../layout/drive.js';
 import { AgentError } from '../errors.js';
 
 /**
@@ -24,21 +24,38 @@ async function isRealFolder(folder: string): Promise<boolean> {
 
 /**
  * The file or folder at `relative` under `root`, reached without following a symlink on the
- * way (each folder on the path is looked at as it is); null when it is not there that way.
+ * way (each folder on the path is looked at as it is); else why not, and at which entry (null
+ * when it is simply not there).
  */
-async function reachedWithoutLinks(root: string, relative: string): Promise<Stats | null> {
+async function reachedWithoutLinks(
+  root: string,
+  relative: string,
+): Promise<{ info: Stats } | { why: string; at: string | null }> {
   let current = root;
   let info = await lstat(current).catch(() => null);
-  for (const part of relative.split('/').filter(Boolean)) {
-    if (!info?.isDirectory()) return null;
+  if (!info?.isDirectory()) return { why: 'is not there', at: null };
+  const parts = relative.split('/').filter(Boolean);
+  for (const [index, part] of parts.entries()) {
     current = path.join(current, part);
     info = await lstat(current).catch(() => null);
+    const at = parts.slice(0, index + 1).join('/');
+    if (info === null) return { why: 'is not there', at: null };
+    if (info.isSymbolicLink()) return { why: 'is a symlink', at };
+    if (!info.isDirectory() && !(index === parts.length - 1 && info.isFile()))
+      return { why: info.isFile() ? 'is not a folder' : 'is not a regular file or folder', at };
   }
-  return info && (info.isDirectory() || info.isFile()) ? info : null;
+  return { info };
 }
 
-/** The regular files under a real folder (symlinks are neither followed nor listed). */
-async function filesUnder(root: string, relative = ''): Promise<string[]> {
+/**
+ * The regular files under a real folder (symlinks are neither followed nor listed; what is
+ * neither a file nor a folder is told to `passedOver`).
+ */
+async function filesUnder(
+  root: string,
+  relative = '',
+  passedOver?: (file: string, why: string) => void,
+): Promise<string[]> {
   const found: string[] = [];
   if (relative === '' && !(await isRealFolder(root))) return found;
   let entries;
@@ -49,8 +66,9 @@ async function filesUnder(root: string, relative = ''): Promise<string[]> {
   }
   for (const entry of entries) {
     const child = path.join(relative, entry.name);
-    if (entry.isDirectory()) found.push(...(await filesUnder(root, child)));
+    if (entry.isDirectory()) found.push(...(await filesUnder(root, child, passedOver)));
     else if (entry.isFile()) found.push(child);
+    else passedOver?.(child, entry.isSymbolicLink() ? 'is a symlink' : 'is not a regular file');
   }
   return found;
 }
@@ -72,7 +90,8 @@ export async function pruneVersions(
     if (folder.slice(0, 10) >= cutoff) continue;
     const root = path.join(backupLayout(backupDir).versionsDir, folder);
     for (const relative of await filesUnder(root)) {
-      if (!(await reachedWithoutLinks(backupLayout(backupDir).filesDir, relative))?.isFile()) {
+      const current = await reachedWithoutLinks(backupLayout(backupDir).filesDir, relative);
+      if (!('info' in current) || !current.info.isFile()) {
         result.keptOnlyCopies += 1;
         continue;
       }
@@ -93,39 +112,72 @@ async function removeEmptyFolders(folder: string): Promise<void> {
   await rmdir(folder).catch(() => undefined);
 }
 
+/** A copy `copiesAsOf` did not take: where it is on the drive (under backupDir), and why. */
+export interface SkippedEntry {
+  entry: string;
+  why: string;
+}
+
+/**
+ * A path of the library as `restore --path` takes it: relative, no `..`, no NUL, no empty or
+ * `.` parts. It is user input, and becomes a path under the library and under the drive.
+ */
+export function libraryRelativePath(given: string): string[] {
+  const parts = given.split('/').filter((part) => part !== '' && part !== '.');
+  const refused = given.startsWith('/')
+    ? 'is absolute'
+    : given.includes('\0')
+      ? 'holds a NUL character'
+      : parts.includes('..')
+        ? 'holds ".."'
+        : parts.length === 0
+          ? 'names no file or folder'
+          : null;
+  if (refused !== null) {
+    throw new AgentError('CONFIG_INVALID', `--path ${JSON.stringify(given)} ${refused}.`, {
+      hint: 'Give a path inside the library, as Immich writes it: upload/…, library/….',
+    });
+  }
+  return parts;
+}
+
 /**
  * Where each file under `relative` (a file or a folder of the library) is on the drive as it was
  * on `date`: the earliest version replaced after that day, else the current copy in files/.
+ * Copies are named relative to backupDir (files/…, versions/<day>/…). Only regular files and
+ * folders, reached without following a symlink, are taken; anything else is named in `skipped`.
  */
 export async function copiesAsOf(
   backupDir: string,
   relative: string,
   date: string,
-): Promise<Map<string, string>> {
-  const chosen = new Map<string, string>();
-  const clean = path.normalize(relative).replace(/^\/+|\/+$/g, '');
-  if (clean === '..' || clean.startsWith('../')) {
-    throw new AgentError(
-      'CONFIG_INVALID',
-      `--path ${relative} leads out of the library; give a path inside it (upload/…, library/…).`,
-    );
-  }
-  const collect = async (root: string): Promise<string[]> => {
-    const target = path.join(root, clean);
-    const info = await reachedWithoutLinks(root, clean);
-    if (info === null) return [];
-    return info.isDirectory()
-      ? (await filesUnder(target)).map((file) => path.join(clean, file))
+): Promise<{ copies: Map<string, string>; skipped: SkippedEntry[] }> {
+  const clean = libraryRelativePath(relative).join('/');
+  const copies = new Map<string, string>();
+  const skipped: SkippedEntry[] = [];
+  const collect = async (rootRelative: string): Promise<void> => {
+    const root = path.join(backupDir, rootRelative);
+    const reached = await reachedWithoutLinks(root, clean);
+    if ('why' in reached) {
+      if (reached.at !== null)
+        skipped.push({ entry: path.join(rootRelative, reached.at), why: reached.why });
+      return;
+    }
+    const files = reached.info.isDirectory()
+      ? await filesUnder(root, clean, skippedUnder(rootRelative, skipped))
       : [clean];
+    for (const file of files)
+      if (!copies.has(file)) copies.set(file, path.join(rootRelative, file));
   };
   for (const folder of await versionFolders(backupDir)) {
-    if (folder.slice(0, 10) <= date) continue;
-    const root = path.join(backupLayout(backupDir).versionsDir, folder);
-    for (const file of await collect(root))
-      if (!chosen.has(file)) chosen.set(file, path.join(root, file));
+    if (folder.slice(0, 10) > date) await collect(path.join(versionsFolder, folder));
   }
-  const current = backupLayout(backupDir).filesDir;
-  for (const file of await collect(current))
-    if (!chosen.has(file)) chosen.set(file, path.join(current, file));
-  return chosen;
+  await collect(filesFolder);
+  return { copies, skipped };
+}
+
+function skippedUnder(rootRelative: string, skipped: SkippedEntry[]) {
+  return (file: string, why: string): void => {
+    skipped.push({ entry: path.join(rootRelative, file), why });
+  };
 }

@@ -1,4 +1,4 @@
-import { chown, mkdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { psqlExits } from '../adapters/database-dump.js';
 import { waitForDatabaseServer } from '../adapters/database-info.js';
@@ -10,7 +10,9 @@ import { decideOutcome } from '../policy/outcome.js';
 import type { DriveSession } from '../session/drive-session.js';
 import { stopServerWithRestart } from '../session/server.js';
 import { restoreDump } from './dump-stream.js';
-import { restoreTarget, syncTimeoutMs, type RestorePlan } from './plan.js';
+import { openLibraryFolder } from './library-folder.js';
+import { inside, insideForChild } from './no-follow.js';
+import { agentFolders, restoreTarget, syncTimeoutMs, type RestorePlan } from './plan.js';
 import { writeRestoreRecord, type RestoreRecord } from './restore-record.js';
 
 /**
@@ -146,18 +148,35 @@ async function restoreFiles(
   plan: RestorePlan,
 ): Promise<NonNullable<RestoreRecord['files']>> {
   const { config, deps, target, logger: log } = session;
-  // The owner is read before the folder may be made (then its parent's is taken).
-  const where = await restoreTarget(config.immich.libraryDir, target.filesystemType);
-  await mkdir(config.immich.libraryDir, { recursive: true });
-  if (where.owner)
-    await chown(config.immich.libraryDir, where.owner.uid, where.owner.gid).catch(() => undefined);
-  const copied = await syncLibrary(deps.gateway, {
-    source: target.filesDir,
-    ...where,
-    timeoutMs: syncTimeoutMs,
-    signal: deps.signal,
-    replacedFilesDir: plan.replacedFilesDir,
-  });
+  // The library's contents are its owner's, not trusted: the folder is reached without
+  // following a link and held open, and rsync writes through /proc/<pid>/fd/<n> (the folder
+  // held, whatever is renamed on its path meanwhile). rsync follows no symlink it finds in the
+  // destination (no --keep-dirlinks, -L or -K): one in the way is moved aside into the
+  // replaced-files folder, as a changed file is, and a real folder made in its place.
+  const library = await openLibraryFolder(config.immich.libraryDir, agentFolders(config));
+  let copied;
+  try {
+    const where = await restoreTarget(library.realPath, target.filesystemType);
+    const aside = path.basename(plan.replacedFilesDir);
+    if (await lstat(inside(library.handle, aside)).catch(() => null)) {
+      throw new AgentError('RESTORE_FAILED', `${aside} is already in the library.`, {
+        step: 'restore',
+        hint: 'Nothing was copied. Move it away, then run the restore again.',
+      });
+    }
+    copied = await syncLibrary(deps.gateway, {
+      source: target.filesDir,
+      ...where,
+      destination: insideForChild(library.handle),
+      owner: library.owner,
+      timeoutMs: syncTimeoutMs,
+      signal: deps.signal,
+      // Relative: rsync takes it inside the destination, the folder held.
+      replacedFilesDir: aside,
+    });
+  } finally {
+    await library.handle.close();
+  }
   log.info(
     { step: 'restore' },
     `Copied ${plural(copied.transferredFiles, 'file')} (${formatBytes(copied.transferredBytes)}) back into the library.`,

@@ -7,6 +7,7 @@ import { syncLibrary } from '../adapters/rsync.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
 import { immichMajor, immichServerTag } from '../drive-content/sidecar.js';
 import type { DriveSession } from '../session/drive-session.js';
+import { checkLibraryPlace, libraryOwner } from './library-folder.js';
 
 export interface RestoreOptions {
   date?: string;
@@ -26,6 +27,13 @@ export interface RestorePlan {
   files: boolean;
   filesToCopy: { files: number; bytes: number } | null;
   replacedFilesDir: string;
+  /** Where the files go: the library folder as configured and as it really is, its owner. */
+  library: { configured: string; realPath: string; owner: { uid: number; gid: number } | null };
+}
+
+/** Folders of the agent's own a library may never be in (its state, its log). */
+export function agentFolders(config: DriveSession['config']): string[] {
+  return [config.stateDir, path.dirname(config.log.file)];
 }
 
 /** A first copy back of a large library over USB 2 can take a day; a hung copy is still caught. */
@@ -37,6 +45,9 @@ export async function planRestore(
   options: RestoreOptions,
 ): Promise<RestorePlan> {
   const { config, deps, target } = session;
+  // Before anything else: a library in a system folder (UPLOAD_LOCATION is a user's to set) is
+  // refused, plan or not.
+  const realLibrary = await checkLibraryPlace(config.immich.libraryDir, agentFolders(config));
   // The files alone need no dump: a missing or damaged one must not keep the photos back.
   const usable = async (): Promise<{ dump: DumpEntry; format: DumpFormat }> => {
     const dump = pickDump(await listDumps(target.backupDir, session.logger), options.date);
@@ -60,7 +71,7 @@ export async function planRestore(
       deps.gateway,
       {
         source: target.filesDir,
-        ...(await restoreTarget(config.immich.libraryDir, target.filesystemType)),
+        ...(await restoreTarget(realLibrary, target.filesystemType)),
         timeoutMs: syncTimeoutMs,
         signal: deps.signal,
       },
@@ -89,15 +100,18 @@ export async function planRestore(
     database,
     files,
     filesToCopy,
-    replacedFilesDir: path.join(
-      config.immich.libraryDir,
-      `.immich-backup-agent-replaced-${session.runId}`,
-    ),
+    replacedFilesDir: path.join(realLibrary, `.immich-backup-agent-replaced-${session.runId}`),
+    library: {
+      configured: config.immich.libraryDir,
+      realPath: realLibrary,
+      owner: await libraryOwner(realLibrary),
+    },
   };
 }
 
 /**
- * Where the files go back and how: the library's filesystem, the drive's (a drive without
+ * Where the files go back and how (`libraryDir` the real path; execute.ts gives rsync the folder
+ * it holds open instead): the library's filesystem, the drive's (a drive without
  * permissions has only made-up owners and modes), and the library folder's owner, whom the
  * restored files then belong to.
  */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -26,12 +26,7 @@ after(async () => {
 
 test('a folder as on a date: the earliest version replaced after that day, else files/', async () => {
   const pick = async (date: string): Promise<Record<string, string>> =>
-    Object.fromEntries(
-      [...(await copiesAsOf(backupDir, 'upload', date))].map(([file, source]) => [
-        file,
-        path.relative(backupDir, source),
-      ]),
-    );
+    Object.fromEntries((await copiesAsOf(backupDir, 'upload', date)).copies);
   assert.deepEqual(await pick('2026-11-05'), {
     'upload/a.jpg': 'versions/2026-11-10/upload/a.jpg',
     'upload/b.jpg': 'files/upload/b.jpg',
@@ -46,13 +41,41 @@ test('a folder as on a date: the earliest version replaced after that day, else 
   });
 });
 
-test('a path that leads out of the library is refused', async () => {
-  for (const escape of ['../etc', 'upload/../../x', '..']) {
+test('a path that is absolute, holds .. or a NUL, or names nothing is refused', async () => {
+  for (const escape of [
+    '../etc',
+    'upload/../../x',
+    '..',
+    'upload/../b.jpg',
+    '/etc/shadow',
+    'upload/a\0',
+    '',
+    './',
+  ]) {
     await assert.rejects(
       copiesAsOf(backupDir, escape, '2026-11-25'),
       (error: unknown) => error instanceof AgentError && error.code === 'CONFIG_INVALID',
       escape,
     );
   }
-  assert.equal((await copiesAsOf(backupDir, 'upload/./a.jpg', '2026-11-25')).size, 1);
+  assert.equal((await copiesAsOf(backupDir, 'upload/./a.jpg', '2026-11-25')).copies.size, 1);
+});
+
+test('symlinks and special files on the drive are named as skipped, never taken', async () => {
+  await symlink('/etc/shadow', path.join(backupDir, 'files/upload/shadow'));
+  await symlink('/etc', path.join(backupDir, 'versions/2026-11-20/upload/etc'));
+  try {
+    const { copies, skipped } = await copiesAsOf(backupDir, 'upload', '2026-11-15');
+    assert.deepEqual([...copies.keys()].sort(), ['upload/a.jpg', 'upload/b.jpg']);
+    assert.deepEqual(skipped.map((entry) => entry.entry).sort(), [
+      'files/upload/shadow',
+      'versions/2026-11-20/upload/etc',
+    ]);
+    const direct = await copiesAsOf(backupDir, 'upload/shadow', '2026-11-15');
+    assert.equal(direct.copies.size, 0);
+    assert.deepEqual(direct.skipped, [{ entry: 'files/upload/shadow', why: 'is a symlink' }]);
+  } finally {
+    await rm(path.join(backupDir, 'files/upload/shadow'));
+    await rm(path.join(backupDir, 'versions/2026-11-20/upload/etc'));
+  }
 });

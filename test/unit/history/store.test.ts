@@ -206,16 +206,22 @@ describe('the history store', () => {
     assert.equal((await store.latest())?.id, 'real');
   });
 
-  test('a record is written whole under its name, readable by all, with no partial file left', async () => {
+  test('a record is written whole under its name, root’s alone whatever the umask, with no partial file left', async () => {
     const folder = await freshFolder();
     const store = createHistoryStore(folder);
     const written = record('atomic', 'success', '2025-01-12T02:41:07.123Z');
-    await store.write(written);
+    const umask = process.umask(0);
+    try {
+      await store.write(written);
+    } finally {
+      process.umask(umask);
+    }
     const runs = path.join(folder, 'runs');
     assert.deepEqual(await readdir(runs), [recordFileName(written)]);
     const file = path.join(runs, recordFileName(written));
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), written);
-    assert.equal((await stat(file)).mode & 0o777, 0o644);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await stat(runs)).mode & 0o777, 0o700);
   });
 
   test('a reader never sees a half-written record while the same record is rewritten', async () => {

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { loadConfig, resolveConfigFile } from '../config/load.js';
 import { exitCodes } from '../exit-codes.js';
+import { escapeControlCharacters } from '../log/text.js';
 import { localTime } from './summary.js';
 
 /** The last `count` lines of a file, read from its end (a log grows for years). */
@@ -36,12 +37,16 @@ export function formatEvent(line: string): string {
   try {
     event = JSON.parse(line) as LogEvent;
   } catch {
-    return line; // not one of ours: shown as it is
+    return escapeControlCharacters(line); // not one of ours: shown as it is, escapes escaped
   }
   const time = event.time ? localTime(event.time) : '?';
-  const level = (event.level ?? 'info').toUpperCase().padEnd(5);
-  const step = event.step ? `[${event.step}] ` : '';
-  return `${time}  ${level} ${step}${event.msg ?? ''}`;
+  const level = String(event.level ?? 'info')
+    .toUpperCase()
+    .padEnd(5);
+  const step = event.step ? `[${String(event.step)}] ` : '';
+  // JSON escapes a newline in a file's name; shown as text, it must stay escaped: one event, one
+  // line, and no terminal escape from a name reaches the terminal.
+  return escapeControlCharacters(`${time}  ${level} ${step}${String(event.msg ?? '')}`);
 }
 
 /** `log [-n N] [--json]`: the last N events of the agent's log (default 50, the seed's habit). */

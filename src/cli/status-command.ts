@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import { escapeControlCharacters } from '../log/text.js';
 import { findFilesystemsByUuid } from '../adapters/block-devices.js';
 import { readMountinfo } from '../adapters/mountinfo.js';
 import { driveIdentity, type DriveIdentity } from '../adapters/sysfs-usb.js';
@@ -179,14 +180,15 @@ export function formatStatus(status: Status, now = new Date()): string {
   if (status.lastRun) {
     const run = status.lastRun;
     lines.push(
-      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${run.message}`,
+      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${escapeControlCharacters(run.message)}`,
     );
-    if (run.hint && run.outcome !== 'success') lines.push(`  Next step:     ${run.hint}`);
+    if (run.hint && run.outcome !== 'success')
+      lines.push(`  Next step:     ${escapeControlCharacters(run.hint)}`);
   }
   if (status.lastRestore) {
     const restore = status.lastRestore;
     lines.push(
-      `  Last restore:  ${restore.outcome}${restore.reason ? ` (${restore.reason})` : ''}, ${localTime(restore.finishedAt)}: ${restore.message}`,
+      `  Last restore:  ${restore.outcome}${restore.reason ? ` (${restore.reason})` : ''}, ${localTime(restore.finishedAt)}: ${escapeControlCharacters(restore.message)}`,
     );
   }
   for (const drive of status.drives) {

@@ -144,8 +144,8 @@ describe('the shipped units under a real systemd', () => {
           security.stdout + security.stderr,
         )?.[1],
       );
-      // Printed, so a change to the units shows what it did to the figure (3.3 with
-      // ProtectProc=invisible; 3.5 before).
+      // Printed, so a change to the units shows what it did to the figure (3.2 here with
+      // ProtectProc=invisible; offline, `--offline=true`, 3.3 now and 3.5 before it).
       context.diagnostic(`systemd-analyze security ${name}: exposure ${exposure}`);
       assert.ok(Number.isFinite(exposure), security.stdout + security.stderr);
       assert.ok(exposure <= 3.5, `${name}: ${exposure}`);

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
+import { lastLines } from '../../../src/cli/log-command.js';
 import { openLogFile } from '../../../src/log/log-file.js';
 import { createLogger } from '../../../src/log/logger.js';
 
@@ -138,5 +139,31 @@ describe('the log file keeps every line', () => {
     await mkdir(path.join(folder, 'agent.log'));
     const opened = openLogFile(path.join(folder, 'agent.log'));
     assert.ok('refused' in opened);
+  });
+});
+
+describe('the log command reads only the agent’s own log', asRoot, () => {
+  test('a log.file that is a symlink to a root-only file is not shown', async () => {
+    const folder = await mkdtemp(path.join(root, 'read-link-'));
+    const secret = path.join(folder, 'shadow');
+    await writeFile(secret, 'root:$6$secret-hash:19000::::::\n', { mode: 0o600 });
+    const file = path.join(folder, 'agent.log');
+    await symlink(secret, file);
+    await assert.rejects(lastLines(file, 50), /not reading .*agent\.log: it is a symlink/);
+  });
+
+  test('a log.file in a user’s folder is not shown', async () => {
+    const home = await mkdtemp(path.join(root, 'read-home-'));
+    await chown(home, 1000, 1000);
+    const file = path.join(home, 'agent.log');
+    await writeFile(file, '{"msg":"x"}\n');
+    await assert.rejects(lastLines(file, 50), /owned by uid 1000, not root/);
+  });
+
+  test('the agent’s own log is shown', async () => {
+    const folder = await mkdtemp(path.join(root, 'read-own-'));
+    const file = path.join(folder, 'agent.log');
+    await writeFile(file, '{"msg":"one"}\n{"msg":"two"}\n', { mode: 0o600 });
+    assert.deepEqual(await lastLines(file, 1), ['{"msg":"two"}']);
   });
 });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { formatEvent } from '../../../src/cli/log-command.js';
+import { formatRunSummary } from '../../../src/cli/summary.js';
+import type { RunRecord } from '../../../src/history/record.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { escapeControlCharacters } from '../../../src/log/text.js';
 
@@ -66,4 +68,28 @@ describe('a hostile file name in a log event cannot forge a line', () => {
     assert.ok(!text.includes('\r') && !text.includes('\x1b[2J'), JSON.stringify(text));
     assert.match(text, /\[sync\] Skipped upload\/x\\n12:00:00/);
   });
+});
+
+test('the run summary on a terminal shows a hostile name in the message and warnings on their own line', () => {
+  const record = {
+    outcome: 'warning',
+    reason: null,
+    trigger: 'manual',
+    dryRun: false,
+    startedAt: '2026-11-30T01:00:00.000Z',
+    finishedAt: '2026-11-30T01:01:00.000Z',
+    durationMs: 60_000,
+    message: `Backup finished; skipped ${hostile}`,
+    database: null,
+    files: null,
+    server: null,
+    drive: null,
+    warnings: [`Could not copy ${hostile}`],
+    hint: null,
+    nextDueAt: null,
+  } as unknown as RunRecord;
+  const lines = formatRunSummary(record).split('\n');
+  assert.equal(lines.length, 4, lines.join('\n'));
+  assert.match(lines[2] ?? '', /^ {2}What: .*upload\/x\\n12:00:00/);
+  assert.match(lines[3] ?? '', /^ {2}Warning: .*\\x1b\[2J\$\(touch PWNED\)\.jpg$/);
 });

@@ -51,7 +51,7 @@ export async function notifyUser(
     timeoutMs: 5000,
     step: 'notify',
   });
-  const [, , , gid, , home] = passwd.stdout.trim().split(':');
+  const [name, , , gid, , home] = passwd.stdout.trim().split(':');
   if (passwd.exitCode !== 0 || gid === undefined)
     throw new Error(`no user with uid ${options.uid}`);
   const urgency = { low: 0, normal: 1, critical: 2 }[options.message.urgency];
@@ -80,10 +80,18 @@ export async function notifyUser(
       `{'urgency': <byte ${urgency}>, 'desktop-entry': <'immich-backup-agent'>}`,
       options.message.urgency === 'critical' ? '0' : '-1',
     ],
+    // Only what gdbus needs to reach the user's session bus, as that user: none of root's
+    // environment (DOCKER_HOST, a config path, whatever the unit or sudo passed) reaches a
+    // program the user can inspect (/proc/PID/environ is the user's to read).
     env: {
       DBUS_SESSION_BUS_ADDRESS: options.busAddressTemplate.replaceAll('{uid}', String(options.uid)),
       HOME: home || '/',
+      USER: name ?? '',
+      LOGNAME: name ?? '',
+      XDG_RUNTIME_DIR: `/run/user/${options.uid}`,
+      PATH: '/usr/local/bin:/usr/bin:/bin',
     },
+    onlyEnv: true,
     uid: options.uid,
     gid: Number(gid),
     timeoutMs: (options.timeoutSeconds + 5) * 1000,

@@ -18,6 +18,8 @@ export interface CommandRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   env?: Record<string, string>;
+  /** Only `env` (and LC_ALL): none of the agent's own environment (a program run as a user). */
+  onlyEnv?: boolean;
   /** The step that runs the command, for errors. */
   step?: StepName;
   /** Run as this user and group (a notification into a user's own session). */
@@ -76,6 +78,7 @@ export function createProcessGateway(options: {
         timeout: request.timeoutMs,
         cancelSignal: request.signal,
         env: { LC_ALL: 'C', ...request.env },
+        extendEnv: request.onlyEnv !== true,
         stdin: 'ignore',
         maxBuffer: 64 * 1024 * 1024,
         // A program that reports progress writes without end over hours: only its tail is kept.

@@ -1,13 +1,28 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { pathProblems } from '../files/root-owned.js';
 import { loadConfig, resolveConfigFile } from '../config/load.js';
 import { exitCodes } from '../exit-codes.js';
+import { escapeControlCharacters } from '../log/text.js';
 import { localTime } from './summary.js';
 
 /** The last `count` lines of a file, read from its end (a log grows for years). */
 export async function lastLines(file: string, count: number): Promise<string[]> {
-  const handle = await open(file, 'r');
+  // Only the agent's own log: not through a symlink, not a FIFO, not in a folder someone else
+  // controls (a user's link to a root-only file would be shown to the terminal).
+  const problems = pathProblems(file);
+  if (problems.length > 0) throw new Error(`not reading ${file}: ${problems.join('; ')}`);
+  const handle = await open(
+    file,
+    constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+  ).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ELOOP') throw new Error(`not reading ${file}: it is a symlink`);
+    throw error;
+  });
   try {
-    const size = (await handle.stat()).size;
+    const info = await handle.stat();
+    if (!info.isFile()) throw new Error(`not reading ${file}: it is not a regular file`);
+    const size = info.size;
     let position = size;
     let text = '';
     while (position > 0 && text.split('\n').filter(Boolean).length <= count) {
@@ -36,12 +51,16 @@ export function formatEvent(line: string): string {
   try {
     event = JSON.parse(line) as LogEvent;
   } catch {
-    return line; // not one of ours: shown as it is
+    return escapeControlCharacters(line); // not one of ours: shown as it is, escapes escaped
   }
   const time = event.time ? localTime(event.time) : '?';
-  const level = (event.level ?? 'info').toUpperCase().padEnd(5);
-  const step = event.step ? `[${event.step}] ` : '';
-  return `${time}  ${level} ${step}${event.msg ?? ''}`;
+  const level = String(event.level ?? 'info')
+    .toUpperCase()
+    .padEnd(5);
+  const step = event.step ? `[${String(event.step)}] ` : '';
+  // JSON escapes a newline in a file's name; shown as text, it must stay escaped: one event, one
+  // line, and no terminal escape from a name reaches the terminal.
+  return escapeControlCharacters(`${time}  ${level} ${step}${String(event.msg ?? '')}`);
 }
 
 /** `log [-n N] [--json]`: the last N events of the agent's log (default 50, the seed's habit). */

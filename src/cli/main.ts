@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { AgentError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
+import { escapeControlCharacters } from '../log/text.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -23,8 +24,11 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = exitCodes.usage;
       return;
     }
+    // An AgentError's text can quote a file's name: one line, no terminal escapes.
     const message =
-      error instanceof AgentError ? error.longMessage : ((error as Error).stack ?? String(error));
+      error instanceof AgentError
+        ? escapeControlCharacters(error.longMessage)
+        : ((error as Error).stack ?? String(error));
     process.stderr.write(`immich-backup-agent: ${message}\n`);
     process.exitCode = exitCodes.failed;
   }

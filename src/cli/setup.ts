@@ -7,6 +7,7 @@ import { loadConfig, resolveConfigFile, type AgentConfig } from '../config/load.
 import { createHistoryStore } from '../history/store.js';
 import { stateFolder } from '../layout/state-folder.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { escapeControlCharacters } from '../log/text.js';
 import { createNotifier } from '../notify/notifier.js';
 import type { LiveLine, RunDeps } from '../session/deps.js';
 import {
@@ -56,10 +57,11 @@ export async function openCommand(
     secrets: config.secrets.all,
     console: consoleStream,
   });
+  // Said once, on stderr (the journal under systemd), where it reaches a person whatever the
+  // log level; the events themselves still go to the console.
   if (fileError) {
-    logger.warn(
-      { step: 'start', err: fileError },
-      `Cannot write the log file ${config.log.file} (${fileError.message}); logging to the console only.`,
+    process.stderr.write(
+      `immich-backup-agent: ${escapeControlCharacters(fileError.message)}; logging to the journal/console only.\n`,
     );
   }
   const controller = new AbortController();

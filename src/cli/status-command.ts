@@ -1,4 +1,5 @@
 import { exitCodes } from '../exit-codes.js';
+import { escapeControlCharacters } from '../log/text.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { openCommand } from './setup.js';
 import { readStatus, type Status } from './status-read.js';
@@ -58,14 +59,15 @@ export function formatStatus(status: Status, now = new Date()): string {
   if (status.lastRun) {
     const run = status.lastRun;
     lines.push(
-      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${run.message}`,
+      `  Last run:      ${run.outcome}${run.reason ? ` (${run.reason})` : ''}, ${run.trigger}, ${localTime(run.finishedAt)}: ${escapeControlCharacters(run.message)}`,
     );
-    if (run.hint && run.outcome !== 'success') lines.push(`  Next step:     ${run.hint}`);
+    if (run.hint && run.outcome !== 'success')
+      lines.push(`  Next step:     ${escapeControlCharacters(run.hint)}`);
   }
   if (status.lastRestore) {
     const restore = status.lastRestore;
     lines.push(
-      `  Last restore:  ${restore.outcome}${restore.reason ? ` (${restore.reason})` : ''}, ${localTime(restore.finishedAt)}: ${restore.message}`,
+      `  Last restore:  ${restore.outcome}${restore.reason ? ` (${restore.reason})` : ''}, ${localTime(restore.finishedAt)}: ${escapeControlCharacters(restore.message)}`,
     );
   }
   for (const drive of status.drives) {

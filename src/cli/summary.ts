@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration, plural } from '../format.js';
+import { escapeControlCharacters } from '../log/text.js';
 import type { RunRecord } from '../history/record.js';
 
 /** Local time as people read it: 2026-11-29 02:05:00. */
@@ -16,7 +17,7 @@ export function formatRunSummary(record: RunRecord): string {
   lines.push(
     `  When:      ${localTime(record.startedAt)} → ${localTime(record.finishedAt)} (${formatDuration(record.durationMs)})`,
   );
-  lines.push(`  What:      ${record.message}`);
+  lines.push(`  What:      ${escapeControlCharacters(record.message)}`);
   if (record.database) {
     lines.push(`  Database:  ${record.database.file}, ${formatBytes(record.database.bytes)}`);
   }
@@ -43,8 +44,9 @@ export function formatRunSummary(record: RunRecord): string {
         : `  Drive:     ${drive.device}${drive.filesystemType ? ` (${drive.filesystemType})` : ''}${drive.mountPoint ? ` at ${drive.mountPoint}` : ''}, UUID ${drive.uuid}`,
     );
   }
-  for (const warning of record.warnings) lines.push(`  Warning:   ${warning}`);
-  if (record.hint) lines.push(`  Next step: ${record.hint}`);
+  for (const warning of record.warnings)
+    lines.push(`  Warning:   ${escapeControlCharacters(warning)}`);
+  if (record.hint) lines.push(`  Next step: ${escapeControlCharacters(record.hint)}`);
   if (record.nextDueAt) lines.push(`  Next due:  ${localTime(record.nextDueAt)}`);
   return lines.join('\n');
 }

@@ -1,8 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { readImmichInstall, type ImmichInstall } from './immich-discovery.js';
-import { assertConfigFileSafe, invalid, issuePath, type ConfigIssue } from './config-file.js';
+import {
+  assertStateDirSafe,
+  invalid,
+  readConfigFileSafely,
+  issuePath,
+  type ConfigIssue,
+} from './config-file.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { defaultAppDir } from './schema-fields.js';
 
@@ -55,8 +60,7 @@ export function resolveConfigFile(flag: string | undefined, env = process.env): 
  * even parsed (CONFIG_INSECURE, exit 2), because it decides what runs as root.
  */
 export async function loadConfig(configFile: string): Promise<AgentConfig> {
-  await assertConfigFileSafe(configFile);
-  const text = await readFile(configFile, 'utf8');
+  const text = await readConfigFileSafely(configFile);
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     throw invalid(
@@ -92,6 +96,7 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
       ...discovery,
     ]);
   }
+  assertStateDirSafe(parsed.data.stateDir, configFile);
   const install = await readImmichInstall(parsed.data.immich.appDir);
   return resolve(configFile, parsed.data, install);
 }

@@ -87,10 +87,12 @@ export function createHistoryStore(folder: string, sequenceDir?: string): Histor
     async write(given) {
       const sequence = given.sequence ?? (await sequenceFor(given.id));
       const record = withSequence(given, sequence);
-      await mkdir(runs, { recursive: true, mode: 0o755 });
+      // Root's alone, whatever the umask (0700/0600): records name the library's files.
+      await mkdir(runs, { recursive: true, mode: 0o700 });
       await writeFileAtomic(
         path.join(runs, runRecordFileName(sequence, record.id)),
         JSON.stringify(record, null, 2) + '\n',
+        0o600,
       );
       const all = await names();
       for (const old of all.slice(0, Math.max(0, all.length - keepRecords))) {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AgentError } from '../errors.js';
 
 /** The package's root: the shipped udev/, systemd/ and man/ folders are there. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -22,9 +23,28 @@ export async function renderUdevRule(uuids: readonly string[]): Promise<string> 
   return lines.join('\n');
 }
 
-/** systemd's quoting for one word of a command line. */
-function systemdWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `"${word.replace(/(["\\])/g, '\\$1')}"`;
+/**
+ * One word of a unit file setting, as systemd will read it back: `%` doubled everywhere (a
+ * specifier otherwise: `%h` would become root's home), `$` doubled in a command's arguments
+ * (an environment variable otherwise), and the word in double quotes, with `"` and `\` escaped,
+ * when it holds anything but plain path characters (a space would split it). A control
+ * character cannot be written into a unit line safely (a newline would start a directive of its
+ * own): such a path is refused.
+ */
+export function unitWord(word: string, where: 'executable' | 'argument' | 'path'): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(word)) {
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `${JSON.stringify(word)} has a control character (a newline, a tab), which cannot be written into a systemd unit.`,
+      { step: 'install', hint: 'Rename the folder or file, then install again.' },
+    );
+  }
+  let text = word.replaceAll('%', '%%');
+  // systemd substitutes variables in a command's arguments, not in its executable (proven under
+  // systemd 252: "$$" there stays "$$").
+  if (where === 'argument') text = text.replaceAll('$', '$$$$');
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `"${text.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 /**
@@ -36,13 +56,14 @@ export async function renderUnit(
   options: { nodePath: string; agentPath: string; extraWritable: readonly string[] },
 ): Promise<string> {
   const shipped = await readFile(path.join(packageRoot, 'systemd', name), 'utf8');
-  const command = `${systemdWord(options.nodePath)} ${systemdWord(options.agentPath)}`;
-  let text = shipped.replaceAll(shippedAgentPath, command);
+  const command = `${unitWord(options.nodePath, 'executable')} ${unitWord(options.agentPath, 'argument')}`;
+  // A function, not the string: "$$" in a replacement string would come out as "$".
+  let text = shipped.replaceAll(shippedAgentPath, () => command);
   if (options.extraWritable.length > 0) {
     text = text.replace(
       /^ReadWritePaths=.*$/m,
       (line) =>
-        `${line}\n# Written by install: folders of this configuration outside the defaults above.\nReadWritePaths=${options.extraWritable.map((folder) => systemdWord(`-${folder}`)).join(' ')}`,
+        `${line}\n# Written by install: folders of this configuration outside the defaults above.\nReadWritePaths=${options.extraWritable.map((folder) => unitWord(`-${folder}`, 'path')).join(' ')}`,
     );
   }
   return text;

@@ -1,6 +1,8 @@
 import { pino, type Logger, type StreamEntry } from 'pino';
 import { createRequire } from 'node:module';
 import type { PrettyOptions, PrettyStream } from 'pino-pretty';
+import { openLogFile } from './log-file.js';
+import { escapeControlCharacters } from './text.js';
 
 // Loaded only for a terminal: every run under systemd starts faster without it.
 const loadPretty = (): ((options: PrettyOptions) => PrettyStream) =>
@@ -34,8 +36,10 @@ export interface RunScope {
 /**
  * One logger per command, made by the composition root and passed to whoever needs it. Events go
  * as JSON lines to the log file and to the console (journald under systemd), or pretty on a TTY.
- * The file destination is synchronous so nothing is lost when the process exits right after a
- * run. Secrets are masked on the serialized line itself, so no field can leak them.
+ * The file is opened only where root alone decides (see log-file.ts); its destination is
+ * synchronous so nothing is lost when the process exits right after a run. Secrets are masked
+ * on the serialized line itself, so no field can leak them. JSON escapes every control
+ * character of a value; the pretty console escapes them itself.
  */
 export function createLogger(options: LoggerOptions): {
   logger: Logger;
@@ -62,21 +66,29 @@ export function createLogger(options: LoggerOptions): {
             colorize: true,
             translateTime: 'SYS:HH:MM:ss',
             ignore: 'pid,hostname,runId,trigger,step',
-            messageFormat: '{if step}[{step}] {end}{msg}',
+            // A path with a newline or a terminal escape in it (a library's file name) must not
+            // start a line of its own that looks like the agent's, nor steer the terminal.
+            messageFormat: (event, messageKey) =>
+              escapeControlCharacters(
+                `${typeof event.step === 'string' ? `[${event.step}] ` : ''}${textOf(event[messageKey])}`,
+              ),
           })
         : consoleStream,
     },
   ];
   let fileError: Error | null = null;
   if (options.file) {
-    try {
+    const opened = openLogFile(options.file);
+    if ('fd' in opened) {
+      // Synchronous: every line is in the file before the next statement, so nothing is lost
+      // when the process exits right after a run (process.exit, a signal).
       streams.push({
         level: options.level,
-        stream: pino.destination({ dest: options.file, sync: true, mkdir: true }),
+        stream: pino.destination({ fd: opened.fd, sync: true }),
       });
-    } catch (error) {
-      // A log that cannot be written must not stop a backup; the caller reports it.
-      fileError = error as Error;
+    } else {
+      // A log that cannot be written, or may not be, must not stop a backup; the caller says why.
+      fileError = new Error(opened.refused);
     }
   }
   const secrets = options.secrets.filter((secret) => secret.length > 0);
@@ -93,6 +105,11 @@ export function createLogger(options: LoggerOptions): {
     pino.multistream(streams),
   );
   return { logger, runScope, fileError };
+}
+
+/** A log event's message as text (pino makes it a string; anything else is shown as JSON). */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 export function maskSecrets(text: string, secrets: readonly string[]): string {

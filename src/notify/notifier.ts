@@ -62,17 +62,53 @@ export function desktopMessageFor(record: RunRecord): DesktopMessage | null {
   };
 }
 
+/**
+ * The same news without details, for a session of someone not in `power.users`: no paths, no
+ * file names, no error text (those name the library's files and folders, and a desktop
+ * notification is seen by whoever sits there). Counts and whether the drive may come out are
+ * not private. With `power.users: []` nobody is named as the machine's owner, so everyone gets
+ * this one; the details are in the log and `status`, which only root reads.
+ */
+export function genericMessageFor(
+  message: DesktopMessage,
+  record: RunRecord | null,
+): DesktopMessage {
+  if (record === null) return message; // start and "plug in the drive": nothing private in them
+  const unplug = record.unplug
+    ? record.unplug.safe
+      ? 'The drive is unmounted: you can unplug it.'
+      : 'Do not unplug the drive yet.'
+    : '';
+  const seeStatus = 'See `immich-backup-agent status` for why.';
+  if (record.outcome === 'failed' || record.outcome === 'interrupted') {
+    const what = record.outcome === 'failed' ? 'failed' : 'was interrupted';
+    return {
+      ...message,
+      body: [`The Immich backup ${what}.`, seeStatus, unplug].filter(Boolean).join(' '),
+    };
+  }
+  if (record.outcome === 'success' || record.outcome === 'warning') {
+    const files = record.files
+      ? `${plural(record.files.transferredFiles, 'new file')} (${formatBytes(record.files.transferredBytes)})`
+      : 'no files';
+    const warned = record.outcome === 'warning' ? `It needs attention. ${seeStatus}` : '';
+    return { ...message, body: [`${files}.`, warned, unplug].filter(Boolean).join(' ') };
+  }
+  return message;
+}
+
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { config, logger, gateway } = deps;
   const log = logger.child({ step: 'notify' });
 
-  const toDesktops = async (message: DesktopMessage): Promise<void> => {
+  /** Details only to the sessions of `power.users`; everyone else gets the generic line. */
+  const toDesktops = async (message: DesktopMessage, record: RunRecord | null): Promise<void> => {
     if (!config.notify.desktop) return;
-    let uids: number[];
+    let users: Map<number, string>;
     const bus = deps.openSystemBus();
     try {
       const sessions = await createLogindAdapter(bus).sessions();
-      uids = [...new Set(desktopSessions(sessions).map((session) => session.uid))];
+      users = new Map(desktopSessions(sessions).map((session) => [session.uid, session.user]));
     } catch (error) {
       log.debug(
         { err: error },
@@ -82,12 +118,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     } finally {
       bus.close();
     }
-    for (const uid of uids) {
+    const generic = genericMessageFor(message, record);
+    for (const [uid, user] of users) {
       try {
         await notifyUser(gateway, {
           uid,
           busAddressTemplate: config.notify.userBusAddress,
-          message,
+          message: config.power.users.includes(user) ? message : generic,
           timeoutSeconds: config.power.dbusTimeoutSeconds,
         });
         log.info({ uid }, `Told the desktop of uid ${uid}: ${message.summary}.`);
@@ -136,17 +173,20 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         { id: run.runId, trigger: run.trigger },
       );
       if (run.trigger === 'hotplug') {
-        await toDesktops({
-          summary: 'Backing up Immich to the USB drive',
-          body: 'Keep the drive plugged in until the backup says it is done.',
-          urgency: 'normal',
-        });
+        await toDesktops(
+          {
+            summary: 'Backing up Immich to the USB drive',
+            body: 'Keep the drive plugged in until the backup says it is done.',
+            urgency: 'normal',
+          },
+          null,
+        );
       }
     },
     async finished(record) {
       if (record.dryRun) return;
       const message = desktopMessageFor(record);
-      if (message) await toDesktops(message);
+      if (message) await toDesktops(message, record);
       if (record.outcome === 'success' || record.outcome === 'warning') {
         await toWebhooks('success', 'Immich backup finished', record.message, record);
       } else if (record.outcome === 'failed' || record.outcome === 'interrupted') {

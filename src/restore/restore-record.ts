@@ -24,10 +24,12 @@ export interface RestoreRecord {
 
 export async function writeRestoreRecord(stateDir: string, record: RestoreRecord): Promise<void> {
   const folder = stateFolder(stateDir).restoresDir;
-  await mkdir(folder, { recursive: true });
+  // Root's alone, as every file of the state folder (0700/0600 whatever the umask).
+  await mkdir(folder, { recursive: true, mode: 0o700 });
   await writeFileAtomic(
     path.join(folder, recordFileName(record)),
     JSON.stringify(record, null, 2) + '\n',
+    0o600,
   );
 }
 

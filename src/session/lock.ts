@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
+import { pathProblems } from '../files/root-owned.js';
 import { stateFolder } from '../layout/state-folder.js';
 
 /** Who holds the run lock; also what `status` shows about a run in progress. */
@@ -21,14 +22,16 @@ export interface HeldLock {
 /**
  * The run lock of this installation (its state folder's): made sure the folder is there first
  * (STATE_UNWRITABLE, with what to do, when it cannot be), then taken. Runs, verify, restore and
- * recovery all go through here, so they never overlap.
+ * recovery all go through here, so they never overlap. The folder is made for root alone (0700,
+ * whatever the umask) and checked once it is there: one someone else made first, or can write,
+ * is refused (CONFIG_INSECURE, exit 2), as the notes in it make root act.
  */
 export async function takeRunLock(
   stateDir: string,
   owner: Omit<LockOwner, 'pid' | 'processStart'>,
 ): Promise<HeldLock> {
   try {
-    await mkdir(stateDir, { recursive: true, mode: 0o755 });
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw new AgentError(
       'STATE_UNWRITABLE',
@@ -36,7 +39,19 @@ export async function takeRunLock(
       { step: 'lock', hint: 'Run as root, or set stateDir to a writable folder.', cause: error },
     );
   }
-  return acquireLock(stateFolder(stateDir).lockFile, owner);
+  const lockFile = stateFolder(stateDir).lockFile;
+  const problems = pathProblems(lockFile);
+  if (problems.length > 0) {
+    throw new AgentError(
+      'CONFIG_INSECURE',
+      `Refusing the state folder ${stateDir}: ${problems.join('; ')}. Whoever can write there could make the agent, running as root, act on notes it did not write.`,
+      {
+        step: 'lock',
+        hint: `Use a stateDir only root can write, or fix it with: sudo chown root:root '${stateDir}' && sudo chmod 700 '${stateDir}'`,
+      },
+    );
+  }
+  return acquireLock(lockFile, owner);
 }
 
 /**
@@ -55,7 +70,7 @@ export async function acquireLock(
     ...owner,
   };
   const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(aside, JSON.stringify(me) + '\n', { mode: 0o644 });
+  await writeFile(aside, JSON.stringify(me) + '\n', { mode: 0o600, flag: 'wx' });
   try {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       try {
@@ -99,7 +114,7 @@ async function releaseLock(file: string, me: LockOwner): Promise<void> {
 async function removeStaleLock(file: string, staleContent: string): Promise<void> {
   const guard = `${file}.takeover`;
   try {
-    await mkdir(guard);
+    await mkdir(guard, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Someone else is taking over; a guard older than 10 s was left by a process that died.

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-files.js';
+import { readSmallRegularFile } from '../files/small-file.js';
 import { stateFolder } from '../layout/state-folder.js';
 
 /**
@@ -18,12 +19,15 @@ export interface Note<T> {
 function createNote<T>(file: string): Note<T> {
   return {
     async write(entry) {
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-      await writeFileAtomic(file, JSON.stringify(entry) + '\n');
+      // Root's alone (0700/0600 whatever the umask): the notes name containers and drives.
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(file, JSON.stringify(entry) + '\n', 0o600);
     },
     async read() {
+      // Not through a symlink, nor a FIFO, nor anything large: a note is a small file of root's.
       try {
-        return JSON.parse(await readFile(file, 'utf8')) as T;
+        const read = await readSmallRegularFile(file, 64 * 1024);
+        return 'text' in read ? (JSON.parse(read.text) as T) : null;
       } catch {
         return null;
       }

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { ownerLabel } from './containers.js';
 import { repoRoot } from './cli.js';
@@ -28,6 +30,7 @@ export interface SystemdHost {
  */
 export async function startSystemdHost(sandbox: Sandbox): Promise<SystemdHost> {
   const name = `iba-test-${sandbox.id}-systemd`;
+  const nodeModules = realpathSync(path.join(repoRoot, 'node_modules'));
   sandbox.defer(`remove the systemd host ${name}`, async () => {
     await execa('docker', ['rm', '--force', '--volumes', name], { reject: false });
   });
@@ -65,6 +68,9 @@ export async function startSystemdHost(sandbox: Sandbox): Promise<SystemdHost> {
     'b 7:* rmw',
     '--volume',
     `${repoRoot}:/opt/immich-backup-agent:ro`,
+    // A git worktree's node_modules is a symlink to the main checkout's: there too.
+    '--volume',
+    `${nodeModules}:${nodeModules}:ro`,
     '--volume',
     `${process.execPath}:/usr/local/bin/node:ro`,
     '--volume',

@@ -245,16 +245,23 @@ describe('the history store', () => {
     assert.equal((await store.latest())?.id, 'real');
   });
 
-  test('a record is written whole under its name, readable by all, with no partial file left', async () => {
+  test('a record is written whole under its name, root’s alone whatever the umask, with no partial file left', async () => {
     const folder = await freshFolder();
     const store = stateStore(folder);
-    const written = await store.write(record('atomic', 'success', '2025-01-12T02:41:07.123Z'));
+    const umask = process.umask(0);
+    let written;
+    try {
+      written = await store.write(record('atomic', 'success', '2025-01-12T02:41:07.123Z'));
+    } finally {
+      process.umask(umask);
+    }
     const runs = path.join(folder, 'runs');
     assert.deepEqual(await readdir(runs), [runRecordFileName(1, 'atomic')]);
     const file = path.join(runs, runRecordFileName(1, 'atomic'));
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), written);
     assert.deepEqual(Object.keys(written).slice(0, 2), ['id', 'sequence'], 'next to its id');
-    assert.equal((await stat(file)).mode & 0o777, 0o644);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await stat(runs)).mode & 0o777, 0o700);
   });
 
   test('a reader never sees a half-written record while the same record is rewritten', async () => {

@@ -126,7 +126,9 @@ function libraryDirIssues(install: ImmichInstall): ConfigIssue[] {
     {
       path: 'immich.libraryDir',
       message: `is not set and UPLOAD_LOCATION could not be read from ${install.appDir}/.env (${
-        install.envFile === null ? install.problems[0] : 'the key is missing'
+        install.envFile === null
+          ? (install.refused[0] ?? install.problems[0])
+          : 'the key is missing'
       }); set immich.libraryDir or immich.appDir`,
     },
   ];

@@ -18,8 +18,8 @@ const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK |
 
 /**
  * Reads `.env` or the compose file of an Immich app folder as input from its owner, not as
- * configuration: the folder is opened without following a symlink, the file through that open
- * folder (so no name on the way can be swapped) without following one either, and it is taken
+ * configuration: the folder is opened without following a symlink, the file is looked up in
+ * that open folder (not by its path again) without following one either, and it is taken
  * only when it is a regular file with one link, no bigger than `immichFileMaxBytes`, owned by
  * root or the folder's owner and writable by no one else. Its bytes are read through the same
  * descriptor that was checked, never reopened by name.
@@ -61,7 +61,10 @@ export async function readImmichFile(appDir: string, name: string): Promise<Immi
         return { missing: `${file} is a folder, not a file`, notFound: false, file };
       const refused = await trustProblem(handle, owner);
       if (refused !== null) return { refused: `${file} ${refused}`, file };
-      return { content: await readCapped(handle), file };
+      const content = await readCapped(handle);
+      if (content === null)
+        return { refused: `${file} grew past ${immichFileMaxBytes} bytes`, file };
+      return { content, file };
     } finally {
       await handle.close();
     }
@@ -96,14 +99,15 @@ async function trustProblem(handle: FileHandle, folderOwner: number): Promise<st
   return null;
 }
 
-async function readCapped(handle: FileHandle): Promise<Buffer> {
+/** The file's bytes, or null when it holds more than the cap (it grew after the check). */
+async function readCapped(handle: FileHandle): Promise<Buffer | null> {
   const buffer = Buffer.alloc(immichFileMaxBytes + 1);
   let length = 0;
   for (;;) {
     const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
     if (bytesRead === 0) break;
     length += bytesRead;
-    if (length > immichFileMaxBytes) throw new Error(`it grew past ${immichFileMaxBytes} bytes`);
+    if (length > immichFileMaxBytes) return null;
   }
   return buffer.subarray(0, length);
 }

@@ -9,10 +9,11 @@ import { AgentError } from '../errors.js';
 import { fsyncDirectory, temporaryNameFor } from '../files/atomic-files.js';
 import { driveWriteError } from './drive-errors.js';
 import type { ExitCodeTable } from './process.js';
-import { dumpCheckFor, type DumpFormat } from './dump-check.js';
+import { dumpCheckFor, immichTableKinds, type DumpFormat } from './dump-check.js';
 
 export { clusterDumpTrailer, dumpTrailer, type DumpFormat } from './dump-check.js';
 import type { DockerAdapter } from './docker.js';
+import { databaseConninfo } from './database-info.js';
 
 export interface DumpRequest {
   container: string;
@@ -58,7 +59,8 @@ export async function dumpDatabase(
         '--if-exists',
         `--username=${request.user}`,
         '--no-password',
-        request.database,
+        // A value, never a positional that could be an option or a connection string.
+        `--dbname=${databaseConninfo(request.database)}`,
       ],
       request.password ? [`PGPASSWORD=${request.password}`] : [],
     );
@@ -110,7 +112,19 @@ export async function dumpDatabase(
         },
       );
     }
-    const { format, uncompressedBytes } = await check.end();
+    const { format, uncompressedBytes, immichTables } = await check.end();
+    // A complete dump of another database (a name in .env that is not Immich's) must not
+    // replace the day's good dump.
+    if (immichTables.length < immichTableKinds.length) {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The dump of database "${request.database}" in ${request.container} is complete but not Immich's: it has no ${immichTableKinds.filter((kind) => !immichTables.includes(kind)).join(' or ')} table.`,
+        {
+          step: 'dump',
+          hint: `Check DB_DATABASE_NAME in Immich's .env (or immich.databaseName): it must name Immich's database. The earlier dumps on the drive were kept.`,
+        },
+      );
+    }
     await rename(temporary, request.file);
     await fsyncDirectory(path.dirname(request.file));
     return { file: request.file, bytes, sha256: hash.digest('hex'), uncompressedBytes, format };

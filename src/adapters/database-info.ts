@@ -1,5 +1,14 @@
 import type { DockerAdapter } from './docker.js';
 
+/**
+ * The database as a libpq connection string that names only it: `dbname='…'` with `'` and `\`
+ * escaped. Given as `--dbname=` to pg_dump and psql, a name is then always a name: a bare
+ * `--file=…` would be an option, a bare `dbname=postgres host=…` a whole connection string.
+ */
+export function databaseConninfo(database: string): string {
+  return `dbname='${database.replace(/[\\']/g, (character) => `\\${character}`)}'`;
+}
+
 /** psql's arguments for one statement, its result unaligned and without headers. */
 export function psqlArgs(user: string, database: string, sql: string): string[] {
   return [
@@ -9,7 +18,7 @@ export function psqlArgs(user: string, database: string, sql: string): string[] 
     '-t',
     '--no-password',
     `--username=${user}`,
-    `--dbname=${database}`,
+    `--dbname=${databaseConninfo(database)}`,
     '-c',
     sql,
   ];

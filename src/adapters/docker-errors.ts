@@ -1,4 +1,5 @@
 import { AgentError } from '../errors.js';
+import { containerNameProblem } from '../model/immich-names.js';
 
 /**
  * What went wrong talking to the Docker engine, as the agent's error: an engine that does not
@@ -32,4 +33,18 @@ export function translateDockerError(error: unknown, what: string, where: string
   const reason =
     (error as { json?: { message?: string } }).json?.message ?? (error as Error).message;
   return new AgentError('INTERNAL', `Could not ${what}: ${reason}`, { cause: error });
+}
+
+/**
+ * A container name goes into the engine's API paths (`/containers/<name>/…`): one that Docker
+ * itself could not have given (`a/../b`) is refused before any call, as configuration.
+ */
+export function checkedContainerName(name: string): string {
+  const problem = containerNameProblem(name);
+  if (problem !== null) {
+    throw new AgentError('CONFIG_INVALID', `Refusing to ask Docker about ${problem}.`, {
+      hint: 'Set immich.serverContainer and immich.databaseContainer to the names `docker ps` shows.',
+    });
+  }
+  return name;
 }

@@ -1,7 +1,10 @@
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
-import { translateDockerError as translate } from './docker-errors.js';
+import {
+  checkedContainerName as checked,
+  translateDockerError as translate,
+} from './docker-errors.js';
 import { DockerDemux } from './docker-demux.js';
 
 export interface ContainerState {
@@ -90,7 +93,7 @@ export function createDockerAdapter(
     env: readonly string[],
     withStdin: boolean,
   ): Promise<{ handle: ExecHandle; raw: Duplex }> => {
-    const what = `run ${command[0]} in ${name}`;
+    const what = `run ${command[0]} in ${checked(name)}`;
     const execution = await call(what, () =>
       docker.getContainer(name).exec({
         Cmd: [...command],
@@ -128,6 +131,7 @@ export function createDockerAdapter(
     },
 
     async inspect(name) {
+      checked(name);
       try {
         const info = await docker.getContainer(name).inspect();
         return {
@@ -145,6 +149,7 @@ export function createDockerAdapter(
     },
 
     async stop(name, timeoutSeconds) {
+      checked(name);
       await call(`stop container ${name}`, async () => {
         try {
           await docker.getContainer(name).stop({ t: timeoutSeconds });
@@ -155,6 +160,7 @@ export function createDockerAdapter(
     },
 
     async start(name) {
+      checked(name);
       await call(`start container ${name}`, async () => {
         try {
           await docker.getContainer(name).start();
@@ -190,6 +196,7 @@ export function createDockerAdapter(
     },
 
     async runThrowaway(options) {
+      checked(options.name);
       await call(`create container ${options.name}`, async () => {
         const container = await docker.createContainer({
           name: options.name,
@@ -203,6 +210,7 @@ export function createDockerAdapter(
     },
 
     async remove(name) {
+      checked(name);
       try {
         await docker.getContainer(name).remove({ force: true, v: true });
       } catch (error) {

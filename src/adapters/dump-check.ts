@@ -11,6 +11,15 @@ export const dumpTrailer = '-- PostgreSQL database dump complete';
 export const clusterDumpTrailer = '-- PostgreSQL database cluster dump complete';
 
 /**
+ * Immich's tables every dump of its database has: `asset` and `user` (`assets` and `users`
+ * before Immich renamed them, see the reference schema), as pg_dump writes them
+ * (`CREATE TABLE public.asset (`, `CREATE TABLE public."user" (`; older pg_dump without
+ * `public.`). A dump without both is of another database.
+ */
+export const immichTableKinds = ['asset', 'user'] as const;
+const immichTableLine = /^CREATE TABLE (?:public\.)?"?(assets?|users?)"? \(/gm;
+
+/**
  * Checks a gzipped dump as its bytes go by: the gzip stream must be intact, the SQL non-empty,
  * and pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions write
  * a `\unrestrict` line after it). Tells a dump of one database (pg_dump, what the agent makes)
@@ -23,10 +32,14 @@ export class DumpCheck {
   private head = Buffer.alloc(0);
   private tail = Buffer.alloc(0);
   private uncompressedBytes = 0;
+  private readonly tables = new Set<string>();
+  private tableCarry = '';
+  private dataReached = false;
 
   constructor(private readonly name: string) {
     this.gunzip.on('data', (chunk: Buffer) => {
       this.uncompressedBytes += chunk.length;
+      this.findImmichTables(chunk);
       if (this.head.length < 4096) this.head = Buffer.concat([this.head, chunk]).subarray(0, 4096);
       this.tail = Buffer.concat([this.tail.subarray(-8192), chunk]).subarray(-8192);
     });
@@ -49,7 +62,27 @@ export class DumpCheck {
     }
   }
 
-  async end(): Promise<{ uncompressedBytes: number; format: DumpFormat }> {
+  /**
+   * Notes Immich's main tables as their CREATE TABLE lines go by. pg_dump writes every table
+   * before the first row of data (`COPY …`): the search stops there, so rows that look like
+   * SQL are not taken for tables, and a real dump is searched only in its first megabytes. A
+   * line cut between two chunks is joined.
+   */
+  private findImmichTables(chunk: Buffer): void {
+    if (this.dataReached || immichTableKinds.every((kind) => this.tables.has(kind))) return;
+    let text = this.tableCarry + chunk.toString('latin1');
+    const data = /^COPY /m.exec(text);
+    if (data !== null) {
+      text = text.slice(0, data.index);
+      this.dataReached = true;
+    }
+    for (const match of text.matchAll(immichTableLine)) {
+      this.tables.add((match[1] as string).replace(/s$/, ''));
+    }
+    this.tableCarry = text.slice(-64);
+  }
+
+  async end(): Promise<{ uncompressedBytes: number; format: DumpFormat; immichTables: string[] }> {
     this.gunzip.end();
     try {
       await this.finished;
@@ -76,7 +109,11 @@ export class DumpCheck {
         { step: 'dump' },
       );
     }
-    return { uncompressedBytes: this.uncompressedBytes, format };
+    return {
+      uncompressedBytes: this.uncompressedBytes,
+      format,
+      immichTables: immichTableKinds.filter((kind) => this.tables.has(kind)),
+    };
   }
 
   destroy(): void {

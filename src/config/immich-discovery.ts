@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { interpolate, parseDotenv } from './dotenv.js';
+import { readImmichFile } from './immich-file.js';
 
 /** Compose file names in the order `docker compose` looks for them. */
 export const composeFileNames = [
@@ -21,57 +21,62 @@ export interface ImmichInstall {
   /** Container names of the server and the database as compose would name them. */
   serverContainer: string | null;
   databaseContainer: string | null;
-  /** Problems found while reading, with the file they are about. */
+  /** Problems found while reading (a file missing, unreadable), with the file they are about. */
   problems: string[];
+  /**
+   * Files that are there but not taken (a symlink, not a regular file, writable by someone other
+   * than root and the app folder's owner): the app folder's owner does not steer root.
+   */
+  refused: string[];
 }
 
 /**
  * Reads what the agent needs from an Immich install: `.env` (UPLOAD_LOCATION, DB_USERNAME,
  * DB_DATABASE_NAME, DB_PASSWORD) and the compose file (`container_name` of the server and the
  * database; compose's own `<project>-<service>-1` when a service has none). Works with the
- * current layout and the v1 layout; missing files are reported, not thrown.
+ * current layout and the v1 layout; missing files are reported, not thrown. Both files are
+ * read as input from the app folder's owner (see readImmichFile): one that is not safe to take
+ * is named in `refused` and not read.
  */
 export async function readImmichInstall(appDir: string): Promise<ImmichInstall> {
   const problems: string[] = [];
-  const envFile = path.join(appDir, '.env');
+  const refused: string[] = [];
   let env = new Map<string, string>();
   let envFound: string | null = null;
-  try {
-    env = parseDotenv(await readFile(envFile, 'utf8'));
-    envFound = envFile;
-  } catch (error) {
-    problems.push(describeReadError(envFile, error));
-  }
+  const envRead = await readImmichFile(appDir, '.env');
+  if ('content' in envRead) {
+    env = parseDotenv(envRead.content.toString('utf8'));
+    envFound = envRead.file;
+  } else if ('refused' in envRead) refused.push(envRead.refused);
+  else problems.push(envRead.missing);
 
   let composeFile: string | null = null;
   let serverContainer: string | null = null;
   let databaseContainer: string | null = null;
+  let composeSeen = false;
   for (const name of composeFileNames) {
-    const candidate = path.join(appDir, name);
-    let text: string;
-    try {
-      text = await readFile(candidate, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      problems.push(describeReadError(candidate, error));
-      break;
-    }
-    composeFile = candidate;
-    try {
-      const containers = containerNamesFromCompose(text, env, path.basename(appDir));
-      serverContainer = containers.server;
-      databaseContainer = containers.database;
-    } catch (error) {
-      problems.push(`${candidate} is not valid YAML: ${(error as Error).message}`);
+    const read = await readImmichFile(appDir, name);
+    if ('missing' in read && read.notFound) continue;
+    composeSeen = true;
+    if ('refused' in read) refused.push(read.refused);
+    else if ('missing' in read) problems.push(read.missing);
+    else {
+      composeFile = read.file;
+      try {
+        const containers = containerNamesFromCompose(
+          read.content.toString('utf8'),
+          env,
+          path.basename(appDir),
+        );
+        serverContainer = containers.server;
+        databaseContainer = containers.database;
+      } catch (error) {
+        problems.push(`${read.file} is not valid YAML: ${(error as Error).message}`);
+      }
     }
     break;
   }
-  if (
-    composeFile === null &&
-    !problems.some((problem) => composeFileNames.some((name) => problem.includes(name)))
-  ) {
-    problems.push(`no compose file (${composeFileNames.join(', ')}) in ${appDir}`);
-  }
+  if (!composeSeen) problems.push(`no compose file (${composeFileNames.join(', ')}) in ${appDir}`);
   return {
     appDir,
     composeFile,
@@ -80,6 +85,7 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
     serverContainer,
     databaseContainer,
     problems,
+    refused,
   };
 }
 
@@ -122,11 +128,4 @@ export function containerNamesFromCompose(
 /** Compose lowercases the project name and keeps only [a-z0-9_-]. */
 function composeProjectName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '');
-}
-
-function describeReadError(file: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${file} does not exist`;
-  if (code === 'EACCES') return `${file} is not readable`;
-  return `${file} could not be read (${(error as Error).message})`;
 }

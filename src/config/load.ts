@@ -8,6 +8,11 @@ import {
   issuePath,
   type ConfigIssue,
 } from './config-file.js';
+import {
+  immichValueIssues,
+  refuseUntrustedImmichFiles,
+  type ImmichValues,
+} from './immich-values.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { defaultAppDir } from './schema-fields.js';
 
@@ -98,6 +103,7 @@ export async function loadConfig(configFile: string): Promise<AgentConfig> {
   }
   assertStateDirSafe(parsed.data.stateDir, configFile);
   const install = await readImmichInstall(parsed.data.immich.appDir);
+  refuseUntrustedImmichFiles(install);
   return resolve(configFile, parsed.data, install);
 }
 
@@ -125,7 +131,9 @@ function libraryDirIssues(install: ImmichInstall): ConfigIssue[] {
     {
       path: 'immich.libraryDir',
       message: `is not set and UPLOAD_LOCATION could not be read from ${install.appDir}/.env (${
-        install.envFile === null ? install.problems[0] : 'the key is missing'
+        install.envFile === null
+          ? (install.refused[0] ?? install.problems[0])
+          : 'the key is missing'
       }); set immich.libraryDir or immich.appDir`,
     },
   ];
@@ -135,11 +143,25 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
   const issues: ConfigIssue[] = [];
   const env = install.env;
   let libraryDir = config.immich.libraryDir;
+  const fromUploadLocation = libraryDir === undefined;
   if (libraryDir === undefined) {
     issues.push(...libraryDirIssues(install));
     const upload = env.get('UPLOAD_LOCATION');
     if (upload) libraryDir = path.resolve(install.appDir, upload);
   }
+  // Immich's own names are the fallback when no compose file can be read.
+  const immich = config.immich;
+  const values: ImmichValues = {
+    serverContainer: pick(immich.serverContainer, install.serverContainer ?? 'immich_server'),
+    databaseContainer: pick(
+      immich.databaseContainer,
+      install.databaseContainer ?? 'immich_postgres',
+    ),
+    databaseUser: pick(immich.databaseUser, env.get('DB_USERNAME') || 'postgres'),
+    databaseName: pick(immich.databaseName, env.get('DB_DATABASE_NAME') || 'immich'),
+    uploadLocation: fromUploadLocation ? env.get('UPLOAD_LOCATION') || null : null,
+  };
+  issues.push(...immichValueIssues(install, values));
   const password = env.get('DB_PASSWORD');
   // A webhook's URL may hold its ping key (Healthchecks, ntfy topics): masked like a password.
   const secrets = [password, ...config.notify.webhooks.map((hook) => hook.url)].filter(
@@ -152,12 +174,10 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
     immich: {
       appDir: config.immich.appDir,
       libraryDir: libraryDir as string,
-      // Immich's own names are the fallback when no compose file can be read.
-      serverContainer: config.immich.serverContainer ?? install.serverContainer ?? 'immich_server',
-      databaseContainer:
-        config.immich.databaseContainer ?? install.databaseContainer ?? 'immich_postgres',
-      databaseUser: config.immich.databaseUser ?? (env.get('DB_USERNAME') || 'postgres'),
-      databaseName: config.immich.databaseName ?? (env.get('DB_DATABASE_NAME') || 'immich'),
+      serverContainer: values.serverContainer.value,
+      databaseContainer: values.databaseContainer.value,
+      databaseUser: values.databaseUser.value,
+      databaseName: values.databaseName.value,
       stopTimeoutSeconds: config.immich.stopTimeoutSeconds,
       stopServer: config.immich.stopServer,
       composeFile: install.composeFile,
@@ -167,6 +187,12 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
     configFile,
     secrets: { databasePassword: password, all: secrets },
   };
+}
+
+function pick(configured: string | undefined, discovered: string): ImmichValues['databaseName'] {
+  return configured === undefined
+    ? { value: discovered, fromConfig: false }
+    : { value: configured, fromConfig: true };
 }
 
 function resolveDrives(config: ParsedConfig): ResolvedDrive[] {

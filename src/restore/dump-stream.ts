@@ -4,6 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter, ExecOutput } from '../adapters/docker.js';
+import { databaseConninfo } from '../adapters/database-info.js';
 import { AgentError } from '../errors.js';
 import { SearchPathFix } from './search-path-fix.js';
 
@@ -100,7 +101,7 @@ export async function restoreDump(
           'ON_ERROR_STOP=on',
           '--output=/dev/null',
           ...connection,
-          `--dbname=${target.database}`,
+          `--dbname=${databaseConninfo(target.database)}`,
         ],
         framed(`BEGIN;\n${terminate}${recreatePublicSchema}`, fix, 'COMMIT;\n'),
         env,
@@ -108,7 +109,14 @@ export async function restoreDump(
     }
     return docker.execWithInput(
       target.container,
-      ['psql', '-X', '-q', '--output=/dev/null', ...connection, '--dbname=postgres'],
+      [
+        'psql',
+        '-X',
+        '-q',
+        '--output=/dev/null',
+        ...connection,
+        `--dbname=${databaseConninfo('postgres')}`,
+      ],
       framed(terminate, fix, ''),
       env,
     );

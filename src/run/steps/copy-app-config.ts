@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../files/atomic-files.js';
 import { driveWriteError } from '../../adapters/drive-errors.js';
 import { AgentError } from '../../errors.js';
+import { readImmichFile } from '../../config/immich-file.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
 
@@ -34,13 +35,7 @@ export async function copyAppConfigStep(
       log.info({ step: 'config' }, `Would copy ${source.file} to ${destination}.`);
       continue;
     }
-    const content = await readFile(source.file).catch((error: unknown) => {
-      throw new AgentError(
-        'COPY_FAILED',
-        `Could not read ${source.file}: ${(error as Error).message}.`,
-        { step: 'config', hint: `Check ${config.immich.appDir} and its files.`, cause: error },
-      );
-    });
+    const content = await readAppFile(config.immich.appDir, name);
     await context.drive.proveOnDrive(target.backupDir, target.filesystem);
     try {
       await writeFileAtomic(destination, content, source.mode);
@@ -67,6 +62,27 @@ export async function copyAppConfigStep(
       `Copied ${copied.join(' and ') || 'nothing'} to ${target.backupDir}.`,
     );
   }
+}
+
+/**
+ * The file as it is now, read the way discovery read it (no symlink followed, a regular file
+ * owned by root or the app folder's owner and writable by no one else), through the descriptor
+ * that was checked: hours after the configuration was read, a name swapped for a symlink to a
+ * root-only file copies nothing to the drive.
+ */
+async function readAppFile(appDir: string, name: string): Promise<Buffer> {
+  const read = await readImmichFile(appDir, name);
+  if ('content' in read) return read.content;
+  if ('refused' in read) {
+    throw new AgentError('CONFIG_INSECURE', `Refusing to copy ${read.refused}.`, {
+      step: 'config',
+      hint: `Keep ${name} in ${appDir} a regular file (not a symlink) owned by root or the folder's owner and writable by no one else.`,
+    });
+  }
+  throw new AgentError('COPY_FAILED', `Could not read ${read.missing}.`, {
+    step: 'config',
+    hint: `Check ${appDir} and its files.`,
+  });
 }
 
 /**

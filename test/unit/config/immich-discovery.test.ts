@@ -192,9 +192,7 @@ describe('readImmichInstall reads a real Immich install', () => {
     await mkdir(path.join(folder, '.env'));
     const install = await readImmichInstall(folder);
     assert.equal(install.envFile, null);
-    assert.deepEqual(install.problems, [
-      `${path.join(folder, '.env')} could not be read (EISDIR: illegal operation on a directory, read)`,
-    ]);
+    assert.deepEqual(install.problems, [`${path.join(folder, '.env')} is a folder, not a file`]);
     assert.equal(install.serverContainer, 'immich_server');
   });
 });

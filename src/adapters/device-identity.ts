@@ -66,7 +66,12 @@ export async function hardwareIdentity(
   };
 }
 
-/** The file behind a loop device; a deleted one (" (deleted)") has no inode to compare. */
+/**
+ * The file behind a loop device and its inode. A deleted one (" (deleted)" in its name) has no
+ * inode to compare, nor has one the agent cannot see (sysfs names it as the host sees it; the
+ * agent may run in a container or a unit with another view of the file system): the name is
+ * then all that is compared, and a pin made with an inode refuses a device without one.
+ */
 async function loopBacking(
   backing: string | null,
 ): Promise<{ backingFile: string | null; backingInode: string | null }> {
@@ -99,8 +104,6 @@ export function identityDifferences(
       );
     }
   }
-  if (attached.kind === 'loop' && attached.backingInode === null)
-    differences.push('the file behind the loop device cannot be found');
   return differences;
 }
 

@@ -75,6 +75,18 @@ describe('an impostor drive with the backup drive’s UUID', () => {
       'plug-in',
     );
     await assertRefused(await bed.run('run', '--trigger', 'schedule', '--force'), 'schedule');
+    // What reads the drive (into the library and the database, for restore) refuses it too.
+    for (const args of [
+      ['verify'],
+      ['backups'],
+      ['restore', '--files-only', '--yes'],
+      ['prune-versions', '--older-than', '0'],
+    ]) {
+      const result = await bed.run(...args);
+      assert.equal(result.exitCode, 1, `${args[0]}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stdout + result.stderr, /not your backup drive/, String(args[0]));
+    }
+    assert.equal(await isRunning(bed.server), true);
     assert.equal(await contents(impostor), before, 'nothing was written on the impostor');
     const log = await readFile(bed.logFile, 'utf8');
     assert.match(log, /token|backing file/);

@@ -5,7 +5,7 @@
  * wants; systemd would start it, so the demo starts that unit's ExecStart the way systemd does
  * (with %f, the device's sysfs path), then shows `last-run` and `status`, and cleans up.
  */
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cliPath, runAgent } from '../test/env/cli.js';
@@ -42,6 +42,19 @@ try {
     bed.mountPoint,
   ]);
   console.log(install.stdout.trimEnd().replace(/^/gm, '  '));
+  // The demo's drive is a loop device, which the rule ignores unless the configuration allows
+  // them (anyone may attach an image with the drive's UUID): allowed, and installed again.
+  const installedConfig = path.join(root, 'etc/immich-backup-agent/config.yml');
+  await writeFile(
+    installedConfig,
+    (await readFile(installedConfig, 'utf8')).replace(
+      /^drive:\n/m,
+      'drive:\n  allowLoopDevices: true # the demo drive is a loop device\n',
+    ),
+    { mode: 0o600 },
+  );
+  const reinstall = await runAgent(['install', '--root', root]);
+  if (reinstall.exitCode !== 0) throw new Error(`install again: ${reinstall.stderr}`);
   // The demo's config: the one install wrote, pointed at the demo's own log and state folders.
   await bed.writeConfig();
 

@@ -11,6 +11,7 @@ export const errorCodes = [
   'DRIVE_ABSENT',
   'DRIVE_AMBIGUOUS',
   'DRIVE_MISMATCH',
+  'DRIVE_NOT_TRUSTED',
   'DRIVE_READ_ONLY',
   'DRIVE_GONE',
   'DRIVE_WRITE_FAILED',

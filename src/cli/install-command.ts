@@ -1,6 +1,7 @@
 import { createProcessGateway, type ProcessGateway } from '../adapters/process.js';
 import { exitCodes } from '../exit-codes.js';
 import { currentCommand, install, uninstall } from '../install/install.js';
+import { adoptOnInstall } from './drive-trust-command.js';
 import { runSystemCommand, systemCommands, type SystemCommand } from '../install/system-reload.js';
 import { createLogger } from '../log/logger.js';
 
@@ -54,6 +55,9 @@ export async function installCommand(options: {
     await tell(gateway, systemCommands.reloadUdev);
     await tell(gateway, systemCommands.reloadSystemd);
     await tell(gateway, systemCommands.enableDaemon);
+    // The drive attached now becomes the trusted one (under a test root, the config's state
+    // folder is not the root's: nothing is adopted there).
+    await adoptOnInstall(report.config.file);
     out(
       'Plug in the backup drive: the backup starts by itself when one is due. See: immich-backup-agent status',
     );

@@ -1,10 +1,11 @@
 /**
  * The commands that look after the agent and the drive, rather than back up or restore:
- * prune-versions, backups, log, install, uninstall, config, recover (see program.ts).
+ * prune-versions, backups, log, install, uninstall, config, drive trust, recover (see program.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { backupsCommand } from './backups-command.js';
 import { configPrintCommand, configValidateCommand } from './config-command.js';
+import { driveTrustCommand } from './drive-trust-command.js';
 import { installCommand, uninstallCommand } from './install-command.js';
 import { logCommand } from './log-command.js';
 import { recoverCommand } from './recover-command.js';
@@ -103,6 +104,22 @@ export function addUpkeepCommands(program: Command): void {
     )
     .action(async () => {
       process.exitCode = await configPrintCommand(program.opts<{ config?: string }>().config);
+    });
+
+  program
+    .command('drive')
+    .description('the backup drive the agent trusts')
+    .command('trust')
+    .description(
+      'adopt the device now attached with that UUID as the backup drive (a replacement or a first drive), after showing its identity',
+    )
+    .requiredOption('--uuid <UUID>', 'filesystem UUID of the drive (one of the configured drives)')
+    .option('--yes', 'adopt it (without: show its identity, change nothing)')
+    .action(async (options: { uuid: string; yes?: boolean }) => {
+      process.exitCode = await driveTrustCommand(program.opts<{ config?: string }>().config, {
+        uuid: options.uuid,
+        yes: options.yes === true,
+      });
     });
 
   program

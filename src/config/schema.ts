@@ -71,6 +71,7 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe('After a plug-in run, power the drive down through UDisks2 (when it is there).'),
+      allowLoopDevices: z.boolean().default(false).describe('Loop devices may start plug-in runs.'),
     }),
   ),
   drives: z

@@ -88,7 +88,13 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
     (folder) => !writableByDefault.some((base) => folder === base || folder.startsWith(`${base}/`)),
   );
   const files: [string, string][] = [
-    [paths.rule, await renderUdevRule(agentConfig.drives.map((drive) => drive.uuid))],
+    [
+      paths.rule,
+      await renderUdevRule(
+        agentConfig.drives.map((drive) => drive.uuid),
+        { allowLoopDevices: agentConfig.drive.allowLoopDevices },
+      ),
+    ],
     [
       paths.hotplug,
       await renderUnit(hotplugUnitName, {

@@ -13,12 +13,21 @@ export const manPageName = 'immich-backup-agent.8';
 const shippedAgentPath = '/usr/local/bin/immich-backup-agent';
 const seedUuid = 'ff12a215-2c2f-4649-a390-0d8a23e6ef0e';
 
-/** The shipped rule with its one rule line repeated for each drive's UUID. */
-export async function renderUdevRule(uuids: readonly string[]): Promise<string> {
+/**
+ * The shipped rule with its one rule line repeated for each drive's UUID; without its
+ * `KERNEL!="loop*"` key when the configuration allows loop devices (drive.allowLoopDevices).
+ */
+export async function renderUdevRule(
+  uuids: readonly string[],
+  options: { allowLoopDevices: boolean } = { allowLoopDevices: false },
+): Promise<string> {
   const shipped = await readFile(path.join(packageRoot, 'udev', ruleFileName), 'utf8');
   const lines = shipped.split('\n');
   const ruleIndex = lines.findIndex((line) => line.startsWith('ACTION=='));
-  const rule = lines[ruleIndex] as string;
+  const shippedRule = lines[ruleIndex] as string;
+  const rule = options.allowLoopDevices
+    ? shippedRule.replace('KERNEL!="loop*", ', '')
+    : shippedRule;
   lines.splice(ruleIndex, 1, ...uuids.map((uuid) => rule.replace(seedUuid, uuid)));
   return lines.join('\n');
 }

@@ -19,6 +19,15 @@ export const filesFolder = 'files';
 export const versionsFolder = 'versions';
 export const historyFolder = '.immich-backup-agent';
 
+/**
+ * The token this agent wrote on the drive when it adopted it, in the drive's history folder. Its
+ * name carries the id of the agent's key, so two agents (two machines, a fresh state folder)
+ * sharing a drive keep a token each instead of overwriting each other's.
+ */
+export function driveTokenFile(keyId: string): string {
+  return path.join(historyFolder, `drive-token-${keyId}`);
+}
+
 export function backupLayout(backupDir: string): BackupLayout {
   return {
     backupDir,

@@ -20,6 +20,10 @@ export interface StateFolder {
   sequenceDir: string;
   /** Every restore's record, `restores/<finishedAt>-<id>.json`. */
   restoresDir: string;
+  /** The random key (0600) that the pinned drives' token hashes are keyed with. */
+  driveTrustKeyFile: string;
+  /** One pin per trusted drive (`<uuid>.json`, 0600): its hardware and its token's keyed hash. */
+  trustedDrivesDir: string;
 }
 
 export function stateFolder(stateDir: string): StateFolder {
@@ -32,6 +36,8 @@ export function stateFolder(stateDir: string): StateFolder {
     historyDir: stateDir,
     sequenceDir: path.join(stateDir, 'sequence'),
     restoresDir: path.join(stateDir, 'restores'),
+    driveTrustKeyFile: path.join(stateDir, 'drive-trust.key'),
+    trustedDrivesDir: path.join(stateDir, 'trusted-drives'),
   };
 }
 

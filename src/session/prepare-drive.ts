@@ -9,6 +9,7 @@ import type { RunRecord } from '../history/record.js';
 import { backupLayout, filesFolder, historyFolder, versionsFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { ensureFolderOnDrive, removeEmptyFolders } from './drive-folders.js';
+import { ensureDriveTrusted, type TrustMode } from './drive-trust.js';
 import { stateNotes } from './state-notes.js';
 import type { UndoStack } from './undo-stack.js';
 
@@ -26,6 +27,8 @@ export interface DriveContext {
   runId: string;
   /** Told what the record says of the drive as soon as it is known (a later check may fail). */
   onDrive?: (drive: NonNullable<RunRecord['drive']>) => void;
+  /** `adopt` makes the drive the trusted one (`drive trust`); otherwise it is checked. */
+  trust?: TrustMode;
 }
 
 export interface PreparedDrive {
@@ -165,6 +168,8 @@ export async function prepareDrive(
     identity,
   });
   await drive.proveOnDrive(mount.mountPoint, filesystem);
+  // The drive is pinned (drive-trust.ts): an impostor with the UUID gets nothing from here on.
+  await ensureDriveTrusted(context, filesystem, mount.mountPoint, options.create);
   const prepared = described(filesystem, mount.mountPoint, filesystemType, mount.fsType, {
     mountedByAgent,
     mounted: true,

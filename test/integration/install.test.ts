@@ -5,6 +5,7 @@ import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
 import { createProcessGateway } from '../../src/adapters/process.js';
 import { runSystemCommand, systemCommands } from '../../src/install/system-reload.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -218,16 +219,29 @@ describe('install and uninstall, under a root of the test’s own', () => {
     }
 
     const drive = await createLoopDrive(sandbox, { uuid: uuids[1], sizeMb: 16 });
-    await giveUdevRule(
-      sandbox,
-      await readFile(path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules'), 'utf8'),
+    const installedRule = path.join(root, 'etc/udev/rules.d/90-immich-backup-agent.rules');
+    const simulateAdd = async (): Promise<string> => {
+      await giveUdevRule(sandbox, await readFile(installedRule, 'utf8'));
+      const simulated = await execa(
+        'udevadm',
+        ['test', '--action=add', `/sys/class/block/${path.basename(drive.device)}`],
+        { all: true },
+      );
+      return String(simulated.all);
+    };
+    // By default a loop device (anyone's image file, with the drive's UUID in it) starts nothing.
+    assert.doesNotMatch(await simulateAdd(), /^SYSTEMD_WANTS=/m);
+    // A configuration that allows them (a test bed's: its drives are loop devices), installed again.
+    const configFile = path.join(root, 'etc/immich-backup-agent/config.yml');
+    const config = parse(await readFile(configFile, 'utf8')) as { drive?: Record<string, unknown> };
+    await writeFile(
+      configFile,
+      stringify({ ...config, drive: { ...config.drive, allowLoopDevices: true } }),
+      { mode: 0o600 },
     );
-    const simulated = await execa(
-      'udevadm',
-      ['test', '--action=add', `/sys/class/block/${path.basename(drive.device)}`],
-      { all: true },
-    );
-    assert.match(String(simulated.all), /^SYSTEMD_WANTS=immich-backup-agent-hotplug@\.service$/m);
+    const again = await runAgent(['install', '--root', root, '--app-dir', appDir]);
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+    assert.match(await simulateAdd(), /^SYSTEMD_WANTS=immich-backup-agent-hotplug@\.service$/m);
   });
 
   test('udevadm and systemctl run through the process gateway, each with a time limit, and a failure is told, not thrown', async () => {

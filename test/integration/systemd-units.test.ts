@@ -29,7 +29,12 @@ describe('the shipped units under a real systemd', () => {
   async function writeHostConfig(extra: Record<string, unknown> = {}): Promise<void> {
     const config = {
       immich: { appDir: inHost(bed.appDir) },
-      drive: { uuid: bed.drive.uuid, mountPoint: `/mnt/iba-backup-${sandbox.id}` },
+      // The drive is a loop device: the installed udev rule ignores those unless allowed.
+      drive: {
+        uuid: bed.drive.uuid,
+        mountPoint: `/mnt/iba-backup-${sandbox.id}`,
+        allowLoopDevices: true,
+      },
       // Every plug-in run is due (the last success is "stale" after a second), no waiting for
       // uploads, and the test host is never powered off.
       schedule: { syncWindowSeconds: 0, maxAgeDays: 0.00001 },

@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
+import { renderUdevRule } from '../../src/install/templates.js';
 import { cliPath, repoRoot } from '../env/cli.js';
 import { createLoopDrive, type LoopDrive } from '../env/drive.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
@@ -26,8 +27,9 @@ describe('the shipped udev rule, on the real udevd', () => {
     sandbox = await createSandbox();
     seedDrive = await createLoopDrive(sandbox, { uuid: seedUuid, sizeMb: 16 });
     otherDrive = await createLoopDrive(sandbox, { sizeMb: 16 });
-    // A copy of the shipped rule under a name of this test's own, at the same place in the order.
-    await giveUdevRule(sandbox, await readFile(shippedRule, 'utf8'));
+    // The shipped rule as install writes it for a configuration that allows loop devices (the
+    // test's drives are loop devices), under a name of this test's own, at the same place.
+    await giveUdevRule(sandbox, await renderUdevRule([seedUuid], { allowLoopDevices: true }));
   });
   after(async () => {
     await sandbox?.dispose();
@@ -41,7 +43,7 @@ describe('the shipped udev rule, on the real udevd', () => {
     assert.equal(rules.length, 1, 'one rule line per drive');
     assert.match(
       rules[0] ?? '',
-      /ACTION=="add", SUBSYSTEM=="block", ENV\{ID_FS_UUID\}=="ff12a215-2c2f-4649-a390-0d8a23e6ef0e", TAG\+="systemd", ENV\{SYSTEMD_WANTS\}\+="/,
+      /ACTION=="add", SUBSYSTEM=="block", KERNEL!="loop\*", ENV\{ID_FS_UUID\}=="ff12a215-2c2f-4649-a390-0d8a23e6ef0e", TAG\+="systemd", ENV\{SYSTEMD_WANTS\}\+="/,
     );
     assert.doesNotMatch(rules.join('\n'), /\bRUN\b|SYSTEMD_WANTS\}="/);
   });
@@ -81,6 +83,30 @@ describe('the shipped udev rule, on the real udevd', () => {
       [],
       'a change event (loop attach) starts nothing',
     );
+  });
+
+  test('the shipped rule ignores a loop device (anyone may attach an image with the UUID) unless the configuration allows them', async () => {
+    const simulate = async (): Promise<string[]> =>
+      wantsOf(
+        String(
+          (
+            await execa(
+              'udevadm',
+              ['test', '--action=add', `/sys/class/block/${path.basename(seedDrive.device)}`],
+              { all: true },
+            )
+          ).all,
+        ),
+      );
+    try {
+      await giveUdevRule(sandbox, await readFile(shippedRule, 'utf8'));
+      assert.deepEqual(await simulate(), [], 'the shipped rule: nothing for a loop device');
+      await giveUdevRule(sandbox, await renderUdevRule([seedUuid]));
+      assert.deepEqual(await simulate(), [], 'as install writes it by default');
+    } finally {
+      await giveUdevRule(sandbox, await renderUdevRule([seedUuid], { allowLoopDevices: true }));
+    }
+    assert.deepEqual(await simulate(), ['immich-backup-agent-hotplug@.service']);
   });
 
   test('a real add event through udevd records SYSTEMD_WANTS for the seed drive only', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -87,12 +87,9 @@ describe('a drive with hostile or broken content on it', () => {
     await mkdir(path.join(offDrive, 'history'), { recursive: true });
     await withDriveMounted(sandbox, bed.drive, async (root) => {
       const backup = path.join(root, 'immich-backup');
-      await execa('rm', [
-        '-rf',
-        '--',
-        path.join(backup, 'versions'),
-        path.join(backup, '.immich-backup-agent'),
-      ]);
+      await execa('rm', ['-rf', '--', path.join(backup, 'versions')]);
+      // The history moved aside, not deleted: it holds the token that makes this drive trusted.
+      await rename(path.join(backup, '.immich-backup-agent'), path.join(backup, 'history-aside'));
       await symlink(path.join(offDrive, 'versions'), path.join(backup, 'versions'));
       await symlink(path.join(offDrive, 'history'), path.join(backup, '.immich-backup-agent'));
     });
@@ -120,6 +117,7 @@ describe('a drive with hostile or broken content on it', () => {
         path.join(backup, 'versions'),
         path.join(backup, '.immich-backup-agent'),
       ]);
+      await rename(path.join(backup, 'history-aside'), path.join(backup, '.immich-backup-agent'));
     });
   });
 

@@ -16,9 +16,10 @@ export interface DriveMount extends BlockFilesystem {
 /**
  * Is this mount, made by someone else (a desktop automount), the drive's whole filesystem? Only
  * by what its maker cannot choose: the device number the kernel gives a block filesystem (also
- * FUSE's fuseblk, which only root can mount). btrfs reports an anonymous number: a btrfs mount
- * (only root can mount one) whose source is the drive's node. A mount's source is a name its
- * maker writes (tmpfs, FUSE's fsname=): it never counts alone, nor does any other FUSE mount.
+ * FUSE's fuseblk: exfat-fuse, ntfs-3g, which only root can mount). btrfs and fusefat report an
+ * anonymous number: a btrfs mount, or a fusefat one made by root, whose source is the drive's
+ * node. A mount's source alone is a name its maker writes (tmpfs, any user's FUSE fsname=): it
+ * never counts, nor does a mount of another type than the drive's.
  */
 export async function isMountOfDrive(
   entry: MountEntry,
@@ -26,12 +27,20 @@ export async function isMountOfDrive(
 ): Promise<boolean> {
   if (entry.root !== '/') return false;
   if (entry.major === filesystem.major && entry.minor === filesystem.minor) return true;
+  if (entry.major !== 0 || !(await sameNode(entry.source, filesystem.device))) return false;
   return (
-    entry.major === 0 &&
-    entry.fsType === 'btrfs' &&
-    filesystem.fsType === 'btrfs' &&
-    (await sameNode(entry.source, filesystem.device))
+    (entry.fsType === 'btrfs' && filesystem.fsType === 'btrfs') ||
+    (entry.fsType === 'fuse.fusefat' && filesystem.fsType === 'vfat' && madeByRoot(entry))
   );
+}
+
+/**
+ * A FUSE mount's owner (user_id=): fusermount, the only way for a user other than root to make
+ * a FUSE mount, sets it to that user's own id and refuses one given. fusefat (vfat on a kernel without it) is the one
+ * FUSE driver whose mount has no device number; only one made by root is taken as the drive's.
+ */
+function madeByRoot(entry: MountEntry): boolean {
+  return entry.superOptions.includes('user_id=0');
 }
 
 /**
@@ -45,7 +54,7 @@ export async function isOwnMountOfDrive(
   filesystem: BlockFilesystem,
 ): Promise<boolean> {
   if (entry.root !== '/') return false;
-  if (isFuse(entry)) return entry.superOptions.includes('user_id=0');
+  if (isFuse(entry)) return madeByRoot(entry);
   return isMountOfDrive(entry, filesystem);
 }
 

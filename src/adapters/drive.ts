@@ -7,6 +7,7 @@ import {
   proveFolderOnMount,
   type DriveMount,
 } from './drive-identity.js';
+import { perMountFlags } from './filesystem-types.js';
 import { createMountTools } from './mount-tools.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import type { ProcessGateway } from './process.js';
@@ -109,7 +110,7 @@ export function createDriveAdapter(
     },
 
     async mount(filesystem, mountPoint, signal) {
-      const before = new Set((await readMountinfo()).map((entry) => entry.mountId));
+      const before = await mountIdsAt(mountPoint);
       await tools.mount(filesystem, mountPoint, signal);
       // What this call mounted and could not prove or restrict is not left mounted.
       return adopt(filesystem, mountPoint, before, isOwnMountOfDrive, signal).catch(
@@ -123,7 +124,7 @@ export function createDriveAdapter(
     unmount: (mountPoint, signal) => tools.unmount(mountPoint, signal),
 
     async bindPrivately(source, filesystem, target, signal) {
-      const before = new Set((await readMountinfo()).map((entry) => entry.mountId));
+      const before = await mountIdsAt(target);
       // The source is a path, which mount(8) resolves: what the bind shows is proved after it
       // (the drive's device number, its whole filesystem), not assumed from the path.
       await tools.bind(source.mountPoint, target, signal);
@@ -141,7 +142,8 @@ export function createDriveAdapter(
   };
 
   /**
-   * The mount that appeared at `mountPoint` since `before`, once proved to be the drive's and
+   * The mount that appeared at `mountPoint` since `before` (the ids there before: the kernel
+   * gives an unmounted mount's id to the next mount, anywhere), once proved to be the drive's and
    * restricted (nosymfollow, nosuid, nodev, noexec). Found once, right after mounting: from then
    * on the mount id, not the mount's source or the path, is what every proof compares.
    */
@@ -164,7 +166,10 @@ export function createDriveAdapter(
         { step: 'drive', hint: 'Nothing was written. Unplug the drive and plug it in again.' },
       );
     }
-    await tools.restrict(mountPoint, signal);
+    // A kernel filesystem takes the flags as mount options (also through systemd-mount, where
+    // the agent may not remount); FUSE drivers drop some, so the mount itself is restricted.
+    if (!perMountFlags.every((flag) => entry.options.includes(flag)))
+      await tools.restrict(mountPoint, signal);
     const restricted = (await readMountinfo()).find(
       (candidate) => candidate.mountId === entry.mountId,
     );
@@ -180,4 +185,11 @@ export function createDriveAdapter(
     }
     return { ...filesystem, mountId: entry.mountId };
   }
+}
+
+async function mountIdsAt(folder: string): Promise<Set<number>> {
+  const entries = await readMountinfo();
+  return new Set(
+    entries.filter((entry) => entry.mountPoint === folder).map((entry) => entry.mountId),
+  );
 }

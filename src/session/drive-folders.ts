@@ -53,32 +53,53 @@ export async function keepRootOwned(folder: string): Promise<void> {
   );
   try {
     const status = await handle.stat();
-    if (status.uid !== 0 || status.gid !== 0) await handle.chown(0, 0);
-    if ((status.mode & 0o7777) !== 0o755 && status.uid !== 0) await handle.chmod(0o755);
+    if (status.uid === 0 && status.gid === 0) return;
+    await handle.chown(0, 0);
+    await handle.chmod(0o755);
+  } catch (error) {
+    // A drive without owners (FAT, exFAT) shows the owner its mount gives, someone else's when
+    // a desktop mounted it: there is nothing to give back, and its driver refuses (or ignores).
+    if (
+      !['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EINVAL', 'ENOSYS'].includes(
+        (error as NodeJS.ErrnoException).code ?? '',
+      )
+    )
+      throw error;
   } finally {
     await handle.close();
   }
 }
 
 /**
- * Refuses a configured path (drive.mountPoint) that is, or goes through, a symlink: mount(8)
- * would mount wherever it leads. Parts that do not exist yet are made as folders by the agent.
+ * Refuses a configured path (drive.mountPoint) that is, or goes through, a symlink (mount(8)
+ * would mount wherever it leads), or a folder someone other than root could rename away and
+ * replace between the agent's proof and its writes: each folder on the way must be root's, in
+ * a folder only root can change (or a sticky one such as /tmp, where only an entry's owner
+ * can rename it). Parts that do not exist yet are made as folders by the agent.
  */
-export async function refuseSymlinkedPath(configured: string, key: string): Promise<void> {
+export async function refuseUnsafePath(configured: string, key: string): Promise<void> {
+  const refuse = (why: string): AgentError =>
+    new AgentError(
+      'CONFIG_INSECURE',
+      `${key} ${configured} ${why}: the drive is not mounted there.`,
+      {
+        step: 'drive',
+        hint: `Set ${key} to a folder of root's (such as /media/<user>/<name>, no symlinks on the way); nothing was mounted or written.`,
+      },
+    );
   let current = path.parse(path.resolve(configured)).root;
+  let parent = await lstat(current);
   for (const part of path.resolve(configured).split('/').filter(Boolean)) {
     current = path.join(current, part);
     const status = await lstat(current).catch(() => null);
     if (status === null) return;
-    if (status.isSymbolicLink())
-      throw new AgentError(
-        'CONFIG_INSECURE',
-        `${key} ${configured} goes through a symlink (${current}): the drive is not mounted where a link leads.`,
-        {
-          step: 'drive',
-          hint: `Set ${key} to the real folder (no symlinks on the way); nothing was mounted or written.`,
-        },
-      );
+    if (status.isSymbolicLink()) throw refuse(`goes through a symlink (${current})`);
+    const othersMayRename =
+      parent.uid !== 0 ||
+      ((parent.mode & 0o022) !== 0 && !((parent.mode & 0o1000) !== 0 && status.uid === 0));
+    if (othersMayRename)
+      throw refuse(`goes through ${current}, which someone other than root can rename or replace`);
+    parent = status;
   }
 }
 

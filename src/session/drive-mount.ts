@@ -2,7 +2,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import type { BlockFilesystem, DriveAdapter, DriveMount, MountEntry } from '../adapters/drive.js';
 import { isReadOnly } from '../adapters/mountinfo.js';
 import { AgentError } from '../errors.js';
-import { ensureRootOnlyFolder, refuseSymlinkedPath, removeEmptyFolders } from './drive-folders.js';
+import { ensureRootOnlyFolder, refuseUnsafePath, removeEmptyFolders } from './drive-folders.js';
 import type { ResolvedDrive } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { UndoStack } from './undo-stack.js';
@@ -41,6 +41,12 @@ export interface DriveInUse {
  * root-only folder under stateDir, with nosymfollow,nosuid,nodev,noexec, and is removed at the
  * end, the desktop's mount left as it was. Else the agent mounts it at drive.mountPoint. In a dry
  * run with the drive not mounted, null: nothing to look at.
+ *
+ * Why nobody can race a path between the agent's proof (mount id of an open folder) and its
+ * writes: above the drive's root, every folder is root's and only root can rename in it
+ * (refuseUnsafePath; the private view's folder is 0700 under root's stateDir), and a mount point
+ * cannot be renamed at all; below it, on the drive, the mount is nosymfollow, so a folder
+ * someone swaps for a symlink there is a dead end to the kernel (ELOOP), not a way off the drive.
  */
 export async function mountForUse(
   context: MountContext,
@@ -48,7 +54,7 @@ export async function mountForUse(
 ): Promise<DriveInUse | null> {
   const { driveConfig, drive, log, undo, signal } = context;
   const mountPoint = driveConfig.mountPoint;
-  await refuseSymlinkedPath(mountPoint, 'drive.mountPoint');
+  await refuseUnsafePath(mountPoint, 'drive.mountPoint');
   const mounts = await drive.mountsOf(filesystem);
   const desktop = mounts.find((entry) => entry.mountPoint === mountPoint) ?? mounts.at(-1);
   const mountNote = stateNotes(context.config.stateDir).driveMounted;

@@ -38,6 +38,8 @@ export interface PreparedDrive {
   /** The mount's own type (fuseblk, fuse.fusefat for drives mounted through FUSE). */
   mountType: string;
   mountedByAgent: boolean;
+  /** Where a person finds the drive: the agent's mount point, or the desktop's mount of it. */
+  shownMountPoint: string;
   /** False only in a dry run when the drive is not mounted (nothing can be looked at). */
   mounted: boolean;
   /**
@@ -81,7 +83,13 @@ export async function prepareDrive(
       driveConfig.mountPoint,
       filesystem.fsType,
       filesystem.fsType,
-      { mountedByAgent: true, mounted: false, backupDir: driveConfig.backupDir, unmount: null },
+      {
+        mountedByAgent: true,
+        shownMountPoint: driveConfig.mountPoint,
+        mounted: false,
+        backupDir: driveConfig.backupDir,
+        unmount: null,
+      },
     );
   }
   const { entry: mount, mountedByAgent, unmount } = mounted;
@@ -96,6 +104,7 @@ export async function prepareDrive(
   await drive.proveOnDrive(mounted.root, mounted.drive);
   const prepared = described(mounted.drive, mounted.root, filesystemType, mount.fsType, {
     mountedByAgent,
+    shownMountPoint: mounted.shownMountPoint,
     mounted: true,
     backupDir: driveConfig.backupDir,
     unmount,
@@ -131,6 +140,7 @@ function described(
   mountType: string,
   how: {
     mountedByAgent: boolean;
+    shownMountPoint: string;
     mounted: boolean;
     backupDir: string;
     unmount: (() => Promise<void>) | null;
@@ -145,6 +155,7 @@ function described(
     filesystemType,
     mountType,
     mountedByAgent: how.mountedByAgent,
+    shownMountPoint: how.shownMountPoint,
     mounted: how.mounted,
     unmount: how.unmount,
   };

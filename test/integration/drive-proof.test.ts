@@ -176,21 +176,30 @@ describe('the drive is proved by the mount the agent made, not by names', () => 
     assert.equal(await isRunning(bed.server), true);
   });
 
-  test('a drive.mountPoint that is a symlink, or goes through one, is refused and never mounted', async () => {
+  test('a drive.mountPoint that is a symlink, goes through one, or lies in a user’s folder is refused and never mounted', async () => {
     const real = path.join(outside(), 'real-mount-point');
     await mkdir(real, { recursive: true });
     const linked = path.join(bed.root, 'linked-mount-point');
     await symlink(real, linked);
     const linkedParent = path.join(bed.root, 'linked-parent');
     await symlink(outside(), linkedParent);
+    // A folder of a user's: they could rename it away and put a symlink in its place.
+    const usersFolder = path.join(bed.root, 'users-folder');
+    await mkdir(path.join(usersFolder, 'Backup'), { recursive: true });
+    await execa('chown', ['1000:1000', '--', usersFolder]);
     try {
-      for (const mountPoint of [linked, path.join(linkedParent, 'Backup')]) {
+      for (const [mountPoint, why] of [
+        [linked, /goes through a symlink/],
+        [path.join(linkedParent, 'Backup'), /goes through a symlink/],
+        [path.join(usersFolder, 'Backup'), /someone other than root can rename or replace/],
+      ] as const) {
         await bed.writeConfig({ drive: { mountPoint } });
         const run = await bed.run('run');
         assert.equal(run.exitCode, 1, run.stdout + run.stderr);
         assert.equal((await bed.lastRun()).reason, 'CONFIG_INSECURE');
-        assert.match(run.stdout + run.stderr, /goes through a symlink/);
+        assert.match(run.stdout + run.stderr, why);
         assert.equal(await isMountPoint(real), false, 'nothing was mounted where it leads');
+        assert.equal(await isMountPoint(path.join(usersFolder, 'Backup')), false);
         assert.equal(existsSync(path.join(outside(), 'Backup')), false, 'nor made there');
       }
     } finally {

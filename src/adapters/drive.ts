@@ -1,18 +1,20 @@
 import { existsSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
+import { findFilesystemsByUuid, type BlockFilesystem } from './block-devices.js';
 import {
-  deviceNumbers,
-  findFilesystemsByUuid,
-  splitDeviceNumber,
-  type BlockFilesystem,
-} from './block-devices.js';
+  isMountOfDrive,
+  isOwnMountOfDrive,
+  proveFolderOnMount,
+  type DriveMount,
+} from './drive-identity.js';
+import { perMountFlags } from './filesystem-types.js';
 import { createMountTools } from './mount-tools.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import type { ProcessGateway } from './process.js';
 
 export type { BlockFilesystem } from './block-devices.js';
 export type { MountEntry } from './mountinfo.js';
+export type { DriveMount } from './drive-identity.js';
 
 /** Block devices and mounts, from the caller's side: find, mount, unmount, prove. */
 export interface DriveAdapter {
@@ -20,17 +22,36 @@ export interface DriveAdapter {
   readonly mountCreatesMountPoint: boolean;
   /** The one filesystem with this UUID; DRIVE_ABSENT or DRIVE_AMBIGUOUS otherwise. */
   locate(uuid: string, signal?: AbortSignal): Promise<BlockFilesystem>;
-  /** Where the whole filesystem (root "/") is mounted now, newest mount last. */
+  /**
+   * Where someone else has the whole filesystem mounted now (see isMountOfDrive: by device
+   * number, never by a mount's source name), newest mount last.
+   */
   mountsOf(filesystem: BlockFilesystem): Promise<MountEntry[]>;
   /** What is mounted exactly at this folder now, if anything. */
   mountAt(folder: string): Promise<MountEntry | undefined>;
-  mount(filesystem: BlockFilesystem, mountPoint: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Mounts the drive at `mountPoint` (nosymfollow, nosuid, nodev, noexec), and returns it with
+   * the id of the mount that appeared there, proved to be the one the agent made.
+   */
+  mount(filesystem: BlockFilesystem, mountPoint: string, signal?: AbortSignal): Promise<DriveMount>;
   unmount(mountPoint: string, signal?: AbortSignal): Promise<void>;
   /**
-   * Proves that `path` (after following symlinks) lives on `filesystem`; DRIVE_MISMATCH names
-   * what it is on instead. The guard in front of every write to the drive.
+   * Binds someone else's mount of the drive (that mount only) at `target`, a root-only folder,
+   * with the agent's flags, and returns the bind, proved to be the drive's.
    */
-  proveOnDrive(path: string, filesystem: BlockFilesystem): Promise<void>;
+  bindPrivately(
+    source: MountEntry,
+    filesystem: BlockFilesystem,
+    target: string,
+    signal?: AbortSignal,
+  ): Promise<DriveMount>;
+  /** Removes a bind made by bindPrivately. */
+  unbind(target: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Proves that the folder `path` is on the drive's mount the agent made or bound (by mount id);
+   * DRIVE_MISMATCH names what it is on instead. The guard in front of every write to the drive.
+   */
+  proveOnDrive(path: string, drive: DriveMount): Promise<void>;
 }
 
 export interface DriveAdapterOptions {
@@ -80,7 +101,7 @@ export function createDriveAdapter(
     async mountsOf(filesystem) {
       const mounts: MountEntry[] = [];
       for (const entry of await readMountinfo())
-        if (entry.root === '/' && (await isMountOf(entry, filesystem))) mounts.push(entry);
+        if (await isMountOfDrive(entry, filesystem)) mounts.push(entry);
       return mounts;
     },
 
@@ -88,77 +109,87 @@ export function createDriveAdapter(
       return (await readMountinfo()).filter((entry) => entry.mountPoint === folder).at(-1);
     },
 
-    mount: (filesystem, mountPoint, signal) => tools.mount(filesystem, mountPoint, signal),
+    async mount(filesystem, mountPoint, signal) {
+      const before = await mountIdsAt(mountPoint);
+      await tools.mount(filesystem, mountPoint, signal);
+      // What this call mounted and could not prove or restrict is not left mounted.
+      return adopt(filesystem, mountPoint, before, isOwnMountOfDrive, signal).catch(
+        async (error: unknown) => {
+          await tools.unmount(mountPoint).catch(() => undefined);
+          throw error;
+        },
+      );
+    },
 
     unmount: (mountPoint, signal) => tools.unmount(mountPoint, signal),
 
-    async proveOnDrive(path, filesystem) {
-      let resolved: string;
-      let here: { major: number; minor: number };
-      try {
-        resolved = await realpath(path);
-        here = splitDeviceNumber((await stat(resolved, { bigint: true })).dev);
-      } catch (error) {
-        throw new AgentError(
-          'DRIVE_GONE',
-          `${path} cannot be reached any more (${(error as Error).message}).`,
-          {
-            step: 'drive',
-            hint: 'The backup drive was probably unplugged; plug it in and run again.',
-            cause: error,
-          },
-        );
-      }
-      if (here.major === filesystem.major && here.minor === filesystem.minor) return;
-      // btrfs and FUSE drivers report an anonymous device number (btrfs even one per
-      // subvolume, not the one mountinfo shows): the mount that holds the path must then be
-      // one of the drive's.
-      const mounts = await readMountinfo();
-      const entry =
-        mounts.find(
-          (candidate) => candidate.major === here.major && candidate.minor === here.minor,
-        ) ?? (here.major === 0 ? containingMount(mounts, resolved) : undefined);
-      if (entry && (await isMountOf(entry, filesystem))) return;
-      const where = entry
-        ? `${entry.source} (${entry.fsType}, mounted at ${entry.mountPoint})`
-        : 'another filesystem';
-      throw new AgentError(
-        'DRIVE_MISMATCH',
-        `Refusing to write to ${path}${resolved !== path ? ` (which leads to ${resolved})` : ''}: it is on ${where}, not on the backup drive ${filesystem.device} (UUID ${filesystem.uuid}).`,
-        { step: 'drive', hint: 'Nothing was written. Check drive.mountPoint and drive.backupDir.' },
+    async bindPrivately(source, filesystem, target, signal) {
+      const before = await mountIdsAt(target);
+      // The source is a path, which mount(8) resolves: what the bind shows is proved after it
+      // (the drive's device number, its whole filesystem), not assumed from the path.
+      await tools.bind(source.mountPoint, target, signal);
+      return adopt(filesystem, target, before, isMountOfDrive, signal).catch(
+        async (error: unknown) => {
+          await tools.unbind(target).catch(() => undefined);
+          throw error;
+        },
       );
     },
+
+    unbind: (target, signal) => tools.unbind(target, signal),
+
+    proveOnDrive: (path, drive) => proveFolderOnMount(path, drive),
   };
-}
 
-/**
- * Is this mount the drive's? The same device number, or, where the kernel reports an anonymous
- * one (btrfs, fusefat), the drive's device node as the mount's source. A FUSE mount's source
- * is whatever its maker wrote, so it counts only when root made it (user_id=0).
- */
-async function isMountOf(entry: MountEntry, filesystem: BlockFilesystem): Promise<boolean> {
-  if (entry.major === filesystem.major && entry.minor === filesystem.minor) return true;
-  if (entry.major !== 0) return false;
-  if (entry.fsType.startsWith('fuse') && !entry.superOptions.includes('user_id=0')) return false;
-  return sameNode(entry.source, filesystem.device);
-}
-
-/** The mount a (resolved) path is on: the deepest mount point above it, the last one mounted. */
-function containingMount(mounts: readonly MountEntry[], resolved: string): MountEntry | undefined {
-  let best: MountEntry | undefined;
-  for (const entry of mounts) {
-    const inside =
-      resolved === entry.mountPoint ||
-      resolved.startsWith(
-        entry.mountPoint.endsWith('/') ? entry.mountPoint : `${entry.mountPoint}/`,
+  /**
+   * The mount that appeared at `mountPoint` since `before` (the ids there before: the kernel
+   * gives an unmounted mount's id to the next mount, anywhere), once proved to be the drive's and
+   * restricted (nosymfollow, nosuid, nodev, noexec). Found once, right after mounting: from then
+   * on the mount id, not the mount's source or the path, is what every proof compares.
+   */
+  async function adopt(
+    filesystem: BlockFilesystem,
+    mountPoint: string,
+    before: ReadonlySet<number>,
+    proves: (entry: MountEntry, filesystem: BlockFilesystem) => Promise<boolean>,
+    signal: AbortSignal | undefined,
+  ): Promise<DriveMount> {
+    const entry = (await readMountinfo())
+      .filter((candidate) => candidate.mountPoint === mountPoint && !before.has(candidate.mountId))
+      .at(-1);
+    if (!entry || !(await proves(entry, filesystem))) {
+      throw new AgentError(
+        'MOUNT_FAILED',
+        entry
+          ? `What appeared at ${mountPoint} (${entry.source}, ${entry.fsType}) is not the backup drive ${filesystem.device}.`
+          : `mount reported success but ${filesystem.device} is not mounted at ${mountPoint}.`,
+        { step: 'drive', hint: 'Nothing was written. Unplug the drive and plug it in again.' },
       );
-    if (inside && (!best || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
+    }
+    // A kernel filesystem takes the flags as mount options (also through systemd-mount, where
+    // the agent may not remount); FUSE drivers drop some, so the mount itself is restricted.
+    if (!perMountFlags.every((flag) => entry.options.includes(flag)))
+      await tools.restrict(mountPoint, signal);
+    const restricted = (await readMountinfo()).find(
+      (candidate) => candidate.mountId === entry.mountId,
+    );
+    if (!restricted || !restricted.options.includes('nosymfollow')) {
+      throw new AgentError(
+        'MOUNT_FAILED',
+        `The mount at ${mountPoint} could not be made nosymfollow.`,
+        {
+          step: 'drive',
+          hint: 'The agent needs Linux 5.10 or later; nothing was written.',
+        },
+      );
+    }
+    return { ...filesystem, mountId: entry.mountId };
   }
-  return best;
 }
 
-async function sameNode(a: string, b: string): Promise<boolean> {
-  if (!a.startsWith('/') || !b.startsWith('/')) return false;
-  const [left, right] = await Promise.all([deviceNumbers(a), deviceNumbers(b)]);
-  return !!left && !!right && left.major === right.major && left.minor === right.minor;
+async function mountIdsAt(folder: string): Promise<Set<number>> {
+  const entries = await readMountinfo();
+  return new Set(
+    entries.filter((entry) => entry.mountPoint === folder).map((entry) => entry.mountId),
+  );
 }

@@ -25,14 +25,21 @@ export function keepsPermissions(filesystemType: string): boolean {
 }
 
 /**
- * Mount options for the drive. Always nosuid,nodev,noexec: the drive holds data only, nothing on
- * it should run as root. A filesystem without permissions shows every file with the mode its
+ * Flags of the mount itself (not of the filesystem) the drive always gets: it holds data only,
+ * nothing on it should run as root (nosuid, nodev, noexec), and no symlink on it is followed by
+ * anyone (nosymfollow, Linux 5.10): one planted on the drive cannot lead root's writes, or a
+ * rename raced between the agent's proof and its write, off the drive.
+ */
+export const perMountFlags: readonly string[] = ['nosymfollow', 'nosuid', 'nodev', 'noexec'];
+
+/**
+ * Mount options for the drive: the flags above. A filesystem without permissions shows every file with the mode its
  * mount gives: by default 0777 for everyone (ntfs-3g, exfat-fuse), so the dump and `.env` with
  * the database password would be readable and writable by every local user. uid=0,gid=0,umask=077
  * is what the kernel's vfat, exfat and ntfs3 and the FUSE drivers all understand.
  */
 export function mountOptions(filesystemType: string): string[] {
-  const base = ['nosuid', 'nodev', 'noexec'];
+  const base = [...perMountFlags];
   return keepsPermissions(filesystemType) ? base : [...base, 'uid=0', 'gid=0', 'umask=077'];
 }
 

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
 import type { BlockFilesystem } from './block-devices.js';
-import { driverHint, mountDrivers, mountOptions, type MountDriver } from './filesystem-types.js';
+import {
+  driverHint,
+  mountDrivers,
+  mountOptions,
+  perMountFlags,
+  type MountDriver,
+} from './filesystem-types.js';
 import { readMountinfo } from './mountinfo.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
 
@@ -28,6 +34,9 @@ export function createMountTools(
 ): {
   mount(filesystem: BlockFilesystem, mountPoint: string, signal?: AbortSignal): Promise<void>;
   unmount(mountPoint: string, signal?: AbortSignal): Promise<void>;
+  restrict(mountPoint: string, signal?: AbortSignal): Promise<void>;
+  bind(source: string, target: string, signal?: AbortSignal): Promise<void>;
+  unbind(target: string, signal?: AbortSignal): Promise<void>;
 } {
   /** The command that mounts with this driver, or null when it cannot be used here. */
   const mountCommand = (
@@ -37,6 +46,10 @@ export function createMountTools(
   ): { file: string; args: string[] } | null => {
     const mountOptionsText = mountOptions(filesystem.fsType).join(',');
     if (driver.kind === 'fusefat') {
+      // fusefat refuses options it does not know (nosymfollow): restrict() sets those after.
+      const fusefatOptions = mountOptions(filesystem.fsType)
+        .filter((option) => !perMountFlags.includes(option))
+        .join(',');
       // Its FUSE process must outlive the agent's unit under systemd, which it cannot.
       if (options.useSystemdMount || !/^\/dev\/[\w./-]+$/.test(filesystem.device)) return null;
       return {
@@ -45,7 +58,7 @@ export function createMountTools(
           '-o',
           // rw+: fusefat's read-write mode; fsname: the device as the mount's source, so the
           // mount can be recognised as the drive's (and unmounted) like any other.
-          `rw+,${mountOptionsText},fsname=${filesystem.device},subtype=fusefat`,
+          `rw+,${fusefatOptions},fsname=${filesystem.device},subtype=fusefat`,
           filesystem.device,
           mountPoint,
         ],
@@ -136,6 +149,43 @@ export function createMountTools(
       );
     },
 
+    /**
+     * Sets the per-mount flags (nosymfollow, nosuid, nodev, noexec) on a mount, whatever its
+     * driver made of the options it was given: exfat-fuse and ntfs-3g drop nosymfollow (and
+     * exfat-fuse noexec) silently, fusefat refuses it. A bind remount changes the mount, not
+     * the filesystem, and works for every driver. Under systemd it changes the agent's own view
+     * of the mount, the one it works through.
+     */
+    async restrict(mountPoint, signal) {
+      const stderr = await runMountTool(
+        {
+          file: 'mount',
+          args: ['-o', `remount,bind,${perMountFlags.join(',')}`, '--', mountPoint],
+        },
+        signal,
+      );
+      if (stderr !== null)
+        throw refused(`Could not restrict the mount at ${mountPoint}: ${stderr}`);
+    },
+
+    /**
+     * A bind mount of one mount only (not the mounts under it), then restricted. Always through
+     * mount(8), also under systemd: the bind is the agent's private view, which must not reach
+     * anyone else's namespace.
+     */
+    async bind(source, target, signal) {
+      const stderr = await runMountTool(
+        { file: 'mount', args: ['--bind', '--', source, target] },
+        signal,
+      );
+      if (stderr !== null) throw refused(`Could not bind ${source} to ${target}: ${stderr}`);
+    },
+
+    async unbind(target, signal) {
+      const stderr = await runMountTool({ file: 'umount', args: ['--', target] }, signal);
+      if (stderr !== null) throw refused(`Could not unmount ${target}: ${stderr}`);
+    },
+
     async unmount(mountPoint, signal) {
       const stderr = await runMountTool(unmountCommand(mountPoint), signal);
       if (stderr !== null) {
@@ -146,6 +196,13 @@ export function createMountTools(
       }
     },
   };
+}
+
+function refused(message: string): AgentError {
+  return new AgentError('MOUNT_FAILED', message, {
+    step: 'drive',
+    hint: 'The agent needs to mount as root (CAP_SYS_ADMIN); nothing was written.',
+  });
 }
 
 /**

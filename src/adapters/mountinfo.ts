@@ -56,3 +56,21 @@ export function isReadOnly(entry: MountEntry): boolean {
 export function mountAt(entries: readonly MountEntry[], folder: string): MountEntry | undefined {
   return entries.filter((entry) => entry.mountPoint === folder).at(-1);
 }
+
+/**
+ * The id of the mount an open descriptor is on (`mnt_id:` in /proc/self/fdinfo, see proc(5)):
+ * the same number as the first field of that mount's line in /proc/self/mountinfo. It names the
+ * mount itself, not its source or its device number, so nothing a mount's maker chooses can
+ * imitate it.
+ */
+export async function mountIdOfDescriptor(fd: number): Promise<number> {
+  const text = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8');
+  const match = /^mnt_id:\s*(\d+)$/m.exec(text);
+  if (!match) throw new Error(`/proc/self/fdinfo/${fd} has no mnt_id`);
+  return Number(match[1]);
+}
+
+/** FUSE mounts: their maker names the source (fsname=) and, for `fuse`, the device number. */
+export function isFuse(entry: MountEntry): boolean {
+  return entry.fsType === 'fuse' || entry.fsType === 'fuseblk' || entry.fsType.startsWith('fuse.');
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { BlockFilesystem, DriveAdapter } from '../adapters/drive.js';
+import type { DriveAdapter, DriveMount } from '../adapters/drive.js';
 import {
   describeIdentity,
   hardwareIdentity,
@@ -44,7 +44,7 @@ export interface TrustContext {
  */
 export async function ensureDriveTrusted(
   context: TrustContext,
-  filesystem: BlockFilesystem,
+  filesystem: DriveMount,
   root: string,
   mayCreate: boolean,
 ): Promise<void> {
@@ -111,7 +111,7 @@ export async function ensureDriveTrusted(
 /** The token, read as a small regular file through folders proven not to be links. */
 async function readToken(
   context: TrustContext,
-  filesystem: BlockFilesystem,
+  filesystem: DriveMount,
   root: string,
   key: TrustKey,
 ): Promise<{ text: string } | { absent: string }> {
@@ -132,7 +132,7 @@ async function readToken(
  */
 async function adoptDrive(
   context: TrustContext,
-  filesystem: BlockFilesystem,
+  filesystem: DriveMount,
   root: string,
   identity: HardwareIdentity,
   how: string,

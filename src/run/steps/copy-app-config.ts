@@ -98,7 +98,7 @@ async function warnIfOthersCanRead(
 ): Promise<void> {
   const info = await stat(file).catch(() => null);
   if (info === null || (info.uid === 0 && (info.mode & 0o077) === 0)) return;
-  const message = `The backup drive is mounted at ${target.root} so that users other than root can read the database dump and .env with the database password (owner uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}). Unmount it and let the agent mount it, or mount it with uid=0,gid=0,umask=077.`;
+  const message = `The backup drive is mounted at ${target.shownMountPoint} so that users other than root can read the database dump and .env with the database password (owner uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}). Unmount it and let the agent mount it, or mount it with uid=0,gid=0,umask=077.`;
   context.state.warn(message);
   context.log.warn({ step: 'config' }, message);
 }

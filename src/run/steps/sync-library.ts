@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { folderSize } from '../../files/folder-size.js';
-import { ensureFolderOnDrive } from '../../session/drive-folders.js';
+import { ensureFolderOnDrive, keepRootOwned } from '../../session/drive-folders.js';
 import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/rsync.js';
 import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
@@ -84,6 +84,8 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   }
   // The drive may have gone while rsync wrote into a lazily unmounted filesystem.
   if (!context.request.dryRun) await context.drive.proveOnDrive(target.filesDir, target.filesystem);
+  // rsync -a gave files/ the library root's owner and mode: back to root.
+  if (!context.request.dryRun) await keepRootOwned(target.filesDir);
   const durationMs = Date.now() - started;
   const result = {
     transferredFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),

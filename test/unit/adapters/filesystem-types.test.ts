@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { driveWriteError } from '../../../src/adapters/drive-errors.js';
 import { createDriveAdapter } from '../../../src/adapters/drive.js';
+import { createMountTools } from '../../../src/adapters/mount-tools.js';
 import type { BlockFilesystem } from '../../../src/adapters/block-devices.js';
 import {
   driverHint,
@@ -16,12 +17,13 @@ import { AgentError } from '../../../src/errors.js';
 
 describe('mountOptions: data only, and root only where the filesystem has no permissions', () => {
   for (const type of ['ext4', 'xfs', 'btrfs'])
-    test(`${type}: nosuid,nodev,noexec and its own owners and modes`, () => {
-      assert.deepEqual(mountOptions(type), ['nosuid', 'nodev', 'noexec']);
+    test(`${type}: nosymfollow,nosuid,nodev,noexec and its own owners and modes`, () => {
+      assert.deepEqual(mountOptions(type), ['nosymfollow', 'nosuid', 'nodev', 'noexec']);
     });
   for (const type of ['vfat', 'exfat', 'ntfs', 'something-unknown'])
     test(`${type}: everything belongs to root, 0700, so the dump and .env are root's alone`, () => {
       assert.deepEqual(mountOptions(type), [
+        'nosymfollow',
         'nosuid',
         'nodev',
         'noexec',
@@ -138,7 +140,7 @@ describe('the drive adapter mounts with the drivers there are', () => {
       unknownType('exfat'),
       () => ({ exitCode: 0, stderr: '' }),
     ]);
-    await createDriveAdapter(gateway).mount(exfatDrive, '/mnt/x');
+    await createMountTools(gateway, { useSystemdMount: false }).mount(exfatDrive, '/mnt/x');
     assert.deepEqual(
       calls.map((call) => call.args),
       [
@@ -146,7 +148,7 @@ describe('the drive adapter mounts with the drivers there are', () => {
           '-t',
           'exfat',
           '-o',
-          'nosuid,nodev,noexec,uid=0,gid=0,umask=077',
+          'nosymfollow,nosuid,nodev,noexec,uid=0,gid=0,umask=077',
           '--',
           '/dev/sdz1',
           '/mnt/x',
@@ -155,7 +157,7 @@ describe('the drive adapter mounts with the drivers there are', () => {
           '-t',
           'exfat-fuse',
           '-o',
-          'nosuid,nodev,noexec,uid=0,gid=0,umask=077',
+          'nosymfollow,nosuid,nodev,noexec,uid=0,gid=0,umask=077',
           '--',
           '/dev/sdz1',
           '/mnt/x',
@@ -213,7 +215,7 @@ describe('the drive adapter mounts with the drivers there are', () => {
       '--no-ask-password',
       '--collect',
       '--type=vfat',
-      '--options=nosuid,nodev,noexec,uid=0,gid=0,umask=077',
+      '--options=nosymfollow,nosuid,nodev,noexec,uid=0,gid=0,umask=077',
       '--',
       '/dev/sdz1',
       '/mnt/x',

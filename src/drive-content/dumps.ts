@@ -53,7 +53,7 @@ export function pickDump(dumps: readonly DumpEntry[], date?: string): DumpEntry 
     throw new AgentError(
       'NO_BACKUP',
       date
-        ? `There is no dump of ${date} on the drive (there are: ${dumps.map((dump) => dump.date).join(', ') || 'none'}).`
+        ? `There is no dump of ${date} on the drive (there are: ${[...new Set(dumps.map((dump) => dump.date))].join(', ') || 'none'}).`
         : 'There is no database dump on the drive.',
       { step: 'backups', hint: 'Run `immich-backup-agent backups` to see what the drive holds.' },
     );

@@ -18,13 +18,16 @@ export async function backupsCommand(
   } else if (dumps.length === 0) {
     process.stdout.write('There is no database dump on the drive.\n');
   } else {
+    // The date, with the time after it for a dump that must not replace that day's (a clock set back).
+    const stamp = (name: string): string => name.replace(/^immich-db-|\.sql\.gz$/g, '');
+    const width = Math.max(...dumps.map((dump) => stamp(dump.name).length));
     for (const dump of [...dumps].reverse()) {
       const sidecar = dump.sidecar;
       const versions = sidecar
         ? `Immich ${sidecar.immich.serverImageTag ?? sidecar.immich.envVersion ?? '?'}, PostgreSQL ${sidecar.postgres.serverVersion ?? '?'}, ${sidecar.format}`
         : 'no sidecar (made by the old scripts?)';
       process.stdout.write(
-        `${dump.date}  ${formatBytes(dump.bytes).padStart(9)}  ${sidecar?.verified ? 'verified  ' : 'unverified'}  ${versions}\n`,
+        `${stamp(dump.name).padEnd(width)}  ${formatBytes(dump.bytes).padStart(9)}  ${sidecar?.verified ? 'verified  ' : 'unverified'}  ${versions}\n`,
       );
     }
   }

@@ -6,6 +6,7 @@ import type { RunDeps } from '../session/deps.js';
 import { recoverWithLock } from '../session/recovery.js';
 import { runBackup } from '../run/run-backup.js';
 import { EventBus } from './event-bus.js';
+import { forgetFutureWindow } from './handled-window.js';
 
 /** How often the daemon looks for a window the scheduler missed (suspend, clock change). */
 const missedWindowCheckMs = 60_000;
@@ -66,7 +67,9 @@ export async function runDaemon(
       });
   };
   const onWindow = (reason: string): void => {
-    const window = latestWindow({ cron: config.schedule.cron, timezone, now: deps.clock() });
+    const now = deps.clock();
+    lastHandledWindow = forgetFutureWindow(lastHandledWindow, now, log);
+    const window = latestWindow({ cron: config.schedule.cron, timezone, now });
     if (window === null || window.getTime() <= lastHandledWindow) return;
     lastHandledWindow = window.getTime();
     startRun(reason);

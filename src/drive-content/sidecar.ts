@@ -30,7 +30,16 @@ export interface DumpSidecar {
   verified: boolean;
   runId: string;
   agentVersion: string;
+  /**
+   * The dump's place among the dumps on this drive: one above the highest there when it was
+   * written (drive-content/dump-order.ts). Dumps are ordered by it, never by the date in their
+   * name (a clock). Absent in sidecars of earlier versions.
+   */
+  sequence?: number;
 }
+
+/** Far above any real count, far below where adding one loses precision. */
+const maxDumpSequence = 2 ** 50;
 
 /** What a sidecar must look like to be believed (the drive is not trusted: anyone can write it). */
 const sidecarSchema: z.ZodType<DumpSidecar> = z.object({
@@ -50,6 +59,7 @@ const sidecarSchema: z.ZodType<DumpSidecar> = z.object({
   verified: z.boolean(),
   runId: z.string(),
   agentVersion: z.string(),
+  sequence: z.number().int().positive().max(maxDumpSequence).optional(),
 });
 
 /**

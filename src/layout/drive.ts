@@ -37,11 +37,15 @@ export function backupLayout(backupDir: string): BackupLayout {
   };
 }
 
-const dumpPattern = /^immich-db-(\d{4}-\d{2}-\d{2})\.sql\.gz$/;
+const dumpPattern = /^immich-db-(\d{4}-\d{2}-\d{2})(?:T\d{2}-\d{2}-\d{2}(?:-\d{1,4})?)?\.sql\.gz$/;
 
-/** `immich-db-YYYY-MM-DD.sql.gz`, the local date of the run (the seed's name). */
-export function dumpFileName(localDate: string): string {
-  return `immich-db-${localDate}.sql.gz`;
+/**
+ * `immich-db-YYYY-MM-DD.sql.gz`, the local date of the run (the seed's name); with `localTime`
+ * (`hh-mm-ss`, and a counter after it if need be) when that day's dump must not be replaced:
+ * `immich-db-YYYY-MM-DDThh-mm-ss[-n].sql.gz`, like a versions folder.
+ */
+export function dumpFileName(localDate: string, localTime?: string): string {
+  return `immich-db-${localDate}${localTime ? `T${localTime}` : ''}.sql.gz`;
 }
 
 /** The date of a dump's name, or null when the name is not a dump's. */
@@ -59,7 +63,10 @@ export function isPartialDump(name: string): boolean {
   return /^\.immich-db-.*\.partial-/.test(name);
 }
 
-/** `versions/<day>`, or with the time when a run of the same day made that folder already. */
+/**
+ * `versions/<day>`, or with the time when a run of the same day made that folder already
+ * (`<day>T<hh-mm-ss>`, then `-2`, `-3`… after it when even that exists: a clock set back).
+ */
 export function versionsFolderName(localDate: string, localTime?: string): string {
   return path.join(versionsFolder, localTime ? `${localDate}T${localTime}` : localDate);
 }

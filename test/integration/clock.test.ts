@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { localDate } from '../../src/format.js';
@@ -110,8 +110,13 @@ describe('a clock that jumped ahead or back, then was put right', () => {
       const backup = path.join(root, 'immich-backup');
       const dumps = (await readdir(backup)).filter((name) => /^immich-db-.*\.sql\.gz$/.test(name));
       assert.ok(dumps.includes(future.database?.file ?? ''), 'the future-dated dump is kept');
-      const today = await readFile(path.join(backup, `immich-db-${localDate(new Date())}.sql.gz`));
-      assert.equal(createHash('sha256').update(today).digest('hex'), newest.database?.sha256);
+      // The first run's dump of today was made before the future-dated one: it stays, and the
+      // newest run's dump has a name of its own (a clock set back, from the dumps' view).
+      assert.ok(dumps.includes(`immich-db-${localDate(new Date())}.sql.gz`), dumps.join(', '));
+      const file = newest.database?.file ?? '-';
+      assert.match(file, new RegExp(`^immich-db-${localDate(new Date())}T`));
+      const fresh = await readFile(path.join(backup, file));
+      assert.equal(createHash('sha256').update(fresh).digest('hex'), newest.database?.sha256);
     });
     assert.equal(await isRunning(bed.server), true);
   });
@@ -154,6 +159,176 @@ describe('a clock that jumped ahead or back, then was put right', () => {
     assert.equal(plugIn.exitCode, 0, plugIn.stdout + plugIn.stderr);
     assert.match((await lastRun()).outcome, /^(success|warning)$/);
     assert.equal((await agent(0, 'status')).exitCode, 0);
+    assert.equal(await isRunning(bed.server), true);
+  });
+});
+
+/**
+ * A clock set back or ahead must never make the agent overwrite or delete a good dump or
+ * version. Each test runs the real agent on the real test bed with its clock moved and shows
+ * that every good dump and version it had is still there, byte for byte, that the readers
+ * (verify, restore) pick the dump written last, and that the run says what it did.
+ */
+describe('a clock set back or ahead never costs a good dump or version', () => {
+  let sandbox: Sandbox;
+  let bed: ImmichBed;
+  const agent = (offsetMs: number, ...args: string[]) =>
+    runAgent(['--config', bed.configFile, ...args], {
+      env: offsetMs === 0 ? {} : clockOffsetEnv(offsetMs),
+    });
+  const config = (keepDumps: number | null) =>
+    bed.writeConfig({ schedule: { syncWindowSeconds: 0 }, retention: { keepDumps } });
+  const backupRun = async (
+    offsetMs: number,
+    ...args: string[]
+  ): Promise<{ record: RunRecord; log: string }> => {
+    const result = await agent(offsetMs, 'run', ...args);
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    const record = await bed.lastRun();
+    assert.match(record.outcome, /^(success|warning)$/, `${record.reason}: ${record.message}`);
+    return { record, log: result.stdout };
+  };
+  /** name → sha256 of every dump on the drive. */
+  const dumpsOnDrive = (): Promise<Map<string, string>> =>
+    withDriveMounted(sandbox, bed.drive, async (root) => {
+      const backup = path.join(root, 'immich-backup');
+      const found = new Map<string, string>();
+      for (const name of (await readdir(backup)).filter((n) => /^immich-db-.*\.sql\.gz$/.test(n)))
+        found.set(name, sha256(await readFile(path.join(backup, name))));
+      return found;
+    });
+  const sha256 = (content: Buffer): string => createHash('sha256').update(content).digest('hex');
+
+  before(async () => {
+    sandbox = await createSandbox();
+    bed = await createImmichBed(sandbox, { photos: 3, assets: 50 });
+    await config(null);
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('a dump dated a year ahead: verify and restore pick the one written last, retention keepDumps 1 keeps the fresh one', async () => {
+    const first = await backupRun(-day);
+    const ahead = await backupRun(365 * day);
+    assert.equal(
+      ahead.record.database?.file,
+      `immich-db-${localDate(new Date(Date.now() + 365 * day))}.sql.gz`,
+    );
+    const now = await backupRun(0);
+    const fresh = now.record.database?.file ?? '';
+    const dumps = await dumpsOnDrive();
+    assert.equal(dumps.get(fresh), now.record.database?.sha256, 'the fresh dump is there');
+    assert.equal(dumps.get(first.record.database?.file ?? ''), first.record.database?.sha256);
+    assert.equal(dumps.get(ahead.record.database?.file ?? ''), ahead.record.database?.sha256);
+
+    // Before the fix, the future-dated dump was "the newest" for a year.
+    const verify = await agent(0, 'verify', '--json');
+    assert.equal(verify.exitCode, 0, verify.stdout + verify.stderr);
+    assert.equal((JSON.parse(verify.stdout) as { dump: { name: string } }).dump.name, fresh);
+    const plan = await agent(0, 'restore');
+    assert.equal(plan.exitCode, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, new RegExp(fresh.replace(/\./g, '\\.')));
+
+    // Before the fix, keepDumps 1 deleted each fresh dump right after writing it.
+    await config(1);
+    const kept = await backupRun(0);
+    const name = kept.record.database?.file ?? '';
+    const left = await dumpsOnDrive();
+    assert.deepEqual([...left.keys()], [name], 'only the newest dump is left');
+    assert.equal(left.get(name), kept.record.database?.sha256, 'and it is the run’s own');
+    assert.ok(
+      logEvents(kept.log).some(
+        (event) =>
+          event.step === 'retention' &&
+          String(event.msg).includes(ahead.record.database?.file ?? '-'),
+      ),
+      'it says it removed the future-dated dump',
+    );
+    assert.equal((await agent(0, 'verify')).exitCode, 0);
+    assert.equal(await isRunning(bed.server), true);
+  });
+
+  test('a clock set back to a day that has a dump: that dump stays, the new one gets its own name', async () => {
+    await config(null);
+    const twoDaysAgo = localDate(new Date(Date.now() - 2 * day));
+    const then = await backupRun(-2 * day);
+    assert.equal(then.record.database?.file, `immich-db-${twoDaysAgo}.sql.gz`);
+    await backupRun(0);
+    // The clock set back to that day again: before the fix, its dump was replaced.
+    const back = await backupRun(-2 * day);
+    const name = back.record.database?.file ?? '';
+    assert.match(name, new RegExp(`^immich-db-${twoDaysAgo}T\\d\\d-\\d\\d-\\d\\d\\.sql\\.gz$`));
+    const dumps = await dumpsOnDrive();
+    assert.equal(dumps.get(`immich-db-${twoDaysAgo}.sql.gz`), then.record.database?.sha256);
+    assert.equal(dumps.get(name), back.record.database?.sha256);
+    assert.ok(
+      logEvents(back.log).some(
+        (event) =>
+          event.level === 'warn' &&
+          /Kept immich-db-.* rather than replacing it/.test(String(event.msg)),
+      ),
+      'it says what it kept and why',
+    );
+    // The readers take the suffixed name: the newest of that day, and the newest of all.
+    const byDate = await agent(0, 'verify', '--date', twoDaysAgo, '--json');
+    assert.equal(byDate.exitCode, 0, byDate.stdout + byDate.stderr);
+    assert.equal((JSON.parse(byDate.stdout) as { dump: { name: string } }).dump.name, name);
+    const plan = await agent(0, 'restore', '--date', twoDaysAgo);
+    assert.equal(plan.exitCode, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, new RegExp(name.replace(/\./g, '\\.')));
+    const listed = await agent(0, 'backups');
+    assert.match(
+      listed.stdout,
+      new RegExp(`^${name.slice(10, -7)} `),
+      'listed first, as the newest',
+    );
+    assert.equal(await isRunning(bed.server), true);
+  });
+
+  test('a clock set back to a second whose versions folder exists: that folder is not reused', async () => {
+    const upload = path.join(bed.libraryDir, 'upload');
+    const file = path.relative(
+      bed.libraryDir,
+      (await readdir(upload, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.join(entry.parentPath, entry.name))
+        .sort()[0] ?? '',
+    );
+    const old = await readFile(path.join(bed.libraryDir, file));
+    // Every second of the next three minutes has its folder already, as when a run of the same
+    // day made it before the clock was set back, each holding an earlier copy of that file.
+    const today = localDate(new Date());
+    const taken: string[] = [today];
+    for (let second = 0; second < 180; second += 1) {
+      const at = new Date(Date.now() + second * 1000);
+      if (localDate(at) === today)
+        taken.push(`${today}T${at.toTimeString().slice(0, 8).replace(/:/g, '-')}`);
+    }
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      for (const folder of taken) {
+        const copy = path.join(root, 'immich-backup', 'versions', folder, file);
+        await mkdir(path.dirname(copy), { recursive: true });
+        await writeFile(copy, `earlier copy in ${folder}`);
+      }
+    });
+    await writeFile(path.join(bed.libraryDir, file), 'edited');
+    const { record } = await backupRun(0, '--accept-changes');
+    assert.match(
+      record.files?.versionsDir ?? '',
+      new RegExp(`^versions/${today}T\\d\\d-\\d\\d-\\d\\d-2$`),
+    );
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const versions = path.join(root, 'immich-backup', 'versions');
+      for (const folder of taken)
+        assert.equal(
+          await readFile(path.join(versions, folder, file), 'utf8'),
+          `earlier copy in ${folder}`,
+          `${folder} is untouched`,
+        );
+      const moved = path.join(root, 'immich-backup', record.files?.versionsDir ?? '-', file);
+      assert.deepEqual(await readFile(moved), old, 'the replaced copy is in a folder of its own');
+    });
     assert.equal(await isRunning(bed.server), true);
   });
 });

@@ -6,8 +6,9 @@ import { assertDriveStillThere } from './drive-still-there.js';
 import { postgresServerVersion } from '../../adapters/database-info.js';
 import { applyRetention } from '../../drive-content/retention.js';
 import { immichServerTag, writeSidecar } from '../../drive-content/sidecar.js';
-import { formatBytes, formatDuration, localDate } from '../../format.js';
-import { dumpFileName, isPartialDump } from '../../layout/drive.js';
+import { dumpNameFor } from '../../drive-content/dump-name.js';
+import { formatBytes, formatDuration } from '../../format.js';
+import { isPartialDump } from '../../layout/drive.js';
 import type { StepContext } from '../context.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
 
@@ -18,8 +19,9 @@ import type { PreparedDrive } from '../../session/prepare-drive.js';
 export async function dumpStep(context: StepContext, target: PreparedDrive): Promise<void> {
   const { config, docker, log, state } = context;
   const { databaseContainer, databaseName, databaseUser } = config.immich;
-  // The seed's name: the local date of the run; a second run on one day replaces that dump.
-  const name = dumpFileName(localDate(state.startedAt));
+  // The seed's name: the local date of the run; a second run on one day replaces that dump,
+  // never one a later run wrote (a clock set back): that stays, this one gets its own name.
+  const { name, sequence } = await dumpNameFor(target.backupDir, context.clock(), log);
   const file = path.join(target.backupDir, name);
   if (context.request.dryRun) {
     log.info(
@@ -81,12 +83,13 @@ export async function dumpStep(context: StepContext, target: PreparedDrive): Pro
     verified: true,
     runId: context.runId,
     agentVersion: context.agentVersion,
+    sequence,
   }).catch((error: unknown) => {
     throw driveWriteError(error, `the sidecar of ${name}`, 'dump', target.backupDir) ?? error;
   });
   // With a check after the backup (verify.afterBackup), old dumps go only once that passed.
   if (config.verify.afterBackup === 'off') {
-    await applyRetention(target.backupDir, config.retention.keepDumps, log);
+    await applyRetention(target.backupDir, config.retention.keepDumps, log, name);
   }
   state.database = {
     file: name,

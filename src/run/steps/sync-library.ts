@@ -208,12 +208,19 @@ async function worthResuming(context: StepContext): Promise<boolean> {
   return !finished;
 }
 
-/** versions/<local date of the run>, or with the time when that folder exists already. */
+/**
+ * versions/<local date of the run>, or with the time when that folder exists already, and a
+ * counter after the time when even that exists (a clock set back to a second that was): never
+ * a folder that is there, whose copies a run would overwrite.
+ */
 function versionsFolderFor(backupDir: string, startedAt: Date): string {
   const day = versionsFolderName(localDate(startedAt));
   if (!lexists(path.join(backupDir, day))) return day;
   const time = startedAt.toTimeString().slice(0, 8).replace(/:/g, '-');
-  return versionsFolderName(localDate(startedAt), time);
+  let folder = versionsFolderName(localDate(startedAt), time);
+  for (let counter = 2; lexists(path.join(backupDir, folder)); counter += 1)
+    folder = versionsFolderName(localDate(startedAt), `${time}-${counter}`);
+  return folder;
 }
 
 /** Is anything there, a symlink too (existsSync follows one, and says no when it dangles)? */

@@ -37,7 +37,12 @@ export async function verifyAfterBackup(
     .map((check) => `${check.name}: ${check.detail}`);
   state.verify = { ok: report.ok, problems, drillRows: report.drill?.tables ?? null };
   if (report.ok) {
-    await applyRetention(target.backupDir, config.retention.keepDumps, context.log);
+    await applyRetention(
+      target.backupDir,
+      config.retention.keepDumps,
+      context.log,
+      state.database.file,
+    );
   } else {
     const sidecar = await readSidecar(target.backupDir, state.database.file, context.log);
     if (sidecar) await writeSidecar(target.backupDir, { ...sidecar, verified: false });

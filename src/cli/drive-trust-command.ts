@@ -3,32 +3,34 @@ import { exitCodes } from '../exit-codes.js';
 import { describeIdentity } from '../adapters/device-identity.js';
 import { adoptAttachedDrive, trustCandidate } from '../session/adopt-drive.js';
 import type { RunDeps } from '../session/deps.js';
+import { trustStore } from '../session/trust-store.js';
 import { openCommand } from './setup.js';
 
 /**
- * `drive trust --uuid UUID [--yes]`: shows the device attached with that UUID next to the drive
- * trusted now; with --yes adopts it (a replacement, or a first drive). Without, changes nothing.
+ * `drive trust --uuid UUID [--dry-run]`: shows the device attached with that UUID next to the
+ * drive trusted now, then adopts it (a replacement, or a first drive), as the contract says;
+ * with --dry-run it only shows.
  */
 export async function driveTrustCommand(
   configFlag: string | undefined,
-  options: { uuid: string; yes: boolean },
+  options: { uuid: string; dryRun: boolean },
 ): Promise<number> {
   const command = await openCommand(configFlag, {
-    writeFile: options.yes,
+    writeFile: !options.dryRun,
     console: process.stderr,
   });
   try {
-    return await trustDrive(command.deps, options.uuid, options.yes, 'drive-trust');
+    return await trustDrive(command.deps, options.uuid, !options.dryRun, 'drive-trust');
   } finally {
     command.close();
   }
 }
 
-/** What `drive trust` and `install` share: show, then (if asked) adopt. */
+/** What `drive trust` and `install` share: show, then (unless only shown) adopt. */
 export async function trustDrive(
   deps: RunDeps,
   uuid: string,
-  yes: boolean,
+  adopt: boolean,
   trigger: string,
 ): Promise<number> {
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -49,8 +51,10 @@ export async function trustDrive(
   } else {
     out('No drive is trusted for this UUID yet.');
   }
-  if (!yes) {
-    out('Nothing was changed. Run again with --yes to adopt this device as the backup drive.');
+  if (!adopt) {
+    out(
+      'Nothing was changed (--dry-run). Run again without it to adopt this device as the backup drive.',
+    );
     return exitCodes.ok;
   }
   await adoptAttachedDrive(deps, candidate, trigger);
@@ -75,6 +79,14 @@ export async function adoptOnInstall(configFile: string): Promise<void> {
   }
   try {
     for (const drive of command.config.drives) {
+      // A drive trusted already stays so: re-running install never replaces a pin (an impostor
+      // attached during an upgrade would otherwise become the drive); `drive trust` does that.
+      if ('pin' in (await trustStore(command.config.stateDir).readPin(drive.uuid))) {
+        process.stdout.write(
+          `Drive ${drive.uuid} is trusted already; \`drive trust --uuid ${drive.uuid}\` adopts a replacement.\n`,
+        );
+        continue;
+      }
       await trustDrive(command.deps, drive.uuid, true, 'install').catch((error: unknown) => {
         process.stdout.write(
           `Drive ${drive.uuid} not adopted now (${said(error)}); it is adopted on its first use.\n`,

@@ -114,11 +114,11 @@ export function addUpkeepCommands(program: Command): void {
       'adopt the device now attached with that UUID as the backup drive (a replacement or a first drive), after showing its identity',
     )
     .requiredOption('--uuid <UUID>', 'filesystem UUID of the drive (one of the configured drives)')
-    .option('--yes', 'adopt it (without: show its identity, change nothing)')
-    .action(async (options: { uuid: string; yes?: boolean }) => {
+    .option('--dry-run', 'show the device and the drive trusted now, change nothing')
+    .action(async (options: { uuid: string; dryRun?: boolean }) => {
       process.exitCode = await driveTrustCommand(program.opts<{ config?: string }>().config, {
         uuid: options.uuid,
-        yes: options.yes === true,
+        dryRun: options.dryRun === true,
       });
     });
 

@@ -44,7 +44,7 @@ export async function trustCandidate(deps: RunDeps, uuid: string): Promise<Trust
 }
 
 /**
- * Adopts the device now attached with this UUID as the backup drive (`drive trust --yes`,
+ * Adopts the device now attached with this UUID as the backup drive (`drive trust`,
  * install): under the run lock, mounted and proven as for a backup, a new token written on it
  * and its pin replacing the previous drive's. Unmounted again if it was not mounted before.
  */
@@ -76,6 +76,7 @@ export async function adoptAttachedDrive(
       dryRun: false,
       runId,
       trust: 'adopt',
+      adoptShown: { device: candidate.filesystem.device, identity: candidate.identity },
     });
   } finally {
     await undo.unwind();

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { ensureFolderOnDrive } from './drive-folders.js';
 import { trustStore, type TrustKey } from './trust-store.js';
 
-/** `check` for every command; `adopt` for `drive trust --yes` and install. */
+/** `check` for every command; `adopt` for `drive trust` and install. */
 export type TrustMode = 'check' | 'adopt';
 
 /** What the check needs of prepareDrive's context. */
@@ -28,6 +28,13 @@ export interface TrustContext {
   log: Logger;
   dryRun: boolean;
   trust?: TrustMode;
+  adoptShown?: AdoptShown;
+}
+
+/** The device `drive trust` showed before it took the lock and adopted. */
+export interface AdoptShown {
+  device: string;
+  identity: HardwareIdentity;
 }
 
 /**
@@ -51,8 +58,22 @@ export async function ensureDriveTrusted(
   const { log, driveConfig } = context;
   const identity = await hardwareIdentity(filesystem.device);
   const store = trustStore(context.config.stateDir);
-  if (context.trust === 'adopt')
+  if (context.trust === 'adopt') {
+    const shown = context.adoptShown;
+    // Adopt only what was shown: a device swapped in since then (same UUID) is not it.
+    if (
+      shown &&
+      (shown.device !== filesystem.device ||
+        identityDifferences(shown.identity, identity).length > 0)
+    ) {
+      throw new AgentError(
+        'DRIVE_NOT_TRUSTED',
+        `The device with UUID ${filesystem.uuid} changed since it was shown (${shown.device}, now ${filesystem.device}, ${describeIdentity(identity)}): nothing was adopted.`,
+        { step: 'drive', hint: 'Run `drive trust` again with only your drive attached.' },
+      );
+    }
     return adoptDrive(context, filesystem, root, identity, 'drive trust');
+  }
   const lookup = await store.readPin(filesystem.uuid);
   if ('none' in lookup) {
     const backupDir = path.join(root, driveConfig.backupDir);

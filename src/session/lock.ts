@@ -153,7 +153,10 @@ export async function isAlive(owner: Pick<LockOwner, 'pid' | 'processStart'>): P
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   if (owner.processStart === null) return true;
-  return (await processStart(owner.pid)) === owner.processStart;
+  const started = await processStart(owner.pid);
+  // Unreadable while kill(0) answered: /proc hides it (the units' ProtectProc=invisible hides a
+  // process with more capabilities, such as a manual run). Alive: never take a live run's lock.
+  return started === null || started === owner.processStart;
 }
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */

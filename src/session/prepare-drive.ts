@@ -8,7 +8,7 @@ import { backupLayout, filesFolder, historyFolder, versionsFolder } from '../lay
 import type { Logger } from '../log/logger.js';
 import { ensureFolderOnDrive } from './drive-folders.js';
 import { mountForUse, readOnly } from './drive-mount.js';
-import { ensureDriveTrusted, type TrustMode } from './drive-trust.js';
+import { ensureDriveTrusted, type AdoptShown, type TrustMode } from './drive-trust.js';
 import type { UndoStack } from './undo-stack.js';
 
 /** What preparing the drive needs: a backup run's, or verify's and restore's session's. */
@@ -27,6 +27,8 @@ export interface DriveContext {
   onDrive?: (drive: NonNullable<RunRecord['drive']>) => void;
   /** `adopt` makes the drive the trusted one (`drive trust`); otherwise it is checked. */
   trust?: TrustMode;
+  /** With `adopt`: the device shown to the user; another one attached by now is refused. */
+  adoptShown?: AdoptShown;
 }
 
 export interface PreparedDrive {

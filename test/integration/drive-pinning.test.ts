@@ -119,18 +119,19 @@ describe('an impostor drive with the backup drive’s UUID', () => {
     assert.match((await bed.lastRun()).outcome, /^(success|warning)$/);
   });
 
-  test('drive trust shows the device and changes nothing without --yes, and adopts a replacement with it', async () => {
+  test('drive trust --dry-run shows the device and changes nothing; drive trust adopts a replacement after showing it', async () => {
     await bed.drive.detach();
     await impostor.reattach();
-    const look = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid);
+    const look = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid, '--dry-run');
     assert.equal(look.exitCode, 0, look.stdout + look.stderr);
     assert.match(look.stdout, /loop device/);
     assert.match(look.stdout, /It is other hardware: .*backing file/);
     assert.match(look.stdout, /Nothing was changed/);
-    await assertRefused(await bed.run('run'), 'after drive trust without --yes');
+    await assertRefused(await bed.run('run'), 'after drive trust --dry-run');
 
-    const adopt = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid, '--yes');
+    const adopt = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid);
     assert.equal(adopt.exitCode, 0, adopt.stdout + adopt.stderr);
+    assert.match(adopt.stdout, /It is other hardware: .*backing file/, 'shown before adopted');
     assert.match(adopt.stdout, /Adopted /);
     const run = await bed.run('run');
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
@@ -140,7 +141,7 @@ describe('an impostor drive with the backup drive’s UUID', () => {
     await impostor.detach();
     await bed.drive.reattach();
     await assertRefused(await bed.run('run'), 'the drive replaced');
-    const back = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid, '--yes');
+    const back = await bed.run('drive', 'trust', '--uuid', bed.drive.uuid);
     assert.equal(back.exitCode, 0, back.stdout + back.stderr);
     const again = await bed.run('run');
     assert.equal(again.exitCode, 0, again.stdout + again.stderr);

@@ -54,7 +54,12 @@ export function exitCodeFor(outcome: Outcome, reason: string | null): ExitCode {
     case 'skipped':
       return reason !== null && retryLaterCodes.has(reason) ? exitCodes.retryLater : exitCodes.ok;
     case 'failed':
+      // A configuration problem found only during the run (a mount point through a symlink, an
+      // .env made insecure meanwhile) is still one: exit 2, as when found at start.
+      return reason !== null && configurationCodes.has(reason) ? exitCodes.usage : exitCodes.failed;
     case 'interrupted':
       return exitCodes.failed;
   }
 }
+
+const configurationCodes = new Set(['CONFIG_INVALID', 'CONFIG_INSECURE']);

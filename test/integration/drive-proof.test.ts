@@ -195,7 +195,7 @@ describe('the drive is proved by the mount the agent made, not by names', () => 
       ] as const) {
         await bed.writeConfig({ drive: { mountPoint } });
         const run = await bed.run('run');
-        assert.equal(run.exitCode, 1, run.stdout + run.stderr);
+        assert.equal(run.exitCode, 2, run.stdout + run.stderr);
         assert.equal((await bed.lastRun()).reason, 'CONFIG_INSECURE');
         assert.match(run.stdout + run.stderr, why);
         assert.equal(await isMountPoint(real), false, 'nothing was mounted where it leads');

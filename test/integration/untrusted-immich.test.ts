@@ -156,7 +156,7 @@ describe('an Immich app folder whose owner tries to steer root', () => {
       await symlink(secret, swap);
       await rename(swap, envFile);
       const result = await run;
-      assert.equal(result.exitCode, 1, result.stdout + result.stderr);
+      assert.equal(result.exitCode, 2, result.stdout + result.stderr);
       assert.match(result.stdout + result.stderr, /Refusing to copy .*\.env is a symlink/);
       // last-run reads the configuration too, and refuses the symlink as well.
       await restoreAppFiles();

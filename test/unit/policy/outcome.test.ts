@@ -155,6 +155,9 @@ describe('exitCodeFor follows the contract for every outcome', () => {
     { outcome: 'skipped', reason: 'DRIVE_ABSENT', exitCode: 75 },
     { outcome: 'skipped', reason: 'ALREADY_RUNNING', exitCode: 75 },
     { outcome: 'failed', reason: 'DUMP_FAILED', exitCode: 1 },
+    { outcome: 'failed', reason: 'DRIVE_NOT_TRUSTED', exitCode: 1 },
+    { outcome: 'failed', reason: 'CONFIG_INSECURE', exitCode: 2 },
+    { outcome: 'failed', reason: 'CONFIG_INVALID', exitCode: 2 },
     { outcome: 'interrupted', reason: 'INTERRUPTED', exitCode: 1 },
   ];
   for (const { outcome, reason, exitCode } of cases) {

@@ -43,8 +43,3 @@ export function stateFolder(stateDir: string): StateFolder {
 
 /** The folder of a history (the state folder's, the drive's) that holds the records. */
 export const runsFolder = 'runs';
-
-/** A restore record's file name: sorts by when it finished (run records: history/store.ts). */
-export function recordFileName(record: { finishedAt: string; id: string }): string {
-  return `${record.finishedAt.replace(/[:.]/g, '-')}-${record.id}.json`;
-}

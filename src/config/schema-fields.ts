@@ -27,7 +27,7 @@ export const relativeFolder = z
 export const containerName = z
   .string()
   .trim()
-  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: 'is not a valid Docker container name' })
+  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, { message: 'is not a valid Docker container name' })
   .transform((value) => value.replace(/^\//, ''));
 
 /** ext4/xfs/btrfs UUIDs, vfat/exFAT serials (ABCD-1234) and NTFS serials (16 hex digits). */

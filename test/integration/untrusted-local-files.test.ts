@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { realpathSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { agentEnv, cliPath, repoRoot, runAgent } from '../env/cli.js';
+import { agentEnv, cliPath, runAgent } from '../env/cli.js';
 import { isRunning, ownerLabel, postgresImage, removeContainer } from '../env/containers.js';
 import { startPrivateBus, startStandIn, type PrivateBus } from '../env/dbus-bed.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
@@ -291,7 +290,9 @@ describe('units generated from paths with %, $, quotes and spaces work under sys
     const nodeFolder = '/opt/iba node 50%n $PATH';
     // The agent copied there too (its packages by a link), so its path is an argument with both.
     const agentFolder = '/opt/iba agent 10%a $HOME';
-    const nodeModules = realpathSync(path.join(repoRoot, 'node_modules'));
+    // The host's own view of the packages: a clone under /tmp (CI's mktemp -d) would be hidden
+    // from the unit by PrivateTmp= at its real path; a worktree's symlink resolves there too.
+    const nodeModules = '/opt/immich-backup-agent/node_modules';
     const logFolder = `/var/log/iba 100%h $HOME 'q'`;
     const logFile = `${logFolder}/agent.log`;
     const prepared = await host.exec(

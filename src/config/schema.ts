@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { verifySection } from './schema-verify.js';
 import {
   absolutePath,
   containerName,
@@ -178,21 +179,7 @@ export const configSchema = z.strictObject({
         .describe('Lowest level written to the log.'),
     })
     .prefault({}),
-  verify: z
-    .strictObject({
-      afterBackup: z
-        .enum(['off', 'quick', 'drill'])
-        .default('off')
-        .describe(
-          'After each backup: off, quick (dump, sidecar, files) or drill (also a test restore).',
-        ),
-      sampleSize: z
-        .int()
-        .min(0)
-        .default(50)
-        .describe('How many library files verify compares by content hash.'),
-    })
-    .prefault({}),
+  verify: verifySection,
   versions: z
     .strictObject({
       exempt: z

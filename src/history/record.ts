@@ -97,6 +97,35 @@ export interface RunRecord {
     /** The guard would have refused; --accept-changes let the run through. */
     accepted: boolean;
   } | null;
+  /**
+   * Originals the copy would have replaced on the drive, checked against Immich's own checksum
+   * first (Immich never changes an original): those whose live content no longer matches were
+   * not copied, the good copy on the drive kept. Null when nothing would be replaced.
+   */
+  originals?: {
+    /** Replaced originals checked against the database's checksum. */
+    checked: number;
+    /** Of those, live files that no longer match Immich's record (library-relative paths). */
+    damaged: string[];
+    /** Replaced files Immich has no checksum for (not an asset's original): copied as before. */
+    unknown: number;
+  } | null;
+  /**
+   * The rolling read-back of this run: originals on the drive re-read and checked against
+   * Immich's checksums (from the dump just written), within verify.readBackSeconds.
+   */
+  readBack?: {
+    checkedFiles: number;
+    checkedBytes: number;
+    durationMs: number;
+    bytesPerSecond: number;
+    /** Library-relative paths of originals on the drive whose SHA-1 is not Immich's. */
+    mismatches: string[];
+    /** Originals the dump references that the drive does not have. */
+    missing: string[];
+    /** Share of the drive's originals re-read in the current cycle, 0..1, after this run. */
+    cycleCoverage: number;
+  } | null;
   /** The check after the backup (verify.afterBackup), or null when none ran. */
   verify: { ok: boolean; problems: string[]; drillRows: Record<string, number> | null } | null;
   /** A scheduled run the daemon started for a window missed while the machine was off. */
@@ -165,6 +194,8 @@ export function emptyRecord(
     unplug: null,
     verify: null,
     guard: null,
+    originals: null,
+    readBack: null,
     catchUp: false,
     nextDueAt: null,
     warnings: [],

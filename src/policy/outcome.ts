@@ -25,6 +25,8 @@ export function decideOutcome(
   primary: AgentError | null,
   cleanupErrors: readonly AgentError[],
   warnings: readonly string[],
+  /** The code of a warning that has one (ORIGINALS_DAMAGED): the reason when no undo failed. */
+  warningCode: string | null = null,
 ): Verdict {
   const serverDown = cleanupErrors.find((error) => error.code === 'SERVER_START_FAILED');
   if (serverDown) return { outcome: 'failed', reason: serverDown.code, error: serverDown };
@@ -38,7 +40,7 @@ export function decideOutcome(
   if (cleanupErrors.length > 0 || warnings.length > 0) {
     return {
       outcome: 'warning',
-      reason: cleanupErrors[0]?.code ?? null,
+      reason: cleanupErrors[0]?.code ?? warningCode,
       error: cleanupErrors[0] ?? null,
     };
   }

@@ -23,9 +23,13 @@ export class RunState {
   unplug: RunRecord['unplug'] = null;
   verify: RunRecord['verify'] = null;
   guard: RunRecord['guard'] = null;
+  originals: RunRecord['originals'] = null;
+  readBack: RunRecord['readBack'] = null;
   /** What the space check measured: bytes of new files to copy (not in the record). */
   plannedNewBytes: number | null = null;
   readonly warnings: string[] = [];
+  /** The code of the first warning that has one (ORIGINALS_DAMAGED, …): the run's reason. */
+  private warningCode: string | null = null;
   private primary: AgentError | null = null;
   private readonly cleanupErrors: AgentError[] = [];
 
@@ -58,8 +62,14 @@ export class RunState {
     this.warnings.push(message);
   }
 
+  /** A warning with a code (ORIGINALS_DAMAGED, BACKUP_DAMAGED): the first one is the reason. */
+  warnWithCode(code: string, message: string): void {
+    this.warnings.push(message);
+    this.warningCode ??= code;
+  }
+
   verdict(): ReturnType<typeof decideOutcome> {
-    return decideOutcome(this.primary, this.cleanupErrors, this.warnings);
+    return decideOutcome(this.primary, this.cleanupErrors, this.warnings, this.warningCode);
   }
 
   /**
@@ -100,6 +110,8 @@ export class RunState {
       unplug: this.unplug,
       verify: this.verify,
       guard: this.guard,
+      originals: this.originals,
+      readBack: this.readBack,
       catchUp: this.options.catchUp,
       nextDueAt: nextDueAt?.toISOString() ?? null,
       warnings: [...this.warnings],

@@ -35,6 +35,8 @@ export const errorCodes = [
   'RESTORE_FAILED',
   'VERSION_MISMATCH',
   'MASS_CHANGE',
+  'ORIGINALS_DAMAGED',
+  'BACKUP_DAMAGED',
   'INTERNAL',
 ] as const;
 

@@ -107,7 +107,10 @@ export async function verifyOriginals(
   return {
     ok:
       !interrupted &&
-      read.mismatches.count + read.missing.count + read.notFollowed.count + read.unreadable.count ===
+      read.mismatches.count +
+        read.missing.count +
+        read.notFollowed.count +
+        read.unreadable.count ===
         0,
     dump: entry.name,
     originals: {

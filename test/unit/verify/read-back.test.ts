@@ -121,8 +121,10 @@ describe('the hash engine reads originals on the drive back against their SHA-1'
 
   test('names are capped, counts are not; an async source works as well as an array', async () => {
     async function* absent(): AsyncGenerator<ReadBackItem> {
-      for (let index = 0; index < 25; index += 1)
+      for (let index = 0; index < 25; index += 1) {
+        await Promise.resolve();
         yield { path: `library/none/${index}.jpg`, sha1: sha1('') };
+      }
     }
     const result = await readBackOriginals(files, absent(), { namesCap: 5 });
     assert.equal(result.missing.count, 25);

@@ -49,10 +49,11 @@ function rows(): { assets: CatalogueAsset[]; referenced: ReferencedFile[] } {
   };
 }
 
-const source: CatalogueSource = async (handlers) => {
+const source: CatalogueSource = (handlers) => {
   const { assets, referenced } = rows();
   for (const asset of assets) handlers.onAsset(asset);
   for (const file of referenced) handlers.onReferenced(file);
+  return Promise.resolve();
 };
 
 describe('the catalogue the read-back works from', () => {

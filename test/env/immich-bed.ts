@@ -7,6 +7,7 @@ import { runAgent, repoRoot, type CliResult } from './cli.js';
 import { startDatabase, startServer } from './containers.js';
 import { createLoopDrive, type DriveFilesystem, type LoopDrive } from './drive.js';
 import { seedImmichDatabase, seedOlderImmichDatabase } from './immich-database.js';
+import { writeImmichOriginals, type WrittenOriginals } from './immich-originals.js';
 import { createLibrary } from './library.js';
 import { awkwardName, type Sandbox } from './sandbox.js';
 
@@ -27,6 +28,8 @@ export interface ImmichBed {
   server: string;
   password: string;
   drive: LoopDrive;
+  /** What Immich's database references that the bed wrote into the library (its originals with their SHA-1). */
+  originals: WrittenOriginals;
   /** Writes config.yml (root-owned, 0600); `extra` is merged over the defaults, section by section. */
   writeConfig(extra?: Record<string, Record<string, unknown> | string>): Promise<string>;
   run(...args: string[]): Promise<CliResult>;
@@ -37,7 +40,8 @@ export interface ImmichBed {
  * A whole Immich install as the agent meets it: the real compose file and .env layout (container
  * names discovered from them), PostgreSQL 17 with pgvector started the way the official image
  * starts, holding Immich v2.7.5's real schema and realistic rows, a server stand-in that mounts
- * the library, a library with awkward names, and a loop-device drive with a random UUID (ext4,
+ * the library, a library with awkward names holding every original the database references
+ * (content whose SHA-1 is the row's checksum), and a loop-device drive with a random UUID (ext4,
  * or any filesystem drives carry).
  */
 export async function createImmichBed(
@@ -68,6 +72,9 @@ export async function createImmichBed(
   });
   if (options.olderSchema) await seedOlderImmichDatabase(database, options.assets ?? 2000);
   else await seedImmichDatabase(database, options.assets ?? 2000);
+  const originals = await writeImmichOriginals(database, libraryDir, {
+    olderSchema: options.olderSchema,
+  });
   const server = await startServer(sandbox, 'server', libraryDir);
 
   // Immich's real compose file, with the container names of this bed.
@@ -106,6 +113,7 @@ export async function createImmichBed(
     server,
     password,
     drive,
+    originals,
     async writeConfig(extra = {}) {
       const base: Record<string, Record<string, unknown> | string> = {
         immich: { appDir },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { md5Uuid, originalContent, sha1Hex } from './immich-originals.js';
 
 /**
  * Text that breaks dumps and the scripts around them, as an SQL expression: both quotes,
@@ -24,15 +25,18 @@ const embedding = (seed: string, step: number): string =>
  * with users, persons with faces, CLIP and face embeddings (a subset, so HNSW stays quick), tags
  * with their closure, memories, shared links, an external library, a stack, live photos, trash,
  * and the audit rows Immich's delete triggers write. Ids are derived from names (md5), so they are
- * the same in every bed. Checksums are SHA-1 like Immich's (of made-up content; `sha1-path` ones
- * of the path), computed here because PostgreSQL has no sha1() without pgcrypto.
+ * the same in every bed. Checksums are SHA-1s like Immich's, of the content the bed writes for
+ * each original (immich-originals.ts; `sha1-path` ones of the path), computed here because
+ * PostgreSQL has no sha1() without pgcrypto.
  */
 export function immichRows(assets: number): string {
   const total = assets + 2; // two more, deleted at the end so the audit tables have rows
   const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
   const checksums = Array.from({ length: total }, (_, index) => {
     const g = index + 1;
-    return external(g) ? sha1(`path:${externalPath(g)}`) : sha1(`Immich test photo ${g}`);
+    return external(g)
+      ? sha1(`path:${externalPath(g)}`)
+      : sha1Hex(originalContent(md5Uuid(`asset:${g}`)));
   });
   return `
 SET TimeZone = 'UTC';

@@ -18,7 +18,7 @@ export interface RingOriginal extends ReadBackItem {
 
 /** What the database says the drive should hold, with only the originals kept per file. */
 export interface OriginalsCatalogue {
-  /** In ring order. About 250 bytes each: 100,000 assets hold some 25 MB during a run. */
+  /** In ring order. About 360 bytes each (measured): 100,000 assets hold some 36 MB. */
   originals: RingOriginal[];
   /** Of those, in Immich's trash (kept on disk until the trash is emptied). */
   trashed: number;

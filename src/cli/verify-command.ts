@@ -14,7 +14,13 @@ export async function verifyCommand(
 ): Promise<number> {
   try {
     if (options.full === true) {
-      const full = await verifyFullReport(configFlag);
+      if (options.drill) {
+        process.stderr.write(
+          'verify: --full and --drill are two checks; run them one at a time.\n',
+        );
+        return exitCodes.usage;
+      }
+      const full = await verifyFullReport(configFlag, options.date);
       process.stdout.write(
         options.json ? `${JSON.stringify(full, null, 2)}\n` : `${formatFullReport(full)}\n`,
       );

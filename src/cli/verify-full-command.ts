@@ -8,12 +8,13 @@ import { createProgressBar } from './progress-bar.js';
 import { withBackupDrive } from './setup.js';
 
 /**
- * `verify --full [--json]`: every original on the drive read back against Immich's own
- * checksum from the newest dump. Holds the run lock like `verify` (a backup waits, exit 75),
- * never stops Immich. A progress bar on stderr when it is a terminal.
+ * `verify --full [--date D] [--json]`: every original on the drive read back against Immich's
+ * own checksum from the newest dump (or that day's). Holds the run lock like `verify` (a backup
+ * started meanwhile exits 75), never stops Immich. A progress bar on stderr on a terminal.
  */
 export async function verifyFullReport(
   configFlag: string | undefined,
+  date?: string,
 ): Promise<FullReadBackReport> {
   const bar = process.stderr.isTTY ? createProgressBar(process.stderr) : null;
   try {
@@ -29,6 +30,7 @@ export async function verifyFullReport(
             uuid: session.target.filesystem.uuid,
           },
           {
+            date,
             dumpSource: (dumpFile) =>
               dumpSource(dumpFile, session.config.immich.databaseName, session.deps.signal),
             uploadMounts:

@@ -53,6 +53,8 @@ export interface FullReadBackReport {
 }
 
 export interface FullReadBackOptions {
+  /** The dump of that day instead of the newest. */
+  date?: string;
   source?: CatalogueSource;
   /** The dump's catalogue, when no source is given (verify/dump-catalogue.ts). */
   dumpSource: (dumpFile: string) => CatalogueSource;
@@ -76,7 +78,7 @@ export async function verifyOriginals(
   options: FullReadBackOptions,
 ): Promise<FullReadBackReport> {
   const startedAt = options.now();
-  const entry = pickDump(await listDumps(target.backupDir, options.log));
+  const entry = pickDump(await listDumps(target.backupDir, options.log), options.date);
   const source = options.source ?? options.dumpSource(path.join(target.backupDir, entry.name));
   const catalogue = await collectOriginals(source, options.uploadMounts);
   const notStored = new Set(options.notStored ?? []);

@@ -100,8 +100,10 @@ export async function readBackOriginals<T extends ReadBackItem>(
   const mustStop = (): boolean =>
     options.signal?.aborted === true || (budgetMs !== null && now() - started >= budgetMs);
 
-  // Which taken items finished: `done` is the length of the finished run from the start.
-  const finished = new Set<number>();
+  // `done` is the length of the finished run from the start; `ahead` holds only the items that
+  // finished out of order beyond it (a few, about `parallel`): nothing per file is kept.
+  const ahead = new Set<number>();
+  let finishedCount = 0;
   let taken = 0;
   const source = toAsyncIterator(items);
   const buffers: Buffer[] = [];
@@ -152,9 +154,11 @@ export async function readBackOriginals<T extends ReadBackItem>(
           if (error instanceof Stopped) return;
           throw error;
         }
-        finished.add(index);
+        finishedCount += 1;
+        ahead.add(index);
+        while (ahead.delete(result.done)) result.done += 1;
         options.onProgress?.({
-          items: finished.size,
+          items: finishedCount,
           checkedFiles: result.checkedFiles,
           checkedBytes: result.checkedBytes,
         });
@@ -166,7 +170,6 @@ export async function readBackOriginals<T extends ReadBackItem>(
   } finally {
     await files.close();
   }
-  while (finished.has(result.done)) result.done += 1;
   result.stoppedEarly = result.done < taken || (mustStop() && (await source.next()).done !== true);
   result.durationMs = Math.max(0, now() - started);
   result.bytesPerSecond =

@@ -35,6 +35,8 @@ export interface DumpCatalogueSummary {
  */
 const maxLineBytes = 16 * 1024 * 1024;
 
+const endOfCopyBytes = Buffer.from(endOfCopyData, 'latin1');
+
 /**
  * Streams a .sql.gz dump on the drive and reports every asset of Immich's asset table (and the
  * other files its tables reference: asset_file, person, user) without holding them, so the
@@ -72,7 +74,7 @@ export async function readDumpCatalogue(
     lineNumber += 1;
     if (copy !== null) {
       // Most lines: rows of tables not read, looked at only to find their end.
-      if (bytes.length === 2 && bytes[0] === 0x5c && bytes[1] === 0x2e) {
+      if (bytes.equals(endOfCopyBytes)) {
         copy = null;
         return false;
       }

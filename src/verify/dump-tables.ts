@@ -62,8 +62,17 @@ export class MissingColumn extends Error {
   }
 }
 
-/** How to read the rows of `table` (one of immichFileTables) with these columns. */
-export function rowReader(kind: TableKind, table: string, columns: string[], sinks: RowSinks) {
+/**
+ * How to read the rows of `table` (one of immichFileTables) with these columns. The asset table
+ * must have what makes an asset (MissingColumn otherwise); a table of other files without its
+ * path column names no file (null: its rows are skipped).
+ */
+export function rowReader(
+  kind: TableKind,
+  table: string,
+  columns: string[],
+  sinks: RowSinks,
+): RowReader | null {
   const at = (column: string): number | null => {
     const index = columns.indexOf(column);
     return index === -1 ? null : index;
@@ -106,19 +115,22 @@ export function rowReader(kind: TableKind, table: string, columns: string[], sin
       };
     }
     case 'asset_file': {
-      const type = need('type');
-      const path = need('path');
+      const type = at('type');
+      const path = at('path');
+      if (type === null || path === null) return null;
       return (fields: readonly (string | null)[]): void => {
         const value = fields[type] ?? '';
         referenced(assetFileKinds.has(value) ? (value as ReferencedKind) : 'other', fields[path]);
       };
     }
     case 'person': {
-      const path = need('thumbnailPath');
+      const path = at('thumbnailPath');
+      if (path === null) return null;
       return (fields: readonly (string | null)[]): void => referenced('person', fields[path]);
     }
     case 'user': {
-      const path = need('profileImagePath');
+      const path = at('profileImagePath');
+      if (path === null) return null;
       return (fields: readonly (string | null)[]): void => referenced('profile', fields[path]);
     }
   }

@@ -153,10 +153,11 @@ u1\t/usr/src/app/upload/profile/u1.jpg
     ]);
   });
 
-  test('the first Immich tables with neither isExternal nor deletedAt', async () => {
-    const sql = `COPY assets (id, "originalPath", checksum) FROM stdin;\nx\tupload/a.jpg\t\\\\x${sha('aa')}\n\\.\n`;
+  test('the first Immich tables with neither isExternal nor deletedAt, users without a profile image', async () => {
+    const sql = `COPY assets (id, "originalPath", checksum) FROM stdin;\nx\tupload/a.jpg\t\\\\x${sha('aa')}\n\\.\nCOPY users (id, email) FROM stdin;\nu\ta@b\n\\.\n`;
     const { assets, summary } = await read(await dumpFile(sql));
     assert.equal(summary.assetTable, 'assets');
+    assert.equal(summary.referenced, 0);
     assert.deepEqual(assets, [
       {
         id: 'x',

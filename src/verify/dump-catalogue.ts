@@ -55,11 +55,11 @@ export async function readDumpCatalogue(
   const sinks = {
     onAsset(asset: CatalogueAsset): void {
       summary.assets += 1;
-      options.onAsset(asset);
+      passOn(() => options.onAsset(asset));
     },
     onReferenced(file: ReferencedFile): void {
       summary.referenced += 1;
-      options.onReferenced?.(file);
+      passOn(() => options.onReferenced?.(file));
     },
   };
   let cluster = options.format === 'pg_dumpall';
@@ -111,7 +111,7 @@ export async function readDumpCatalogue(
     const kind = Object.hasOwn(immichFileTables, statement.table)
       ? immichFileTables[statement.table]
       : undefined;
-    const inSection = !cluster || database === options.database;
+    const inSection = !cluster || readTarget;
     if (kind === undefined || !inSection || (statement.schema ?? 'public') !== 'public')
       return false;
     const table = statement.schema === null ? statement.table : `public.${statement.table}`;
@@ -133,6 +133,8 @@ export async function readDumpCatalogue(
   try {
     await readGzipLines(dumpFile, onLine, { maxLineBytes, signal: options.signal });
   } catch (error) {
+    // What the caller's own callbacks threw is theirs, not a fault of the dump.
+    if (error instanceof CallerError) throw error.cause;
     throw readFailure(error, name, options.signal, lineNumber);
   }
   if (copy !== null)
@@ -150,6 +152,16 @@ export async function readDumpCatalogue(
     );
   }
   return summary;
+}
+
+class CallerError extends Error {}
+
+function passOn(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    throw new CallerError('a callback failed', { cause: error });
+  }
 }
 
 /** What went wrong reading the dump, as an AgentError (an abort as INTERRUPTED). */

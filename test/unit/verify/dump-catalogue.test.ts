@@ -309,3 +309,17 @@ describe('the line splitter holds at most one line, cut at its limit', () => {
     assert.equal(splitter.stopped, true);
   });
 });
+
+test("an error of the caller's own callback comes back as it was thrown", async () => {
+  const file = await dumpFile(pgDumpHeader + currentTables('a'));
+  const mine = new Error('the verifier gave up');
+  await assert.rejects(
+    readDumpCatalogue(file, {
+      database: 'immich',
+      onAsset: () => {
+        throw mine;
+      },
+    }),
+    (error) => error === mine,
+  );
+});

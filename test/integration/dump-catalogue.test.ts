@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
+import { createGzip } from 'node:zlib';
 import { execa } from 'execa';
 import { localDate } from '../../src/format.js';
 import { readDumpCatalogue } from '../../src/verify/dump-catalogue.js';
@@ -175,6 +179,62 @@ describe('older layouts and cluster dumps', () => {
     await assert.rejects(
       catalogue(clusterDump, 'postgres'),
       /no asset table in the database postgres/,
+    );
+  });
+});
+
+/** A pg_dump-like gzip of `count` asset rows and a tenth as many 512-float embeddings. */
+async function syntheticDump(file: string, count: number): Promise<void> {
+  const embedding = `[${Array.from({ length: 512 }, (_, index) => Math.sin(index).toFixed(7)).join(',')}]`;
+  function* lines(): Generator<string> {
+    yield 'COPY public.asset (id, "originalPath", checksum, "checksumAlgorithm", "isExternal", "deletedAt") FROM stdin;\n';
+    let rows = '';
+    for (let index = 0; index < count; index += 1) {
+      const sha1 = createHash('sha1').update(String(index)).digest('hex');
+      rows += `${seedAssetId(index)}\t/data/library/admin/2024/IMG "${index}" ü 📷.jpg\t\\\\x${sha1}\tsha1\tf\t\\N\n`;
+      if (rows.length > 1 << 20) {
+        yield rows;
+        rows = '';
+      }
+    }
+    yield `${rows}\\.\nCOPY public.smart_search ("assetId", embedding) FROM stdin;\n`;
+    rows = '';
+    for (let index = 0; index < count / 10; index += 1) {
+      rows += `${seedAssetId(index)}\t${embedding}\n`;
+      if (rows.length > 1 << 20) {
+        yield rows;
+        rows = '';
+      }
+    }
+    yield `${rows}\\.\n`;
+  }
+  await pipeline(Readable.from(lines()), createGzip({ level: 1 }), createWriteStream(file));
+}
+
+describe('a big dump is read in bounded memory', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await createSandbox();
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('100,000 assets and 10,000 embeddings: every asset, time and peak memory printed', async (t) => {
+    const file = sandbox.path('big.sql.gz');
+    await syntheticDump(file, 100_000);
+    const started = process.hrtime.bigint();
+    let withSha1 = 0;
+    const summary = await readDumpCatalogue(file, {
+      database: 'immich',
+      onAsset: (asset) => void (hasContentChecksum(asset) && (withSha1 += 1)),
+    });
+    const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.equal(summary.assets, 100_000);
+    assert.equal(withSha1, 100_000);
+    // Figures only, no timed assertion: this machine's speed is not the code's.
+    t.diagnostic(
+      `read 100,000 assets in ${Math.round(milliseconds)} ms; peak RSS of the test process ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,
     );
   });
 });

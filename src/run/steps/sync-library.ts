@@ -66,6 +66,9 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
       {
         ...base,
         excludeFolders: exempt,
+        // Originals whose live copy no longer matches Immich's checksum: the drive's good copy
+        // stays as it is (see guard-originals.ts).
+        leaveAlone: state.originals?.damaged,
         itemize: true,
         replacedFilesDir: versionsDir ? path.join(target.backupDir, versionsDir) : undefined,
       },

@@ -4,7 +4,10 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { localDate } from '../../src/format.js';
-import { isRunning, psql } from '../env/containers.js';
+import { createDockerAdapter } from '../../src/adapters/docker.js';
+import { createChecksumLookup } from '../../src/adapters/immich-checksums.js';
+import { isRunning, psql, startDatabase } from '../env/containers.js';
+import { seedImmichDatabase, seedOlderImmichDatabase } from '../env/immich-database.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { withDriveMounted } from '../env/inspect.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
@@ -136,5 +139,55 @@ describe('originals never change: a damaged live original does not overwrite its
         );
     });
     assert.equal(await isRunning(bed.server), true);
+  });
+});
+
+describe('Immich’s checksums read from the live database, by path', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await createSandbox();
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('v2.7.5 (asset, with checksumAlgorithm) and an older layout (assets, without) both answer; awkward paths stay exact', async () => {
+    const current = await startDatabase(sandbox, 'current-db', { password: 'pw' });
+    const older = await startDatabase(sandbox, 'older-db', { password: 'pw' });
+    await seedImmichDatabase(current, 20);
+    await seedOlderImmichDatabase(older, 20);
+    const awkward = `/data/library/a 'q' "dq" $(x) \\ \n📷|*.jpg`;
+    const content = randomBytes(100);
+    await psql(
+      current,
+      `UPDATE asset SET "originalPath" = convert_from(decode('${base64(awkward)}', 'base64'), 'UTF8'),
+         checksum = decode('${sha1(content)}', 'hex'), "checksumAlgorithm" = 'sha1'
+       WHERE id = (SELECT id FROM asset WHERE NOT "isExternal" ORDER BY id LIMIT 1);`,
+    );
+    const external = await psql(
+      current,
+      `SELECT "originalPath" FROM asset WHERE "isExternal" ORDER BY id LIMIT 1;`,
+    );
+    const docker = createDockerAdapter();
+    const options = { user: 'postgres', database: 'immich', password: 'pw', batchSize: 2 };
+    const found = await createChecksumLookup(docker, { ...options, container: current }).lookup([
+      awkward,
+      '/data/not/there.jpg',
+      ...(external ? [external] : []),
+    ]);
+    assert.deepEqual(found.get(awkward), [
+      { checksum: sha1(content), algorithm: 'sha1', isExternal: false },
+    ]);
+    assert.equal(found.has('/data/not/there.jpg'), false);
+    if (external) assert.equal(found.get(external)?.[0]?.algorithm, 'sha1-path');
+
+    const oldPath = '/usr/src/app/upload/library/admin/2024/IMG_3.jpg';
+    const oldFound = await createChecksumLookup(docker, { ...options, container: older }).lookup([
+      oldPath,
+    ]);
+    // The older bed's checksums are 32-byte values: not a SHA-1, so none to check against.
+    assert.deepEqual(oldFound.get(oldPath), [
+      { checksum: null, algorithm: null, isExternal: false },
+    ]);
   });
 });

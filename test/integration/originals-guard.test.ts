@@ -140,6 +140,21 @@ describe('originals never change: a damaged live original does not overwrite its
     });
     assert.equal(await isRunning(bed.server), true);
   });
+
+  test('the restore the warning names puts a good copy back, and the next run finds it fine', async () => {
+    const relative = damaged[1] as string;
+    const restored = await bed.run('restore', '--path', relative, '--as-of', today, '--yes');
+    assert.equal(restored.exitCode, 0, restored.stdout + restored.stderr);
+    assert.deepEqual(await readFile(path.join(bed.libraryDir, relative)), good.get(relative));
+    const result = await bed.run('run');
+    assert.equal(result.exitCode, 0, result.stdout.slice(-3000) + result.stderr);
+    const record = await bed.lastRun();
+    assert.equal(record.reason, 'ORIGINALS_DAMAGED');
+    assert.deepEqual(
+      [...(record.originals?.damaged ?? [])].sort(),
+      damaged.filter((name) => name !== relative).sort(),
+    );
+  });
 });
 
 describe('Immich’s checksums read from the live database, by path', () => {

@@ -110,9 +110,6 @@ export async function checkSpaceAndChanges(
     `This backup writes about ${formatBytes(needed)} (${formatBytes(measured.newData)} of new and changed files, a dump of about ${formatBytes(measured.dump)}); ${measured.free === null ? 'the drive’s driver does not say how much is free, so a full drive shows only when the copy fills it' : `${formatBytes(measured.free)} are free on the drive`}.`,
   );
   if (measured.changes) await guardChanges(context, measured.changes);
-  // Past the mass-change guard (a mass change is refused before any file is read), and before
-  // Immich stops: which of the files about to be replaced are damaged originals to keep.
-  if (measured.replaced) await guardOriginals(context, measured.replaced);
   if (measured.free !== null && needed > measured.free) {
     throw new AgentError(
       'NO_SPACE',
@@ -128,6 +125,9 @@ export async function checkSpaceAndChanges(
       },
     );
   }
+  // Once the copy may go ahead (a mass change or a full drive is refused before any file is
+  // read), and before Immich stops: which files about to be replaced are damaged originals.
+  if (measured.replaced) await guardOriginals(context, measured.replaced);
 }
 
 /** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */

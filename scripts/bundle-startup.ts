@@ -2,7 +2,8 @@
  * `node dist/scripts/bundle-startup.js [runs]`: how long `--version` takes from the bundle and
  * from the built files (`node dist/src/cli/main.js`), measured side by side: the two alternate,
  * one run each in turn, so a busy moment of the machine falls on both alike. Prints figures; it
- * asserts nothing (timings are the machine's, not the code's). Run `npm run bundle` first.
+ * asserts nothing (timings are the machine's, not the code's); Node starting with nothing to load is
+ * measured too, as the floor. Run `npm run bundle` first.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -17,6 +18,8 @@ const candidates = [
     name: 'dist/src/cli/main.js',
     args: [path.join(repoRoot, 'dist/src/cli/main.js'), '--version'],
   },
+  // Node alone, loading nothing: what no bundling can take away.
+  { name: 'node -e ""', args: ['-e', ''] },
 ];
 
 const timings = new Map<string, number[]>(candidates.map((candidate) => [candidate.name, []]));

@@ -110,7 +110,6 @@ function embeddedPackageFiles(): Plugin {
         const version = (JSON.parse(packageJson) as { version: string }).version;
         return {
           loader: 'js',
-          watchFiles: Object.keys(files).map((relative) => path.join(repoRoot, relative)),
           contents: [
             `const files = new Map(Object.entries(${JSON.stringify(files)}));`,
             `export const packageVersion = ${JSON.stringify(version)};`,

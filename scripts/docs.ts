@@ -10,7 +10,7 @@ import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { buildProgram } from '../src/cli/program.js';
 import { withConfigReference } from '../src/config/reference.js';
-import { packageRoot as root } from '../src/install/templates.js';
+import { packageRoot as root } from '../src/package-files.js';
 import { withCommandReference } from './command-reference.js';
 import { docFiles, readManPageSources } from './doc-files.js';
 import { manPageFile, renderManPage } from './man-page.js';

@@ -32,6 +32,8 @@ export interface CommandRequest {
    * the last 256 kB are kept for the result.
    */
   onErrorOutput?: (text: string) => void;
+  /** Written to the program's stdin, which is then closed (rsync's --exclude-from=-). */
+  input?: string | Uint8Array;
 }
 
 export interface CommandResult {
@@ -79,7 +81,7 @@ export function createProcessGateway(options: {
         cancelSignal: request.signal,
         env: { LC_ALL: 'C', ...request.env },
         extendEnv: request.onlyEnv !== true,
-        stdin: 'ignore',
+        ...(request.input === undefined ? { stdin: 'ignore' as const } : { input: request.input }),
         maxBuffer: 64 * 1024 * 1024,
         // A program that reports progress writes without end over hours: only its tail is kept.
         buffer: { stdout: !request.onOutput, stderr: !request.onErrorOutput },

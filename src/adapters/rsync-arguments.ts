@@ -35,6 +35,13 @@ export interface SyncRequest {
   onlyFolders?: readonly string[];
   /** Count the changes, file by file (rsync's itemized output). */
   itemize?: boolean;
+  /** With `itemize`: also list the paths of replaced files, at most this many (the rest counted). */
+  listReplaced?: number;
+  /**
+   * Source-relative paths of files the copy must leave alone (exact names, whatever they hold):
+   * given to rsync on its stdin as `--exclude-from=-` with `--from0`, never as arguments.
+   */
+  leaveAlone?: readonly string[];
   /**
    * Dry runs only: also count the files the destination has and the source has lost (rsync
    * --delete, which only ever runs with --dry-run here; nothing is ever deleted).
@@ -62,6 +69,8 @@ export function rsyncArguments(
     // --partial-dir an interrupted one is kept, out of sight, to be resumed.
     ...(dryRun || request.resumable === false ? [] : ['--partial-dir=.rsync-partial']),
     ...(request.replacedFilesDir ? ['--backup', `--backup-dir=${request.replacedFilesDir}`] : []),
+    // Before the folders' rules: the first rule that matches decides, and these must win.
+    ...(request.leaveAlone?.length ? ['--from0', '--exclude-from=-'] : []),
     ...(request.excludeFolders ?? []).map((folder) => `--exclude=/${folder}/`),
     ...(request.onlyFolders?.length
       ? [...request.onlyFolders.map((folder) => `--include=/${folder}/***`), '--exclude=*']
@@ -106,6 +115,23 @@ function keepOptions(request: Omit<SyncRequest, 'signal' | 'timeoutMs'>): string
     return ['--recursive', '--times', '--perms', '--chmod=ug-s', '--hard-links', ...owner];
   // Without --perms, --chmod sets what new files get and leaves existing files' modes alone.
   return [...contents, '--chmod=D0755,F0644', ...owner];
+}
+
+/**
+ * rsync's stdin for `leaveAlone`: one exact, anchored pattern per path, each ended by NUL
+ * (--from0: a name may hold a newline). rsync reads a backslash as an escape only in a pattern
+ * with a wildcard (`*`, `?`, `[`), so only then are `\`, `*`, `?` and `[` escaped; a pattern
+ * starting with `/` matches from the copy's root, and `#`, `;`, `- ` or `+ ` never start one.
+ */
+export function leaveAloneInput(paths: readonly string[]): Buffer {
+  return Buffer.concat(paths.map((relative) => Buffer.from(`${exactPattern(relative)}\0`)));
+}
+
+export function exactPattern(relative: string): string {
+  if (relative === '' || relative.startsWith('/') || relative.includes('\0'))
+    throw new Error(`Not a relative path for rsync to leave alone: ${JSON.stringify(relative)}`);
+  const escaped = /[*?[]/.test(relative) ? relative.replace(/[\\*?[]/g, '\\$&') : relative;
+  return `/${escaped}`;
 }
 
 function withSlash(folder: string): string {

@@ -28,6 +28,16 @@ export interface SyncChanges {
   /** With --delete in a dry run: files the destination has and the source no longer does. */
   missingFiles: number;
   examples: { replaced: string[]; missing: string[] };
+  /**
+   * With `listReplaced`: the replaced files' paths, exactly (rsync's escapes undone), up to
+   * `replacedLimit` of them; the rest only counted (memory stays flat past the limit).
+   */
+  replacedPaths: string[];
+  replacedLimit: number;
+  /** Replaced files past the limit, not in `replacedPaths`. */
+  replacedNotListed: number;
+  /** Replaced files whose name is not UTF-8 (no database path can name them): not listed. */
+  replacedNotUtf8: number;
 }
 
 /** Reads the numbers of `rsync --stats` (with or without digit grouping). */
@@ -65,14 +75,49 @@ export function parseProgressLine(line: string): SyncProgress | null {
 /** `%i %l %n`: ">f.st...... 1234 upload/a.jpg", ">f+++++++++ 10 new.jpg", "*deleting   0 gone.jpg". */
 const itemLine = /^(\*deleting|[<>ch.][fdLDS][^ ]*) +(\d+) (.*)$/;
 
-export function emptyChanges(): SyncChanges {
+export function emptyChanges(replacedLimit = 0): SyncChanges {
   return {
     replacedFiles: 0,
     replacedBytes: 0,
     createdFiles: 0,
     missingFiles: 0,
     examples: { replaced: [], missing: [] },
+    replacedPaths: [],
+    replacedLimit,
+    replacedNotListed: 0,
+    replacedNotUtf8: 0,
   };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A name as rsync printed it (`%n`), back to the name itself; null when that is not UTF-8.
+ * rsync (checked with 3.5.0, in the C locale the gateway sets) writes every byte below 0x20 but tab
+ * (newline, CR, …) and every byte of a non-ASCII character as `\#ooo` (three octal digits), and
+ * a backslash that a `#` follows as `\#134`: a literal `\#` in a name is printed `\#134#`, so
+ * every `\#ooo` in the output is an escape. Tabs, DEL, quotes and lone backslashes stay as they are.
+ */
+export function unescapeRsyncName(printed: string): string | null {
+  // Decoded output holds U+FFFD only where rsync printed bytes that were not UTF-8.
+  if (printed.includes('\uFFFD')) return null;
+  if (!printed.includes('\\#')) return printed;
+  const raw = Buffer.from(printed, 'utf8');
+  const bytes: number[] = [];
+  for (let index = 0; index < raw.length; index += 1) {
+    const octal = raw.subarray(index + 2, index + 5).toString('latin1');
+    if (raw[index] === 0x5c && raw[index + 1] === 0x23 && /^[0-3][0-7]{2}$/.test(octal)) {
+      bytes.push(Number.parseInt(octal, 8));
+      index += 4;
+    } else {
+      bytes.push(raw[index] as number);
+    }
+  }
+  try {
+    return utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return null;
+  }
 }
 
 /** Counts one itemized line into `changes`; false when the line is not one. */
@@ -94,8 +139,16 @@ export function countItem(line: string, changes: SyncChanges): boolean {
     changes.replacedFiles += 1;
     changes.replacedBytes += Number(length);
     if (changes.examples.replaced.length < 5) changes.examples.replaced.push(name);
+    if (changes.replacedLimit > 0) listReplaced(name, changes);
   }
   return true;
+}
+
+function listReplaced(printed: string, changes: SyncChanges): void {
+  const name = unescapeRsyncName(printed);
+  if (name === null) changes.replacedNotUtf8 += 1;
+  else if (changes.replacedPaths.length < changes.replacedLimit) changes.replacedPaths.push(name);
+  else changes.replacedNotListed += 1;
 }
 
 /**

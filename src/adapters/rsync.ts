@@ -1,6 +1,6 @@
 import { AgentError } from '../errors.js';
 import { keepsPermissions, largestFile } from './filesystem-types.js';
-import { rsyncArguments, type SyncRequest } from './rsync-arguments.js';
+import { leaveAloneInput, rsyncArguments, type SyncRequest } from './rsync-arguments.js';
 import { interpretExit, type ExitCodeTable, type ProcessGateway } from './process.js';
 import {
   createRefusalReader,
@@ -16,10 +16,10 @@ import {
   type SyncStats,
 } from './rsync-output.js';
 
-export { parseProgressLine, parseRsyncStats } from './rsync-output.js';
+export { parseProgressLine, parseRsyncStats, unescapeRsyncName } from './rsync-output.js';
 export type { SyncChanges, SyncProgress, SyncStats } from './rsync-output.js';
 export type { NotStored } from './rsync-refusals.js';
-export { rsyncArguments, type SyncRequest } from './rsync-arguments.js';
+export { exactPattern, rsyncArguments, type SyncRequest } from './rsync-arguments.js';
 
 /** rsync(1) EXIT VALUES, with what each means for a backup. */
 export const rsyncExits: ExitCodeTable = {
@@ -61,7 +61,7 @@ export async function syncLibrary(
 ): Promise<SyncResult> {
   if (request.countMissing && !dryRun)
     throw new Error('countMissing needs a dry run: the agent never deletes');
-  const changes = request.itemize ? emptyChanges() : null;
+  const changes = request.itemize ? emptyChanges(request.listReplaced) : null;
   // A drive without permissions refuses some names (and FAT32 big files): those errors are
   // told apart from the rest as they come.
   const refusals =
@@ -72,6 +72,7 @@ export async function syncLibrary(
     tool: 'rsync',
     file: 'rsync',
     args: rsyncArguments(request, dryRun),
+    input: leaveAloneFor(request),
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     step: 'sync',
@@ -171,6 +172,7 @@ async function findNotStored(
     tool: 'rsync',
     file: 'rsync',
     args,
+    input: leaveAloneFor(request),
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     step: 'sync',
@@ -197,6 +199,7 @@ async function putTimesBack(gateway: ProcessGateway, request: SyncRequest): Prom
     tool: 'rsync',
     file: 'rsync',
     args: ['--size-only', ...args],
+    input: leaveAloneFor(request),
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     step: 'sync',
@@ -209,6 +212,11 @@ async function putTimesBack(gateway: ProcessGateway, request: SyncRequest): Prom
       { step: 'sync' },
     );
   }
+}
+
+/** What rsync reads on its stdin: the files to leave alone (see SyncRequest.leaveAlone). */
+function leaveAloneFor(request: SyncRequest): Buffer | undefined {
+  return request.leaveAlone?.length ? leaveAloneInput(request.leaveAlone) : undefined;
 }
 
 function lastLines(text: string, count: number): string {

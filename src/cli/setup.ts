@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { connectBus, systemBusAddress, type BusClient } from '../adapters/dbus.js';
 import { createDockerAdapter } from '../adapters/docker.js';
 import { createDriveAdapter, runningUnderSystemd } from '../adapters/drive.js';
@@ -8,6 +7,7 @@ import { createHistoryStore } from '../history/store.js';
 import { stateFolder } from '../layout/state-folder.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { escapeControlCharacters } from '../log/text.js';
+import { packageVersion } from '../package-files.js';
 import { createNotifier } from '../notify/notifier.js';
 import type { LiveLine, RunDeps } from '../session/deps.js';
 import {
@@ -16,11 +16,7 @@ import {
   type DriveSessionOptions,
 } from '../session/drive-session.js';
 
-export const agentVersion: string = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export const agentVersion: string = packageVersion;
 
 /** A command's world: its configuration, its logger and everything it talks to. */
 export interface OpenCommand {

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { defaultUploadMounts } from '../model/immich-paths.js';
+import { uploadMountsOf } from './compose-volumes.js';
 import { interpolate, parseDotenv } from './dotenv.js';
 import { readImmichFile } from './immich-file.js';
 
@@ -21,6 +23,11 @@ export interface ImmichInstall {
   /** Container names of the server and the database as compose would name them. */
   serverContainer: string | null;
   databaseContainer: string | null;
+  /**
+   * Where the server container sees UPLOAD_LOCATION (its volume's target in the compose file;
+   * defaultUploadMounts when the file does not say): the start of the paths Immich stores.
+   */
+  uploadMounts: string[];
   /** Problems found while reading (a file missing, unreadable), with the file they are about. */
   problems: string[];
   /**
@@ -53,6 +60,7 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
   let composeFile: string | null = null;
   let serverContainer: string | null = null;
   let databaseContainer: string | null = null;
+  let uploadMounts: string[] = [];
   let composeSeen = false;
   for (const name of composeFileNames) {
     const read = await readImmichFile(appDir, name);
@@ -63,13 +71,12 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
     else {
       composeFile = read.file;
       try {
-        const containers = containerNamesFromCompose(
-          read.content.toString('utf8'),
-          env,
-          path.basename(appDir),
-        );
-        serverContainer = containers.server;
-        databaseContainer = containers.database;
+        const services = composeServices(read.content.toString('utf8'), env, path.basename(appDir));
+        serverContainer = services.server?.containerName ?? null;
+        databaseContainer = services.database?.containerName ?? null;
+        const mounts = uploadMountsOf(services.server?.definition, env, appDir);
+        uploadMounts = mounts.targets;
+        problems.push(...mounts.refused.map((why) => `${read.file}: ${why}; not used`));
       } catch (error) {
         problems.push(`${read.file} is not valid YAML: ${(error as Error).message}`);
       }
@@ -84,6 +91,7 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
     env,
     serverContainer,
     databaseContainer,
+    uploadMounts: uploadMounts.length > 0 ? uploadMounts : [...defaultUploadMounts],
     problems,
     refused,
   };
@@ -92,6 +100,14 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
 interface ComposeService {
   container_name?: unknown;
   image?: unknown;
+  volumes?: unknown;
+}
+
+interface FoundService {
+  service: string;
+  image: string;
+  containerName: string;
+  definition: ComposeService | null;
 }
 
 export function containerNamesFromCompose(
@@ -99,6 +115,16 @@ export function containerNamesFromCompose(
   env: ReadonlyMap<string, string>,
   folderName: string,
 ): { server: string | null; database: string | null } {
+  const { server, database } = composeServices(text, env, folderName);
+  return { server: server?.containerName ?? null, database: database?.containerName ?? null };
+}
+
+/** The server's and the database's services in a compose file, with their container names. */
+function composeServices(
+  text: string,
+  env: ReadonlyMap<string, string>,
+  folderName: string,
+): { server: FoundService | undefined; database: FoundService | undefined } {
   const document = (parseYaml(text) ?? {}) as { name?: unknown; services?: unknown };
   const services = (
     typeof document.services === 'object' && document.services !== null ? document.services : {}
@@ -110,6 +136,7 @@ export function containerNamesFromCompose(
   );
   const entries = Object.entries(services).map(([service, definition]) => ({
     service,
+    definition,
     image: typeof definition?.image === 'string' ? interpolate(definition.image, env) : '',
     containerName:
       typeof definition?.container_name === 'string'
@@ -122,7 +149,7 @@ export function containerNamesFromCompose(
   const database =
     entries.find((entry) => entry.service === 'database') ??
     entries.find((entry) => /postgres/.test(entry.image));
-  return { server: server?.containerName ?? null, database: database?.containerName ?? null };
+  return { server, database };
 }
 
 /** Compose lowercases the project name and keeps only [a-z0-9_-]. */

@@ -34,6 +34,11 @@ export interface ResolvedImmich {
   envFile: string | null;
   /** IMMICH_VERSION from .env (v2.5.2, v2, release), or null. */
   immichVersion: string | null;
+  /**
+   * Where the server container sees the library (UPLOAD_LOCATION's volume target in the compose
+   * file, else `/data` and `/usr/src/app/upload`): the start of the paths Immich stores.
+   */
+  uploadMounts: string[];
 }
 
 /** One backup drive with every setting resolved (from `drive`, or a `drives` entry over it). */
@@ -183,6 +188,7 @@ function resolve(configFile: string, config: ParsedConfig, install: ImmichInstal
       composeFile: install.composeFile,
       envFile: install.envFile,
       immichVersion: env.get('IMMICH_VERSION') || null,
+      uploadMounts: install.uploadMounts,
     },
     configFile,
     secrets: { databasePassword: password, all: secrets },

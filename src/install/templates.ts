@@ -1,10 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AgentError } from '../errors.js';
-
-/** The package's root: the shipped udev/, systemd/ and man/ folders are there. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { readPackageFile } from '../package-files.js';
 
 export const ruleFileName = '90-immich-backup-agent.rules';
 export const hotplugUnitName = 'immich-backup-agent-hotplug@.service';
@@ -21,7 +16,7 @@ export async function renderUdevRule(
   uuids: readonly string[],
   options: { allowLoopDevices: boolean } = { allowLoopDevices: false },
 ): Promise<string> {
-  const shipped = await readFile(path.join(packageRoot, 'udev', ruleFileName), 'utf8');
+  const shipped = await readPackageFile(`udev/${ruleFileName}`);
   const lines = shipped.split('\n');
   const ruleIndex = lines.findIndex((line) => line.startsWith('ACTION=='));
   const shippedRule = lines[ruleIndex] as string;
@@ -64,7 +59,7 @@ export async function renderUnit(
   name: string,
   options: { nodePath: string; agentPath: string; extraWritable: readonly string[] },
 ): Promise<string> {
-  const shipped = await readFile(path.join(packageRoot, 'systemd', name), 'utf8');
+  const shipped = await readPackageFile(`systemd/${name}`);
   const command = `${unitWord(options.nodePath, 'executable')} ${unitWord(options.agentPath, 'argument')}`;
   // A function, not the string: "$$" in a replacement string would come out as "$".
   let text = shipped.replaceAll(shippedAgentPath, () => command);
@@ -80,5 +75,5 @@ export async function renderUnit(
 
 /** The man page as shipped in man/ (`npm run docs` generates it from the command definitions). */
 export async function readManPage(): Promise<string> {
-  return readFile(path.join(packageRoot, 'man', manPageName), 'utf8');
+  return readPackageFile(`man/${manPageName}`);
 }

@@ -187,8 +187,16 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (record.dryRun) return;
       const message = desktopMessageFor(record);
       if (message) await toDesktops(message, record);
-      if (record.outcome === 'success' || record.outcome === 'warning') {
+      if (record.outcome === 'success') {
         await toWebhooks('success', 'Immich backup finished', record.message, record);
+      } else if (record.outcome === 'warning') {
+        // The warnings say what needs doing (ORIGINALS_DAMAGED names the files kept).
+        await toWebhooks(
+          'success',
+          'Immich backup finished with warnings',
+          [record.message, ...record.warnings].join(' '),
+          record,
+        );
       } else if (record.outcome === 'failed' || record.outcome === 'interrupted') {
         await toWebhooks(
           'failure',

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultUploadMounts } from '../model/immich-paths.js';
 
 /**
  * What Immich's database says about the files it keeps: every asset's original with the SHA-1
@@ -56,11 +57,7 @@ export function hasContentChecksum(asset: CatalogueAsset): boolean {
   return !asset.isExternal;
 }
 
-/**
- * Where UPLOAD_LOCATION appears inside the server container when the compose file does not
- * say: `/data` (Immich ≥ 1.133's compose file), `/usr/src/app/upload` (older ones).
- */
-export const defaultUploadMounts: readonly string[] = ['/data', '/usr/src/app/upload'];
+export { defaultUploadMounts };
 
 /**
  * The library-relative path of a path Immich stored, or null when it is outside the library

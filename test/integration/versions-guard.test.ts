@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { localDate } from '../../src/format.js';
@@ -106,10 +106,18 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
     );
     const victims = originals.filter((_, index) => index % 3 === 0);
     assert.ok(victims.length / originals.length >= 0.3);
+    const goodContent = new Map<string, Buffer>();
+    const goodTime = new Map<string, Date>();
     for (const file of victims) {
+      goodContent.set(file, await readFile(path.join(bed.libraryDir, file)));
+      goodTime.set(file, (await stat(path.join(bed.libraryDir, file))).mtime);
       const size = (await stat(path.join(bed.libraryDir, file))).size;
       await writeFile(path.join(bed.libraryDir, file), randomBytes(Math.max(size, 1)));
     }
+    // Immich's own originals (it has their checksums) and files it does not know of.
+    const known = victims.filter((file) => bed.originals.originals.has(file));
+    const unknown = victims.filter((file) => !bed.originals.originals.has(file));
+    assert.ok(known.length >= 5 && unknown.length >= 5, `${known.length} and ${unknown.length}`);
     const before = await driveTree();
     const startedBefore = await containerStartedAt(bed.server);
     const refused = await bed.run('run');
@@ -126,15 +134,33 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
     assert.equal(await containerStartedAt(bed.server), startedBefore, 'Immich was not stopped');
     assert.equal(await isRunning(bed.server), true, 'Immich is running');
 
+    // Accepted, the change is copied, except Immich's originals that no longer match their
+    // checksum: their good copies stay in files/ (ORIGINALS_DAMAGED).
     const accepted = await bed.run('run', '--accept-changes');
     assert.equal(accepted.exitCode, 0, accepted.stdout.slice(-2000));
     const acceptedRecord = await bed.lastRun();
     assert.equal(acceptedRecord.guard?.accepted, true);
+    assert.equal(acceptedRecord.outcome, 'warning', acceptedRecord.message);
+    assert.equal(acceptedRecord.reason, 'ORIGINALS_DAMAGED');
+    assert.deepEqual([...(acceptedRecord.originals?.damaged ?? [])].sort(), [...known].sort());
     assert.ok(
-      (acceptedRecord.files?.versionedFiles ?? 0) >= victims.length,
+      (acceptedRecord.files?.versionedFiles ?? 0) >= unknown.length,
       'every replaced copy was kept',
     );
     assert.match(acceptedRecord.files?.versionsDir ?? '', new RegExp(`^versions/${today}T`));
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      for (const file of known)
+        assert.deepEqual(
+          await readFile(path.join(root, 'immich-backup', 'files', file)),
+          goodContent.get(file),
+          `${file}: the good copy is still in files/`,
+        );
+    });
+    // The person puts Immich's originals back (as the warning tells): the next runs are clean.
+    for (const file of known) {
+      await writeFile(path.join(bed.libraryDir, file), goodContent.get(file) as Buffer);
+      await utimes(path.join(bed.libraryDir, file), new Date(), goodTime.get(file) as Date);
+    }
   });
 
   test('regenerating thumbs/ neither trips the guard nor creates versions', async () => {

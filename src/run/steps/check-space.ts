@@ -5,6 +5,7 @@ import { AgentError } from '../../errors.js';
 import { formatBytes } from '../../format.js';
 import { massChangeVerdict, type ChangeCount } from '../../policy/mass-change.js';
 import { chosenDrive, type StepContext } from '../context.js';
+import { guardOriginals, replacedListLimit, type ReplacedList } from './guard-originals.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
 
 const measureTimeoutMs = 2 * 60 * 60 * 1000;
@@ -20,6 +21,8 @@ export interface Measurement {
   freeInodes: number;
   /** The guard's count, exempt folders left out; null when the guard is off. */
   changes: ChangeCount | null;
+  /** The files the copy would replace (exempt folders left out); null when the guard is off. */
+  replaced: ReplacedList | null;
 }
 
 /**
@@ -41,7 +44,13 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
   const counting = context.config.guard.enabled;
   const originals = await syncLibrary(
     context.gateway,
-    { ...base, excludeFolders: exempt, itemize: counting, countMissing: counting },
+    {
+      ...base,
+      excludeFolders: exempt,
+      itemize: counting,
+      countMissing: counting,
+      listReplaced: counting ? replacedListLimit : undefined,
+    },
     true,
   );
   const regenerable =
@@ -65,6 +74,14 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
           missingFiles: changes.missingFiles,
         }
       : null,
+    replaced: changes
+      ? {
+          replacedFiles: changes.replacedFiles,
+          paths: changes.replacedPaths,
+          notListed: changes.replacedNotListed,
+          notUtf8: changes.replacedNotUtf8,
+        }
+      : null,
   };
 }
 
@@ -72,7 +89,8 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
  * Before the server is stopped: will this backup fit, and is the library sane? A backup that
  * clearly cannot fit is refused (NO_SPACE, with the numbers); one that would replace or lose too
  * many of the backed-up files is refused (MASS_CHANGE) unless --accept-changes. Either way
- * Immich was never touched and nothing was written.
+ * Immich was never touched and nothing was written. Originals that would be replaced are checked
+ * against Immich's checksums (guard-originals.ts): the damaged ones are left out of the copy.
  */
 export async function checkSpaceAndChanges(
   context: StepContext,
@@ -107,6 +125,9 @@ export async function checkSpaceAndChanges(
       },
     );
   }
+  // Once the copy may go ahead (a mass change or a full drive is refused before any file is
+  // read), and before Immich stops: which files about to be replaced are damaged originals.
+  if (measured.replaced) await guardOriginals(context, measured.replaced);
 }
 
 /** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */

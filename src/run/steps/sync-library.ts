@@ -33,6 +33,12 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   );
   const started = Date.now();
   const exempt = config.versions.exempt;
+  const kept = state.originals?.damaged.length ?? 0;
+  if (kept > 0 && !context.request.dryRun)
+    log.info(
+      { step: 'sync', keptFiles: kept },
+      `Leaving the drive's good copies of ${plural(kept, 'damaged original')} as they are.`,
+    );
   // A replaced file's previous copy goes to versions/<date>/ (a second run on one day gets its
   // own folder, so no earlier copy is overwritten): no byte ever backed up is lost by a later run.
   const versionsDir = context.request.dryRun
@@ -66,6 +72,9 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
       {
         ...base,
         excludeFolders: exempt,
+        // Originals whose live copy no longer matches Immich's checksum: the drive's good copy
+        // stays as it is (see guard-originals.ts).
+        leaveAlone: state.originals?.damaged,
         itemize: true,
         replacedFilesDir: versionsDir ? path.join(target.backupDir, versionsDir) : undefined,
       },

@@ -55,6 +55,7 @@ describe('loadConfig fills in defaults', () => {
       composeFile: path.join(appDir, 'docker-compose.yml'),
       envFile: path.join(appDir, '.env'),
       immichVersion: 'release',
+      uploadMounts: ['/data'],
     });
     assert.deepEqual(config.secrets, { databasePassword: 'postgres', all: ['postgres'] });
   });

@@ -1,6 +1,5 @@
 import { formatBytes, formatDuration, plural } from '../format.js';
 import { escapeControlCharacters } from '../log/text.js';
-import { defaultUploadMounts } from '../verify/immich-catalogue.js';
 import { dumpSource } from '../verify/originals-catalogue.js';
 import { verifyOriginals, type FullReadBackReport } from '../verify/full-read-back.js';
 import type { NamedList } from '../verify/read-back.js';
@@ -33,9 +32,7 @@ export async function verifyFullReport(
             date,
             dumpSource: (dumpFile) =>
               dumpSource(dumpFile, session.config.immich.databaseName, session.deps.signal),
-            uploadMounts:
-              (session.config.immich as { uploadMounts?: readonly string[] }).uploadMounts ??
-              defaultUploadMounts,
+            uploadMounts: session.config.immich.uploadMounts,
             // What the drive refused at the last backup to it is named, not counted missing.
             notStored: (await session.deps.history.latestUsing(session.target.filesystem.uuid))
               ?.files?.notStored?.names,

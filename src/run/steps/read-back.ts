@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { plural } from '../../format.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
-import { defaultUploadMounts } from '../../verify/immich-catalogue.js';
 import { dumpSource } from '../../verify/originals-catalogue.js';
 import { rollingReadBack } from '../../verify/rolling-read-back.js';
 import type { StepContext } from '../context.js';
@@ -30,9 +29,6 @@ export async function readBackStep(context: StepContext, target: PreparedDrive):
     state.files === null
   )
     return;
-  // immich.uploadMounts (where the server container sees UPLOAD_LOCATION), once configured.
-  const uploadMounts =
-    (config.immich as { uploadMounts?: readonly string[] }).uploadMounts ?? defaultUploadMounts;
   try {
     const outcome = await rollingReadBack({
       stateDir: config.stateDir,
@@ -46,7 +42,8 @@ export async function readBackStep(context: StepContext, target: PreparedDrive):
         config.immich.databaseName,
         context.signal,
       ),
-      uploadMounts,
+      // Where the server container sees UPLOAD_LOCATION: the start of the paths Immich stores.
+      uploadMounts: config.immich.uploadMounts,
       notStored: state.files.notStored?.names,
       fullCycleDays: config.verify.fullCycleDays,
       maxAgeDays: config.schedule.maxAgeDays,

@@ -67,7 +67,7 @@ export async function collectOriginals(
     keptOutside: 0,
   };
   const outside = new OutsideFolders();
-  await source({
+  const summary = await source({
     onAsset(asset) {
       const relative = asset.isExternal ? null : libraryPathOf(asset.originalPath, uploadMounts);
       if (relative === null) {
@@ -97,6 +97,9 @@ export async function collectOriginals(
       else catalogue.kept.push({ kind: file.kind, path: relative });
     },
   });
+  // A dump without Immich's asset table would pass as "nothing to check": it is not one.
+  if ((summary as { assetTable?: string | null } | undefined)?.assetTable === null)
+    throw new Error('the dump holds no Immich asset table to take the checksums from');
   catalogue.originals.sort(compareRing);
   catalogue.outside.folders = outside.folders();
   return catalogue;

@@ -76,6 +76,16 @@ describe('the catalogue the read-back works from', () => {
   });
 });
 
+test('a dump without an asset table is refused, not taken for an empty library', async () => {
+  await assert.rejects(
+    collectOriginals(
+      () => Promise.resolve({ assets: 0, referenced: 0, assetTable: null }),
+      ['/data'],
+    ),
+    /no Immich asset table/,
+  );
+});
+
 describe('a backup’s slice of the rolling read-back', () => {
   let root: string;
   let filesDir: string;

@@ -99,12 +99,17 @@ export function buildProgram(): Command {
     )
     .option('--drill', 'also restore the dump into a throwaway container and count rows')
     .option('--date <YYYY-MM-DD>', 'the backup of that day instead of the newest')
+    .option(
+      '--full',
+      "read back every original on the drive against Immich's own checksum from the backed-up database; exit 1 if any is damaged or missing",
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (options: { drill?: boolean; date?: string; json?: boolean }) => {
+    .action(async (options: { drill?: boolean; date?: string; json?: boolean; full?: boolean }) => {
       process.exitCode = await verifyCommand(program.opts<{ config?: string }>().config, {
         drill: options.drill === true,
         date: options.date,
         json: options.json === true,
+        full: options.full === true,
       });
     });
 

@@ -4,6 +4,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { openCommand } from './setup.js';
 import { readStatus, type Status } from './status-read.js';
 import { localTime } from './summary.js';
+import { verificationLine } from '../verify/read-back-status.js';
 
 /** `status [--json]`: exit 0 healthy, 1 the last run failed, 4 the backup is stale. */
 export async function statusCommand(
@@ -100,6 +101,16 @@ export function formatStatus(status: Status, now = new Date()): string {
         : '';
       lines.push(
         `  ${''.padEnd(15)}${formatBytes(drive.freeBytes)} free ${drive.freeBytesAt === 'now' ? 'now' : 'at the last backup'}${fits}${versions}`,
+      );
+    }
+    lines.push(`  ${'Originals:'.padEnd(15)}${verificationLine(drive.verification)}`);
+    const damaged = drive.verification.names;
+    if (damaged.length > 0) {
+      const shown = damaged
+        .slice(0, 3)
+        .map((name) => escapeControlCharacters(JSON.stringify(name)));
+      lines.push(
+        `  ${''.padEnd(15)}damaged or missing: ${shown.join(', ')}${damaged.length > 3 ? ', …' : ''} (verify --full names them all)`,
       );
     }
   }

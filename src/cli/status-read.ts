@@ -12,6 +12,7 @@ import { stateNotes, type RunProgress } from '../session/state-notes.js';
 import { stateFolder } from '../layout/state-folder.js';
 import { folderSize } from '../files/folder-size.js';
 import { formatDuration } from '../format.js';
+import { readVerification, type Verification } from '../verify/read-back-status.js';
 
 export interface DriveStatus {
   uuid: string;
@@ -29,6 +30,8 @@ export interface DriveStatus {
   fits: boolean | null;
   /** What versions/ (replaced copies) took at the last backup. */
   versionsBytes: number | null;
+  /** The rolling read-back of its originals (from the state folder; the drive is not read). */
+  verification: Verification;
 }
 
 /**
@@ -56,7 +59,17 @@ export interface Status {
   drives: DriveStatus[];
   /** The newest restore (restores have their own history, stateDir/restores/). */
   lastRestore: RestoreRecord | null;
+  /** The read-back of the drive last backed up to (each drive's is in `drives`). */
+  verification: Verification;
 }
+
+const verificationOfNone: Verification = {
+  lastFullCycleAt: null,
+  coverage: null,
+  mismatches: 0,
+  missing: 0,
+  names: [],
+};
 
 export async function readStatus(
   deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
@@ -94,6 +107,10 @@ export async function readStatus(
     nextDueAt: nextDueAt(dueInput).toISOString(),
     drives: drives.map(({ lastSuccess: _record, ...drive }) => drive),
     lastRestore,
+    verification: (
+      drives.find((drive) => drive.uuid === lastSuccess?.drive?.uuid) ??
+      drives[0] ?? { verification: verificationOfNone }
+    ).verification,
   };
 }
 
@@ -134,6 +151,7 @@ async function driveStatus(
     // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
     fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
     versionsBytes: last?.files?.versionsTotalBytes ?? null,
+    verification: await readVerification(config.stateDir, drive.uuid, now),
     lastSuccess: last,
   };
 }

@@ -2,13 +2,30 @@ import { isAgentError } from '../errors.js';
 import { verifyBackup, type VerifyReport } from '../verify/verify-backup.js';
 import { withBackupDrive } from './setup.js';
 import { exitCodes } from '../exit-codes.js';
+import { formatFullReport, verifyFullReport } from './verify-full-command.js';
 
-/** `verify [--drill] [--date D] [--json]`: exit 0 when the backup is good, 1 with every problem named. */
+/**
+ * `verify [--drill] [--date D] [--json]`: exit 0 when the backup is good, 1 with every problem
+ * named. `verify --full`: every original read back against Immich's checksums instead.
+ */
 export async function verifyCommand(
   configFlag: string | undefined,
-  options: { drill: boolean; date?: string; json: boolean },
+  options: { drill: boolean; date?: string; json: boolean; full?: boolean },
 ): Promise<number> {
   try {
+    if (options.full === true) {
+      if (options.drill) {
+        process.stderr.write(
+          'verify: --full and --drill are two checks; run them one at a time.\n',
+        );
+        return exitCodes.usage;
+      }
+      const full = await verifyFullReport(configFlag, options.date);
+      process.stdout.write(
+        options.json ? `${JSON.stringify(full, null, 2)}\n` : `${formatFullReport(full)}\n`,
+      );
+      return full.ok ? exitCodes.ok : exitCodes.failed;
+    }
     const report = await withBackupDrive(
       configFlag,
       { lock: true, trigger: 'verify', console: process.stderr },

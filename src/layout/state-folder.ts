@@ -24,6 +24,8 @@ export interface StateFolder {
   driveTrustKeyFile: string;
   /** One pin per trusted drive (`<uuid>.json`, 0600): its hardware and its token's keyed hash. */
   trustedDrivesDir: string;
+  /** Per drive (`<uuid>.json`, 0600): where the rolling read-back of its originals stands. */
+  readBackDir: string;
 }
 
 export function stateFolder(stateDir: string): StateFolder {
@@ -38,6 +40,7 @@ export function stateFolder(stateDir: string): StateFolder {
     restoresDir: path.join(stateDir, 'restores'),
     driveTrustKeyFile: path.join(stateDir, 'drive-trust.key'),
     trustedDrivesDir: path.join(stateDir, 'trusted-drives'),
+    readBackDir: path.join(stateDir, 'read-back'),
   };
 }
 

@@ -46,6 +46,7 @@ describe('status says when the clock looks wrong', () => {
       nextDueAt: now.toISOString(),
       drives: [],
       lastRestore: null,
+      verification: { lastFullCycleAt: null, coverage: null, mismatches: 0, missing: 0, names: [] },
     };
     const text = formatStatus(status, now);
     assert.match(text, /^Immich backup: STALE: .* in the future; the clock looks wrong/);

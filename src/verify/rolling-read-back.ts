@@ -1,0 +1,153 @@
+import { whyNotStorable } from '../adapters/filesystem-types.js';
+import { formatBytes, formatDuration, plural } from '../format.js';
+import type { Logger } from '../log/logger.js';
+import {
+  collectOriginals,
+  type CatalogueSource,
+  type RingOriginal,
+} from './originals-catalogue.js';
+import { planShare, startIndex, type Share } from './read-back-ring.js';
+import {
+  advanceCursor,
+  newReadBackState,
+  readReadBackState,
+  writeReadBackState,
+  type ReadBackState,
+  type SliceRead,
+} from './read-back-state.js';
+import { readBackOriginals, type ProblemKind, type ReadBackResult } from './read-back.js';
+
+export interface RollingReadBackInput {
+  stateDir: string;
+  drive: { uuid: string; filesDir: string; filesystemType: string };
+  /** The catalogue of the dump just written (dumpSource), or a test's rows. */
+  source: CatalogueSource;
+  uploadMounts: readonly string[];
+  /** What the drive refused at this backup (the record's files.notStored.names). */
+  notStored?: readonly string[];
+  fullCycleDays: number;
+  maxAgeDays: number;
+  budgetSeconds: number;
+  signal?: AbortSignal;
+  now: () => Date;
+  log: Logger;
+}
+
+export interface RollingReadBack {
+  read: ReadBackResult;
+  share: Share;
+  /** Originals on the ring (checkable), and where this run started among them. */
+  total: number;
+  from: number;
+  /** This cycle's coverage after the run, 0..1 (1 when this run completed the cycle). */
+  cycleCoverage: number;
+  completedCycle: boolean;
+  state: ReadBackState;
+}
+
+/** The problems a path of the drive can have, as the state keeps them. */
+export const damageKinds: Partial<Record<ProblemKind, 'mismatch' | 'missing'>> = {
+  mismatch: 'mismatch',
+  unreadable: 'mismatch',
+  missing: 'missing',
+  notFollowed: 'missing',
+};
+
+/**
+ * One backup's slice of the rolling read-back: the originals of the dump in ring order, from
+ * the drive's cursor on, as many as keep the cycle within verify.fullCycleDays (planShare),
+ * read in verify.readBackSeconds at most; then the cursor and the problems found are saved.
+ * When the budget ends first, the cycle runs late: said in the log and kept for `status`.
+ */
+export async function rollingReadBack(input: RollingReadBackInput): Promise<RollingReadBack> {
+  const { log, drive } = input;
+  const catalogue = await collectOriginals(input.source, input.uploadMounts);
+  const ordered = catalogue.originals;
+  const state =
+    (await readReadBackState(input.stateDir, drive.uuid)) ??
+    newReadBackState(drive.uuid, input.now());
+  const from = startIndex(ordered, state.cursor);
+  const share = planShare({
+    remaining: ordered.length - from,
+    cycleStartedAt: new Date(state.cycleStartedAt),
+    now: input.now(),
+    fullCycleDays: input.fullCycleDays,
+    maxAgeDays: input.maxAgeDays,
+  });
+  const slice = ordered.slice(from, from + share.files);
+  const notStored = new Set(input.notStored ?? []);
+  const found: SliceRead['found'] = [];
+  const read = await readBackOriginals<RingOriginal>(drive.filesDir, slice, {
+    budgetMs: input.budgetSeconds * 1000,
+    signal: input.signal,
+    notStorable: (path) =>
+      notStored.has(path) || whyNotStorable(path, drive.filesystemType) !== null,
+    onProblem(kind, item) {
+      const as = damageKinds[kind];
+      if (as) found.push({ kind: as, path: item.path, id: item.id });
+    },
+  });
+  const ranOutOfTime = read.stoppedEarly && input.signal?.aborted !== true;
+  const next = advanceCursor(state, {
+    ordered,
+    from,
+    done: read.done,
+    checkedFiles: read.checkedFiles,
+    checkedBytes: read.checkedBytes,
+    found,
+    behind: ranOutOfTime || share.late,
+    now: input.now(),
+  });
+  await writeReadBackState(input.stateDir, next);
+  const completedCycle = next.lastFullCycleAt !== state.lastFullCycleAt;
+  const outcome: RollingReadBack = {
+    read,
+    share,
+    total: ordered.length,
+    from,
+    cycleCoverage: completedCycle ? 1 : next.cycleCoverage,
+    completedCycle,
+    state: next,
+  };
+  logReadBack(log, outcome, input.budgetSeconds, ranOutOfTime);
+  return outcome;
+}
+
+function logReadBack(
+  log: Logger,
+  outcome: RollingReadBack,
+  budgetSeconds: number,
+  ranOutOfTime: boolean,
+): void {
+  const { read, share } = outcome;
+  const speed = `${formatBytes(read.bytesPerSecond)}/s`;
+  const problems = read.mismatches.count + read.missing.count + read.notFollowed.count;
+  log[problems > 0 ? 'warn' : 'info'](
+    {
+      step: 'read-back',
+      checkedFiles: read.checkedFiles,
+      checkedBytes: read.checkedBytes,
+      bytesPerSecond: read.bytesPerSecond,
+      mismatches: read.mismatches.count,
+      missing: read.missing.count + read.notFollowed.count,
+      cycleCoverage: outcome.cycleCoverage,
+    },
+    `Read back ${plural(read.checkedFiles, 'original')} (${formatBytes(read.checkedBytes)}) on the drive in ${formatDuration(read.durationMs)} at ${speed} against Immich's checksums: ${plural(read.mismatches.count, 'mismatch', 'mismatches')}, ${read.missing.count + read.notFollowed.count} missing; ` +
+      (outcome.completedCycle
+        ? 'every original on the drive has now been re-read in this cycle.'
+        : `${Math.floor(outcome.cycleCoverage * 100)}% of this cycle done, due by ${share.deadline.toISOString().slice(0, 10)}.`),
+  );
+  if (ranOutOfTime) {
+    const needed = read.done > 0 ? (budgetSeconds * share.files) / read.done : null;
+    log.warn(
+      { step: 'read-back', share: share.files, read: read.done },
+      `The read-back's share was ${plural(share.files, 'original')}, but only ${read.done} were read within verify.readBackSeconds (${budgetSeconds} s): the cycle runs late.` +
+        (needed === null ? '' : ` At ${speed}, about ${Math.ceil(needed)} s would read the share.`),
+    );
+  } else if (share.late) {
+    log.warn(
+      { step: 'read-back' },
+      `The read-back cycle is past its deadline (${share.deadline.toISOString().slice(0, 10)}): this run read everything left that its time allowed.`,
+    );
+  }
+}

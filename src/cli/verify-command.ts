@@ -29,8 +29,9 @@ export async function verifyCommand(
     const report = await withBackupDrive(
       configFlag,
       { lock: true, trigger: 'verify', console: process.stderr },
-      async (session) =>
-        verifyBackup(
+      async (session) => {
+        const last = await session.deps.history.latestUsing(session.target.filesystem.uuid);
+        return verifyBackup(
           { config: session.config, docker: session.deps.docker, log: session.logger },
           session.target,
           {
@@ -38,11 +39,13 @@ export async function verifyCommand(
             drill: options.drill,
             sampleSize: session.config.verify.sampleSize,
             signal: session.deps.signal,
-            // What the drive refused at the last backup to it is named, not counted missing.
-            notStored: (await session.deps.history.latestUsing(session.target.filesystem.uuid))
-              ?.files?.notStored?.names,
+            // What the drive refused at the last backup to it is named, not counted missing;
+            // what it kept on purpose (the library's copy damaged) is named, not a difference.
+            notStored: last?.files?.notStored?.names,
+            keptGood: last?.originals?.damaged,
           },
-        ),
+        );
+      },
     );
     process.stdout.write(
       options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,

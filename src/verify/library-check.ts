@@ -11,6 +11,11 @@ export interface LibraryCheck {
   missing: string[];
   /** Missing because the drive's filesystem refuses their names or sizes (see the run record). */
   notStorable: string[];
+  /**
+   * Originals the backup left as they were on the drive because the library's copy no longer
+   * matched Immich's checksum (ORIGINALS_DAMAGED): they differ on purpose.
+   */
+  keptGood: string[];
   sizeDiffers: string[];
   /** Files that appeared or changed after the backup: not expected in it. */
   newerThanBackup: number;
@@ -29,7 +34,11 @@ export async function checkLibraryCopy(
   filesDir: string,
   backupTime: Date,
   sampleSize: number,
-  drive: { filesystemType?: string; notStored?: ReadonlySet<string> } = {},
+  drive: {
+    filesystemType?: string;
+    notStored?: ReadonlySet<string>;
+    keptGood?: ReadonlySet<string>;
+  } = {},
 ): Promise<LibraryCheck> {
   const refused = (relative: string, bytes: number): boolean =>
     drive.notStored?.has(relative) === true ||
@@ -38,6 +47,7 @@ export async function checkLibraryCopy(
     checked: 0,
     missing: [],
     notStorable: [],
+    keptGood: [],
     sizeDiffers: [],
     newerThanBackup: 0,
     sampled: 0,
@@ -58,6 +68,10 @@ export async function checkLibraryCopy(
         continue;
       }
       result.checked += 1;
+      if (drive.keptGood?.has(child) === true) {
+        result.keptGood.push(child);
+        continue;
+      }
       const copy = await lstat(path.join(filesDir, child)).catch(() => null);
       if (copy === null && refused(child, original.size)) result.notStorable.push(child);
       else if (copy === null) result.missing.push(child);

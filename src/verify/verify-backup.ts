@@ -35,6 +35,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Files the drive refused when the backup was made (the run record names them). */
   notStored?: readonly string[];
+  /** Originals whose good copy the backup kept, the library's being damaged (the record's originals.damaged). */
+  keptGood?: readonly string[];
 }
 
 const firstFew = (names: readonly string[]): string =>
@@ -103,7 +105,11 @@ export async function verifyBackup(
       backup.filesDir,
       backupTime,
       options.sampleSize,
-      { filesystemType: backup.filesystemType, notStored: new Set(options.notStored ?? []) },
+      {
+        filesystemType: backup.filesystemType,
+        notStored: new Set(options.notStored ?? []),
+        keptGood: new Set(options.keptGood ?? []),
+      },
     );
     const gaps = [
       library.missing.length > 0
@@ -120,6 +126,10 @@ export async function verifyBackup(
       // Not a fault of the backup: the run named them, and they are named here again.
       (library.notStorable.length > 0
         ? `; ${plural(library.notStorable.length, 'file')} this ${backup.filesystemType ?? ''} drive cannot store (names or sizes it refuses) are not in it: ${firstFew(library.notStorable)}`
+        : '') +
+      // Not a fault of the backup either: the run kept them on purpose (ORIGINALS_DAMAGED).
+      (library.keptGood.length > 0
+        ? `; ${plural(library.keptGood.length, 'original')} damaged in the library kept as the good copy on the drive: ${firstFew(library.keptGood)}`
         : '');
     check(
       'files',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { open, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readFile, rm, stat, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Status } from '../../src/cli/status-read.js';
@@ -156,6 +157,24 @@ describe('the drive proves itself against Immich’s own checksums', () => {
     assert.equal(await isRunning(bed.server), true);
   });
 
+  test('the run after it copies the damaged original again from the library: the drive matches Immich again', async () => {
+    const marked = await onDrive(async (filesDir) => stat(path.join(filesDir, flipped)));
+    assert.equal(marked.mtimeMs, 0, 'the mismatching copy was marked to be copied again');
+    const result = await bed.run('run');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    const record = await bed.lastRun();
+    assert.deepEqual(record.originals?.damaged ?? [], [], 'the library’s copy is good');
+    assert.equal(record.files?.versionedFiles, 1, 'the damaged copy went to versions/');
+    assert.deepEqual(record.readBack?.mismatches, []);
+    assert.deepEqual(record.readBack?.missing, [deleted], 'lost from the library too');
+    const copy = await onDrive(async (filesDir) => readFile(path.join(filesDir, flipped)));
+    assert.equal(
+      createHash('sha1').update(copy).digest('hex'),
+      bed.originals.originals.get(flipped),
+      'the copy on the drive is Immich’s original again',
+    );
+  });
+
   test('a symlink planted on the drive in an original’s place is not followed, and named', async () => {
     const planted = originals.find((file) => file !== flipped && file !== deleted) as string;
     await onDrive(async (filesDir) => {
@@ -165,6 +184,6 @@ describe('the drive proves itself against Immich’s own checksums', () => {
     const { exitCode, report } = await verifyFull();
     assert.equal(exitCode, 1);
     assert.deepEqual(report.originals.notFollowed.names, [`${planted} (is a symlink)`]);
-    assert.deepEqual(report.originals.mismatches.names, [flipped]);
+    assert.deepEqual(report.originals.mismatches.names, [], 'the flipped one was copied again');
   });
 });

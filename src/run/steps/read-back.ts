@@ -2,6 +2,7 @@ import path from 'node:path';
 import { plural } from '../../format.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
 import { dumpSource } from '../../verify/originals-catalogue.js';
+import { markForCopyAgain } from '../../verify/mark-for-copy.js';
 import { rollingReadBack } from '../../verify/rolling-read-back.js';
 import type { StepContext } from '../context.js';
 
@@ -76,7 +77,15 @@ export async function readBackStep(context: StepContext, target: PreparedDrive):
         ? `${plural(read.missing.count + read.notFollowed.count, 'original')} missing from the drive: ${firstFew([...read.missing.names, ...read.notFollowed.names], read.missing.count + read.notFollowed.count)}`
         : '',
     ].filter(Boolean);
-    if (damaged.length > 0) state.warnWithCode('BACKUP_DAMAGED', `${damaged.join('; ')}.`);
+    if (damaged.length > 0) {
+      // Rot keeps size and time: without a mark, the next copy would skip the damaged copies.
+      const marked = await markForCopyAgain(target.filesDir, read.mismatches.names);
+      const again =
+        marked.length > 0
+          ? ` The next backup copies ${plural(marked.length, 'mismatching original')} again from the library, if the library's copy matches Immich's checksum.`
+          : '';
+      state.warnWithCode('BACKUP_DAMAGED', `${damaged.join('; ')}.${again}`);
+    }
   } catch (error) {
     log.warn(
       { step: 'read-back', err: error },

@@ -113,17 +113,19 @@ export interface CopyStatement {
   columns: string[];
 }
 
-const copyLine = /^COPY (.+?) \((.*)\) FROM stdin;$/;
+/** A table without columns has no list: pg_dump writes `COPY public.t  FROM stdin;`. */
+const copyLine = /^COPY (.+?) (?:\((.*)\) | )FROM stdin;$/;
 
 /**
  * The table and columns of a line `COPY public."user" (id, "profileImagePath") FROM stdin;`,
- * names unquoted (`""` in a quoted name is one `"`); null for any other line.
+ * names unquoted (`""` in a quoted name is one `"`); no columns for a table that has none (its
+ * rows are empty lines); null for any other line.
  */
 export function parseCopyStatement(line: string): CopyStatement | null {
   const match = copyLine.exec(line);
   if (!match) return null;
   const name = splitIdentifiers(match[1] as string, '.');
-  const columns = splitIdentifiers(match[2] as string, ',');
+  const columns = match[2] === undefined ? [] : splitIdentifiers(match[2], ',');
   if (name === null || columns === null || name.length < 1 || name.length > 2) return null;
   return {
     schema: name.length === 2 ? (name[0] as string) : null,

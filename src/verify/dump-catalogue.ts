@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { AgentError } from '../errors.js';
+import { NotFollowed } from '../restore/no-follow.js';
 import type { DumpFormat } from '../model/dump-format.js';
 import { copyFields, endOfCopyData, parseCopyStatement } from './copy-text.js';
-import { clusterDumpHeader, connectTarget } from './dump-connect.js';
+import { clusterDumpHeader, clusterHeaderLines, connectTarget } from './dump-connect.js';
 import { readGzipLines } from './dump-lines.js';
 import { immichFileTables, MissingColumn, rowReader, type RowReader } from './dump-tables.js';
 import type { CatalogueAsset, ReferencedFile } from './immich-catalogue.js';
@@ -42,8 +43,8 @@ const endOfCopyBytes = Buffer.from(endOfCopyData, 'latin1');
  * other files its tables reference: asset_file, person, user) without holding them, so the
  * drive can be checked against Immich's own SHA-1s when Immich is stopped or gone. Reads the
  * COPY data pg_dump writes (PostgreSQL's text format, see copy-text.ts); in a cluster dump
- * (pg_dumpall) only the section of `options.database`. The file is opened without following a
- * link. A dump that cannot be read, is damaged or holds no asset table throws VERIFY_FAILED;
+ * (pg_dumpall) only the section of `options.database`. `dumpFile` is a dump in the proven
+ * backup folder, opened through that folder without following any link (openDumpFile). A dump that cannot be read, is damaged or holds no asset table throws VERIFY_FAILED;
  * an abort throws INTERRUPTED.
  */
 export async function readDumpCatalogue(
@@ -63,8 +64,7 @@ export async function readDumpCatalogue(
     },
   };
   let cluster = options.format === 'pg_dumpall';
-  /** The database of the section being read: null until a cluster dump's first `\connect`. */
-  let database: string | null = null;
+  /** In a cluster dump: whether the section being read is the database's. */
   let readTarget = false;
   /** Inside a table's data: how to read its rows (null: a table not read), its name, columns. */
   let copy: { read: RowReader | null; table: string; columns: number } | null = null;
@@ -92,16 +92,17 @@ export async function readDumpCatalogue(
     // Only `COPY …`, `\connect …` and the header matter outside table data.
     if (first !== 0x43 && first !== 0x5c && first !== 0x2d) return false;
     const line = bytes.toString('utf8');
-    if (line === clusterDumpHeader && options.format === undefined && database === null) {
-      cluster = true;
+    if (line === clusterDumpHeader) {
+      if (options.format === undefined && lineNumber <= clusterHeaderLines) cluster = true;
       return false;
     }
     const target = cluster ? connectTarget(line) : undefined;
+    // A `\connect` naming no database stays on the same one.
+    if (target === null) return false;
     if (target !== undefined) {
       // pg_dumpall writes each database once: leaving the one read, nothing more is to come.
       if (readTarget && target !== options.database) return true;
-      if (target !== null) database = target;
-      readTarget = database === options.database;
+      readTarget = target === options.database;
       return false;
     }
     if (!line.startsWith('COPY ')) return false;
@@ -187,15 +188,13 @@ function readFailure(
   }
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'ELOOP'
-      ? 'it is a symlink (not followed on the drive)'
+    error instanceof NotFollowed
+      ? `${error.entry === name ? 'it' : error.entry} ${error.why}${error.why === 'is a symlink' ? ' (not followed on the drive)' : ''}`
       : code === 'ENOENT'
-        ? 'it is not there'
-        : code === 'ENOTREG'
-          ? 'it is not a regular file'
-          : /^Z_/.test(code ?? '')
-            ? `the gzip data is damaged after line ${lineNumber} (${(error as Error).message})`
-            : (error as Error).message;
+        ? 'its folder is not there'
+        : /^Z_/.test(code ?? '')
+          ? `the gzip data is damaged after line ${lineNumber} (${(error as Error).message})`
+          : (error as Error).message;
   return new AgentError('VERIFY_FAILED', `The dump ${name} cannot be read: ${why}.`, {
     step: 'verify',
     hint: 'Check the drive (`verify`); the next backup writes a new dump.',

@@ -6,34 +6,45 @@
  * `\connect -reuse-previous=on "dbname='my-db'"` (PostgreSQL's appendPsqlMetaConnect).
  */
 
-/** The first line of a cluster dump's header (pg_dumpall; after a `\restrict` line in 17.6+). */
+/**
+ * The header line of a cluster dump: pg_dumpall writes `--`, this line, `--` at the very start
+ * of the file (17.12 then `\restrict …`; some 17.6-era builds a `\restrict` line first), so it
+ * counts only among the first `clusterHeaderLines` lines: the same text further down (in a
+ * function body, a comment) is not a header.
+ */
 export const clusterDumpHeader = '-- PostgreSQL database cluster dump';
+export const clusterHeaderLines = 5;
 
 /**
  * The database a `\connect` (or `\c`) line connects to; undefined for any other line, null for
- * a `\connect` that names none (psql then stays on the same database).
+ * a `\connect` that names none: no argument, or an unquoted `-` (the old `\connect - user`,
+ * psql's "the same as before"), so psql stays on the same database.
  */
 export function connectTarget(line: string): string | null | undefined {
   const match = /^\\(?:connect|c)(?:\s+(.*))?$/.exec(line);
   if (!match) return undefined;
   const words = psqlWords(match[1] ?? '');
-  const target = words.find((word) => !word.startsWith('-'));
-  if (target === undefined || target === '') return null;
-  if (!target.includes('=')) return target;
-  return connectionStringDatabase(target);
+  // Only psql's option -reuse-previous comes before the database.
+  const target = words.find((word) => word.quoted || !/^-reuse-previous(=|$)/.test(word.text));
+  if (target === undefined || target.text === '' || (target.text === '-' && !target.quoted))
+    return null;
+  if (!target.text.includes('=')) return target.text;
+  return connectionStringDatabase(target.text);
 }
 
 /** psql's meta-command arguments: `'…'` (`''` and backslash escapes), `"…"` (`""`), or bare. */
-function psqlWords(text: string): string[] {
-  const words: string[] = [];
+function psqlWords(text: string): { text: string; quoted: boolean }[] {
+  const words: { text: string; quoted: boolean }[] = [];
   let index = 0;
   while (index < text.length) {
     while (/\s/.test(text[index] ?? '')) index += 1;
     if (index >= text.length) break;
     let word = '';
+    let quoted = false;
     while (index < text.length && !/\s/.test(text[index] as string)) {
       const quote = text[index];
       if (quote === '"' || quote === "'") {
+        quoted = true;
         index += 1;
         while (index < text.length) {
           const character = text[index] as string;
@@ -56,7 +67,7 @@ function psqlWords(text: string): string[] {
         index += 1;
       }
     }
-    words.push(word);
+    words.push({ text: word, quoted });
   }
   return words;
 }

@@ -1,7 +1,8 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { addAbortSignal, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { NotFollowed, openFolder, openRegularFile } from '../restore/no-follow.js';
 
 /**
  * A line's bytes (without its newline) and whether it is whole: a line longer than the limit is
@@ -72,36 +73,47 @@ export class LineSplitter {
 }
 
 /**
- * Opens a file on the drive for reading without following a symlink (O_NOFOLLOW) and without
- * blocking on a FIFO (O_NONBLOCK), and makes sure it is a regular file: the drive is not
- * trusted, and a link planted there must not make root read something else.
+ * Opens the dump `file` for reading without following any link. The folder it is in is the
+ * backup folder the caller proved is on the drive (listDumps lists the dumps there, restore
+ * opens it the same way): it is opened by its path with O_NOFOLLOW, so a symlink in its place
+ * is refused too, and held; the dump is then opened by name inside the folder held
+ * (openRegularFile: no link followed, no FIFO blocked on, a regular file only). A link in the
+ * way throws NotFollowed naming it.
  */
-export async function openDriveFile(file: string): Promise<FileHandle> {
-  const handle = await open(
-    file,
-    constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
-  );
+export async function openDumpFile(file: string): Promise<FileHandle> {
+  const folderPath = path.dirname(file);
+  let folder: FileHandle;
   try {
-    if (!(await handle.stat()).isFile())
-      throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTREG' });
-    return handle;
+    folder = await openFolder(folderPath);
   } catch (error) {
-    await handle.close();
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+    // O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink too: the entry tells which.
+    const info = await lstat(folderPath).catch(() => null);
+    throw new NotFollowed(
+      `the folder ${folderPath}`,
+      info?.isSymbolicLink() ? 'is a symlink' : 'is not a folder',
+    );
+  }
+  try {
+    return await openRegularFile(folder, path.basename(file));
+  } finally {
+    await folder.close();
   }
 }
 
 /**
  * Streams a gzip file's lines to `onLine`, decompressing as it reads: memory stays at a few
  * chunks and one line (at most `maxLineBytes`), however big the file. The file is closed when
- * this returns or throws; an abort stops it with the signal's AbortError.
+ * this returns or throws; an abort stops it with the signal's AbortError. Opened as openDumpFile
+ * says.
  */
 export async function readGzipLines(
   file: string,
   onLine: LineHandler,
   options: { maxLineBytes: number; signal?: AbortSignal },
 ): Promise<void> {
-  const handle = await openDriveFile(file);
+  const handle = await openDumpFile(file);
   const splitter = new LineSplitter(options.maxLineBytes, onLine);
   const input = handle.createReadStream({ highWaterMark: 256 * 1024 });
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });

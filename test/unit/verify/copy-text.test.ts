@@ -87,7 +87,21 @@ describe('a COPY statement names its table and columns', () => {
     });
   });
 
+  test('a table without columns: pg_dump writes no column list (two spaces)', () => {
+    assert.deepEqual(parseCopyStatement('COPY public.t  FROM stdin;'), {
+      schema: 'public',
+      table: 't',
+      columns: [],
+    });
+    assert.deepEqual(parseCopyStatement('COPY "a b"  FROM stdin;'), {
+      schema: null,
+      table: 'a b',
+      columns: [],
+    });
+  });
+
   test('other lines are not COPY statements', () => {
+    assert.equal(parseCopyStatement('COPY public.asset () FROM stdin;'), null);
     assert.equal(parseCopyStatement('COPY public.asset (id) TO stdout;'), null);
     assert.equal(parseCopyStatement('COPY public.asset (id, ) FROM stdin;'), null);
     assert.equal(parseCopyStatement('COPY public.asset (id, "open) FROM stdin;'), null);
@@ -107,5 +121,11 @@ describe("a cluster dump's \\connect lines name the database", () => {
     assert.equal(connectTarget('\\connectx immich'), undefined);
     assert.equal(connectTarget('\\restrict abc'), undefined);
     assert.equal(connectTarget('\\connect'), null);
+    assert.equal(connectTarget('\\connect '), null);
+    // The old form `\\connect - user`: `-` is the same database, the user is no database.
+    assert.equal(connectTarget('\\connect - postgres'), null);
+    assert.equal(connectTarget('\\c -reuse-previous=on - postgres'), null);
+    assert.equal(connectTarget('\\connect "-" postgres'), '-');
+    assert.equal(connectTarget('\\connect immich postgres'), 'immich');
   });
 });

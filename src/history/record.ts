@@ -125,6 +125,8 @@ export interface RunRecord {
     missing: string[];
     /** Share of the drive's originals re-read in the current cycle, 0..1, after this run. */
     cycleCoverage: number;
+    /** Originals of Immich's external libraries: outside the library, not in the backup. */
+    outside?: { count: number; folders: string[] };
   } | null;
   /** The check after the backup (verify.afterBackup), or null when none ran. */
   verify: { ok: boolean; problems: string[]; drillRows: Record<string, number> | null } | null;

@@ -78,7 +78,10 @@ export async function verifyOriginals(
   options: FullReadBackOptions,
 ): Promise<FullReadBackReport> {
   const startedAt = options.now();
-  const entry = pickDump(await listDumps(target.backupDir, options.log), options.date);
+  const dumps = await listDumps(target.backupDir, options.log);
+  const entry = pickDump(dumps, options.date);
+  // Only the newest dump knows every original: an older one's read proves no whole cycle.
+  const newest = entry.name === dumps.at(-1)?.name;
   const source = options.source ?? options.dumpSource(path.join(target.backupDir, entry.name));
   const catalogue = await collectOriginals(source, options.uploadMounts);
   const notStored = new Set(options.notStored ?? []);
@@ -97,9 +100,9 @@ export async function verifyOriginals(
   });
   const referenced = await lookForKept(target.filesDir, catalogue.kept);
   const interrupted = read.stoppedEarly;
-  if (!interrupted) {
+  if (!interrupted && newest) {
     const state =
-      (await readReadBackState(options.stateDir, target.uuid)) ??
+      (await readReadBackState(options.stateDir, target.uuid, startedAt)) ??
       newReadBackState(target.uuid, startedAt);
     await writeReadBackState(
       options.stateDir,

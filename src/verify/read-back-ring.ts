@@ -67,7 +67,10 @@ export function planShare(input: ShareInput): Share {
   const deadline = new Date(input.cycleStartedAt.getTime() + input.fullCycleDays * day);
   const left = deadline.getTime() - input.now.getTime();
   const interval = Math.max(1, input.maxAgeDays) * day;
-  const runsLeft = Math.max(1, Math.floor(left / interval));
+  // Never more runs than a whole cycle has: a cycle start the clock put in the future (it is
+  // not trusted) must not make the shares tiny for years.
+  const runsPerCycle = Math.max(1, Math.ceil(input.fullCycleDays / Math.max(1, input.maxAgeDays)));
+  const runsLeft = Math.min(runsPerCycle, Math.max(1, Math.floor(left / interval)));
   return {
     files: Math.ceil(input.remaining / runsLeft),
     runsLeft,
@@ -82,8 +85,11 @@ export function coverageOf(readUpTo: number, total: number): number {
   return Math.min(1, Math.max(0, readUpTo / total));
 }
 
-/** Whole days from `since` to `now` (null when there is no since). */
+/** Whole days from `since` to `now` (null when there is no since, or it is in the future). */
 export function daysSince(since: string | null, now: Date): number | null {
   if (since === null) return null;
-  return Math.max(0, Math.floor((now.getTime() - Date.parse(since)) / day));
+  const elapsed = now.getTime() - Date.parse(since);
+  // A time ahead of now was written by a clock that was wrong: it proves nothing.
+  if (elapsed < -60_000) return null;
+  return Math.max(0, Math.floor(elapsed / day));
 }

@@ -74,15 +74,39 @@ const fileOf = (stateDir: string, uuid: string): string =>
 export async function readReadBackState(
   stateDir: string,
   uuid: string,
+  now: Date = new Date(),
 ): Promise<ReadBackState | null> {
   const read = await readSmallRegularFile(fileOf(stateDir, uuid), 4 * 1024 * 1024);
   if ('absent' in read) return null;
   try {
     const checked = stateSchema.safeParse(JSON.parse(read.text));
-    return checked.success && checked.data.driveUuid === uuid ? checked.data : null;
+    // blkid spells a FAT drive's UUID in capitals, a config may not: the same drive.
+    return checked.success && checked.data.driveUuid.toLowerCase() === uuid.toLowerCase()
+      ? withoutFutureTimes(checked.data, now)
+      : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The clock is not trusted: a time in the state that is ahead of now was written by a wrong
+ * clock. The cycle restarts now, behind (what it read still counts for nothing proven), and a
+ * completed cycle's times stay but prove nothing (daysSince gives null for them).
+ */
+export function withoutFutureTimes(state: ReadBackState, now: Date): ReadBackState {
+  const ahead = (time: string | null): boolean =>
+    time !== null && Date.parse(time) > now.getTime() + 60_000;
+  if (!ahead(state.cycleStartedAt)) return state;
+  return {
+    ...state,
+    cycleStartedAt: now.toISOString(),
+    cursor: null,
+    cycleCoverage: 0,
+    cycleCheckedFiles: 0,
+    cycleCheckedBytes: 0,
+    behind: true,
+  };
 }
 
 export async function writeReadBackState(stateDir: string, state: ReadBackState): Promise<void> {
@@ -104,6 +128,10 @@ export interface SliceRead {
   checkedBytes: number;
   /** What this run found, by path (positions from the ids of `ordered`). */
   found: { kind: ReadBackProblem['kind']; path: string; id: string }[];
+  /** Paths named before that this run read again (their problem is replaced by what was found). */
+  reread?: ReadonlySet<string>;
+  /** The paths of every original of the dump: a problem of a path no longer in it is gone. */
+  stillOriginals?: ReadonlySet<string>;
   behind: boolean;
   now: Date;
 }
@@ -119,8 +147,13 @@ export function advanceCursor(state: ReadBackState, read: SliceRead): ReadBackSt
   const end = from + done;
   const low = from === 0 ? 0 : (ordered[from]?.position ?? Number.MAX_SAFE_INTEGER);
   const high = end >= ordered.length ? Number.MAX_SAFE_INTEGER : (ordered[end - 1]?.position ?? -1);
+  const foundPaths = new Set(read.found.map((entry) => entry.path));
   const kept = state.problems.filter(
-    (problem) => done === 0 || problem.position < low || problem.position > high,
+    (problem) =>
+      (done === 0 || problem.position < low || problem.position > high) &&
+      !foundPaths.has(problem.path) &&
+      read.reread?.has(problem.path) !== true &&
+      read.stillOriginals?.has(problem.path) !== false,
   );
   const problems = [
     ...kept,

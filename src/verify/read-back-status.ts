@@ -47,7 +47,7 @@ export async function readVerification(
   uuid: string,
   now: Date,
 ): Promise<Verification> {
-  return verificationOf(await readReadBackState(stateDir, uuid), now);
+  return verificationOf(await readReadBackState(stateDir, uuid, now), now);
 }
 
 /** One line for a person: "every original re-read within the last 41 days; 0 mismatches". */

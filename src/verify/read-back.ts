@@ -31,6 +31,8 @@ export interface ReadBackResult {
   notFollowed: NamedList;
   /** Could not be read (an I/O error): named with the error. */
   unreadable: NamedList;
+  /** The drive failed under the read (EIO, gone): the files from there on were not judged. */
+  ioError: string | null;
   /** Items taken in order from the start, every one of them finished: where to go on from. */
   done: number;
   /** The time budget ran out (or the signal aborted) before every item was done. */
@@ -87,6 +89,7 @@ export async function readBackOriginals<T extends ReadBackItem>(
     notStorable: list(),
     notFollowed: list(),
     unreadable: list(),
+    ioError: null,
     done: 0,
     stoppedEarly: false,
   };
@@ -98,7 +101,16 @@ export async function readBackOriginals<T extends ReadBackItem>(
   };
   const budgetMs = options.budgetMs ?? null;
   const mustStop = (): boolean =>
-    options.signal?.aborted === true || (budgetMs !== null && now() - started >= budgetMs);
+    result.ioError !== null ||
+    options.signal?.aborted === true ||
+    (budgetMs !== null && now() - started >= budgetMs);
+  /** The drive itself failed (gone, an I/O error): no further file is judged by it. */
+  const driveFailed = (error: unknown): boolean => {
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code === undefined || !driveErrorCodes.has(code)) return false;
+    result.ioError ??= (error as Error).message;
+    return true;
+  };
 
   // `done` is the length of the finished run from the start; `ahead` holds only the items that
   // finished out of order beyond it (a few, about `parallel`): nothing per file is kept.
@@ -113,6 +125,7 @@ export async function readBackOriginals<T extends ReadBackItem>(
     try {
       file = await openRegularFile(files, item.path);
     } catch (error) {
+      if (driveFailed(error)) throw new Stopped();
       if (!(error instanceof NotFollowed)) return name('unreadable', item, String(error));
       if (error.why !== 'is not there')
         return name('notFollowed', item, error.entry === item.path ? error.why : error.message);
@@ -132,7 +145,7 @@ export async function readBackOriginals<T extends ReadBackItem>(
       result.checkedBytes += bytes;
       if (hash.digest('hex') !== item.sha1.toLowerCase()) name('mismatch', item);
     } catch (error) {
-      if (error instanceof Stopped) throw error;
+      if (error instanceof Stopped || driveFailed(error)) throw new Stopped();
       name('unreadable', item, (error as Error).message);
     } finally {
       await file.close();
@@ -166,7 +179,10 @@ export async function readBackOriginals<T extends ReadBackItem>(
     };
     const parallel = Math.max(1, options.parallel ?? 4);
     for (let index = 0; index < parallel; index += 1) buffers.push(Buffer.allocUnsafe(chunkBytes));
-    await Promise.all(buffers.map((buffer) => worker(buffer)));
+    // Every worker ends before the folder is closed: its fd number could be reused under them.
+    const ended = await Promise.allSettled(buffers.map((buffer) => worker(buffer)));
+    const failed = ended.find((end) => end.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     await files.close();
   }
@@ -176,6 +192,9 @@ export async function readBackOriginals<T extends ReadBackItem>(
     result.durationMs > 0 ? Math.round((result.checkedBytes * 1000) / result.durationMs) : 0;
   return result;
 }
+
+/** Errors of the device, not of one file: a drive that went away or cannot be read any more. */
+const driveErrorCodes = new Set(['EIO', 'ENODEV', 'ENXIO', 'ESTALE', 'ENOTCONN', 'EREMOTEIO']);
 
 function toAsyncIterator<T>(items: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> {
   if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();

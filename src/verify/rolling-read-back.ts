@@ -43,6 +43,10 @@ export interface RollingReadBack {
   cycleCoverage: number;
   completedCycle: boolean;
   state: ReadBackState;
+  /** Originals outside the library (external libraries): the backup does not reach them. */
+  outside: { count: number; folders: string[] };
+  /** Originals named by an earlier run that this run read again first. */
+  reread: number;
 }
 
 /** The problems a path of the drive can have, as the state keeps them. */
@@ -64,7 +68,7 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
   const catalogue = await collectOriginals(input.source, input.uploadMounts);
   const ordered = catalogue.originals;
   const state =
-    (await readReadBackState(input.stateDir, drive.uuid)) ??
+    (await readReadBackState(input.stateDir, drive.uuid, input.now())) ??
     newReadBackState(drive.uuid, input.now());
   const from = startIndex(ordered, state.cursor);
   const share = planShare({
@@ -75,9 +79,16 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
     maxAgeDays: input.maxAgeDays,
   });
   const slice = ordered.slice(from, from + share.files);
+  // What an earlier run named is read again first, every run, until it reads well (the next
+  // backup copies a mismatching original again) or is no longer an original of Immich's.
+  const inSlice = new Set(slice.map((original) => original.path));
+  const named = new Set(state.problems.map((problem) => problem.path));
+  const recheck = ordered.filter(
+    (original) => named.has(original.path) && !inSlice.has(original.path),
+  );
   const notStored = new Set(input.notStored ?? []);
   const found: SliceRead['found'] = [];
-  const read = await readBackOriginals<RingOriginal>(drive.filesDir, slice, {
+  const read = await readBackOriginals<RingOriginal>(drive.filesDir, [...recheck, ...slice], {
     budgetMs: input.budgetSeconds * 1000,
     signal: input.signal,
     notStorable: (path) =>
@@ -87,11 +98,16 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
       if (as) found.push({ kind: as, path: item.path, id: item.id });
     },
   });
-  const ranOutOfTime = read.stoppedEarly && input.signal?.aborted !== true;
+  const ranOutOfTime = read.stoppedEarly && input.signal?.aborted !== true && read.ioError === null;
+  const reread = new Set(
+    recheck.slice(0, Math.min(read.done, recheck.length)).map((original) => original.path),
+  );
   const next = advanceCursor(state, {
     ordered,
     from,
-    done: read.done,
+    done: Math.max(0, read.done - recheck.length),
+    reread,
+    stillOriginals: new Set(ordered.map((original) => original.path)),
     checkedFiles: read.checkedFiles,
     checkedBytes: read.checkedBytes,
     found,
@@ -99,6 +115,10 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
     now: input.now(),
   });
   await writeReadBackState(input.stateDir, next);
+  if (read.ioError !== null)
+    throw new Error(
+      `the drive stopped answering after ${plural(read.done, 'original')} (${read.ioError}); the cursor stays where the reading stopped`,
+    );
   const completedCycle = next.lastFullCycleAt !== state.lastFullCycleAt;
   const outcome: RollingReadBack = {
     read,
@@ -108,6 +128,8 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
     cycleCoverage: completedCycle ? 1 : next.cycleCoverage,
     completedCycle,
     state: next,
+    outside: catalogue.outside,
+    reread: recheck.length,
   };
   logReadBack(log, outcome, input.budgetSeconds, ranOutOfTime);
   return outcome;
@@ -137,6 +159,11 @@ function logReadBack(
         ? 'every original on the drive has now been re-read in this cycle.'
         : `${Math.floor(outcome.cycleCoverage * 100)}% of this cycle done, due by ${share.deadline.toISOString().slice(0, 10)}.`),
   );
+  if (outcome.outside.count > 0)
+    log.info(
+      { step: 'read-back', outside: outcome.outside.count },
+      `${plural(outcome.outside.count, 'original')} of Immich's external libraries ${outcome.outside.count === 1 ? 'is' : 'are'} outside the backup (the library folder does not hold them): ${outcome.outside.folders.slice(0, 5).join(', ')}.`,
+    );
   if (ranOutOfTime) {
     const needed = read.done > 0 ? (budgetSeconds * share.files) / read.done : null;
     log.warn(

@@ -65,6 +65,7 @@ export async function readBackStep(context: StepContext, target: PreparedDrive):
       mismatches: [...read.mismatches.names, ...bare(read.unreadable.names)],
       missing: [...read.missing.names, ...bare(read.notFollowed.names)],
       cycleCoverage: outcome.cycleCoverage,
+      outside: outcome.outside,
     };
     const damaged = [
       read.mismatches.count > 0

@@ -114,7 +114,9 @@ export async function recheckCopiedOriginals(
   if (!changes || changes.replacedFiles === 0) return;
   const before = new Set(state.damagedOriginals);
   const relatives = changes.replacedPaths.filter((relative) => !before.has(relative));
-  const notListed = changes.replacedNotListed + changes.replacedNotUtf8;
+  // Names that are not UTF-8 are no original of Immich's (its paths are text): copied unjudged,
+  // as files it has no checksum for are. Those past the limit may be: said.
+  const notListed = changes.replacedNotListed;
   const started = Date.now();
   const held: FileHandle[] = [];
   let check: CopiedCheck;
@@ -143,14 +145,14 @@ export async function recheckCopiedOriginals(
   recordOriginals(context, {
     checked: before.size + check.checked,
     damaged: [...state.damagedOriginals, ...damaged],
-    unknown: check.unknown + notListed,
+    unknown: check.unknown + notListed + changes.replacedNotUtf8,
   });
   log.info(
     { step: 'sync', checked: check.checked, damaged: damaged.length },
     `Checked the copies of ${plural(check.checked, 'replaced original')} on the drive against Immich's own checksums in ${formatDuration(Date.now() - started)}: ${damaged.length === 0 ? 'every one matches' : `${damaged.length} did not`}.`,
   );
   if (notListed > 0) {
-    const message = `${plural(notListed, 'replaced file')} (past the ${replacedListLimit.toLocaleString('en-US')} checked, or with names that are not UTF-8) were copied without a check against Immich's checksums; their previous copies are kept in versions/.`;
+    const message = `${plural(notListed, 'replaced file')} past the ${replacedListLimit.toLocaleString('en-US')} checked ${notListed === 1 ? 'was' : 'were'} copied without a check against Immich's checksums; their previous copies are kept in versions/.`;
     state.warn(message);
     log.warn({ step: 'sync', notChecked: notListed }, message);
   }

@@ -37,6 +37,12 @@ export interface ChecksumLookupOptions {
   password: string | undefined;
   /** Paths per psql call: keeps each answer well under what an exec's output is read to. */
   batchSize?: number;
+  /** Stops waiting for psql (the run was interrupted). */
+  signal?: AbortSignal;
+  /** The whole lookup's time (default 5 minutes): past it, it fails (the copy goes ahead). */
+  timeoutMs?: number;
+  /** How long a statement waits for a lock (default 10 s): a migration holding one fails it. */
+  lockTimeoutMs?: number;
 }
 
 interface AssetTable {
@@ -51,10 +57,18 @@ export function createChecksumLookup(
 ): ChecksumLookup {
   const env = options.password ? [`PGPASSWORD=${options.password}`] : [];
   const batchSize = options.batchSize ?? 2000;
+  const timeoutMs = options.timeoutMs ?? 5 * 60_000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   let table: AssetTable | null = null;
+  let deadline = 0;
 
   const psql = async (script: string, what: string): Promise<string> => {
-    const result = await docker.execWithInput(
+    const left = deadline - Date.now();
+    if (left <= 0) throw tooLong(timeoutMs, what);
+    // The session's own limits end psql in the container too: a SELECT queued behind a lock
+    // (a migration) fails after lockTimeoutMs, any statement when the lookup's time is up.
+    const limits = `SET lock_timeout = ${Math.min(lockTimeoutMs, left)}; SET statement_timeout = ${left};\n`;
+    const exec = docker.execWithInput(
       options.container,
       [
         'psql',
@@ -68,9 +82,10 @@ export function createChecksumLookup(
         `--username=${options.user}`,
         `--dbname=${databaseConninfo(options.database)}`,
       ],
-      Readable.from([Buffer.from(script, 'utf8')]),
+      Readable.from([Buffer.from(limits + script, 'utf8')]),
       env,
     );
+    const result = await within(exec, left, options.signal, () => tooLong(timeoutMs, what));
     if (result.exitCode !== 0) {
       throw new AgentError(
         'INTERNAL',
@@ -125,8 +140,7 @@ export function createChecksumLookup(
       .map((item, index) => `${index}\t${Buffer.from(item, 'utf8').toString('base64')}\n`)
       .join('');
     const answer = await psql(
-      `SET statement_timeout = '10min';
-CREATE TEMP TABLE wanted (position integer, path text);
+      `CREATE TEMP TABLE wanted (position integer, path text);
 COPY wanted FROM STDIN;
 ${data}\\.
 SELECT w.position, CASE WHEN length(a.checksum) = 20 THEN encode(a.checksum, 'hex') END, ${algorithm}, ${external}
@@ -168,10 +182,46 @@ SELECT 'end', count(*) FROM wanted;
     async lookup(paths) {
       const found = new Map<string, ImmichChecksum[]>();
       if (paths.length === 0) return found;
+      deadline = Date.now() + timeoutMs;
       table ??= await findTable();
       for (let start = 0; start < paths.length; start += batchSize)
         await lookupBatch(table, paths.slice(start, start + batchSize), found);
       return found;
     },
   };
+}
+
+function tooLong(timeoutMs: number, what: string): AgentError {
+  return new AgentError(
+    'INTERNAL',
+    `psql took longer than ${Math.round(timeoutMs / 1000)} s to ${what}.`,
+    { step: 'guard', hint: 'Is the database busy (a migration, a long lock)?' },
+  );
+}
+
+/**
+ * The exec's answer, or a rejection when the time is up or the run is interrupted: the caller
+ * stops waiting at once; psql in the container ends by its session's statement_timeout.
+ */
+async function within<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  late: () => Error,
+): Promise<T> {
+  signal?.throwIfAborted();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(late()), timeoutMs);
+    onAbort = () => reject(signal?.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => undefined); // an answer after giving up is dropped
+  try {
+    return await Promise.race([work, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -12,7 +12,7 @@ import { interpolate } from './dotenv.js';
 export interface UploadMounts {
   /** Every target the library is mounted at (usually one); empty when none was found. */
   targets: string[];
-  /** Targets refused (relative, `..`, control characters), in words. */
+  /** Targets refused (relative, `..`, `/`, control characters), in words. */
   refused: string[];
 }
 
@@ -81,5 +81,7 @@ function targetProblem(target: string): string | null {
     return `the server's volume target ${JSON.stringify(target)} is not an absolute path`;
   if (target.split('/').some((part) => part === '..' || part === '.'))
     return `the server's volume target ${JSON.stringify(target)} holds "." or ".."`;
+  // Every path would be "in the library": no original could be told from anything else.
+  if (/^\/+$/.test(target)) return 'the server\'s volume target "/" is the container\'s root';
   return null;
 }

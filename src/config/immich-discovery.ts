@@ -24,8 +24,8 @@ export interface ImmichInstall {
   serverContainer: string | null;
   databaseContainer: string | null;
   /**
-   * Where the server container sees UPLOAD_LOCATION (its volume's target in the compose file;
-   * defaultUploadMounts when the file does not say): the start of the paths Immich stores.
+   * Where the server container sees UPLOAD_LOCATION (its volume's targets in the compose file,
+   * then defaultUploadMounts, always): the start of the paths Immich stores.
    */
   uploadMounts: string[];
   /** Problems found while reading (a file missing, unreadable), with the file they are about. */
@@ -91,7 +91,10 @@ export async function readImmichInstall(appDir: string): Promise<ImmichInstall> 
     env,
     serverContainer,
     databaseContainer,
-    uploadMounts: uploadMounts.length > 0 ? uploadMounts : [...defaultUploadMounts],
+    // The defaults are always tried too (after what the compose file says): a mount the file
+    // shows wrongly, or not at all, must not leave every original unrecognised. Each path found
+    // is checked to map back to the very file (immichPathsOf).
+    uploadMounts: [...new Set([...uploadMounts, ...defaultUploadMounts])],
     problems,
     refused,
   };

@@ -199,7 +199,7 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe(
-          'Count what the sync would replace or lose before copying, and refuse a mass change (MASS_CHANGE).',
+          'Count what the sync would replace or lose before copying, and refuse a mass change (MASS_CHANGE). Off, replaced originals are still checked against Immich’s checksums (ORIGINALS_DAMAGED).',
         ),
       maxChangedPercent: z
         .number()

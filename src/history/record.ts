@@ -105,8 +105,14 @@ export interface RunRecord {
   originals?: {
     /** Replaced originals checked against the database's checksum. */
     checked: number;
-    /** Of those, live files that no longer match Immich's record (library-relative paths). */
+    /**
+     * Of those, live files that no longer match Immich's record (library-relative paths): the
+     * first 1,000, with those whose new copy on the drive did not match after the copy (its
+     * previous copy put back from versions/).
+     */
     damaged: string[];
+    /** How many were damaged in all (`damaged` names at most 1,000); absent in older records. */
+    damagedCount?: number;
     /** Replaced files Immich has no checksum for (not an asset's original): copied as before. */
     unknown: number;
   } | null;

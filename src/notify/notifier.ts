@@ -97,6 +97,22 @@ export function genericMessageFor(
   return message;
 }
 
+/** Warnings that mean something is damaged: told to webhooks as failures. */
+const alarmCodes = new Set(['ORIGINALS_DAMAGED', 'BACKUP_DAMAGED']);
+
+/**
+ * The alarm a finished run carries, or null: its reason, or what its record shows when another
+ * warning (an unmount that failed) took the reason's place.
+ */
+export function alarmOf(record: RunRecord): string | null {
+  if (record.reason !== null && alarmCodes.has(record.reason)) return record.reason;
+  if ((record.originals?.damagedCount ?? record.originals?.damaged.length ?? 0) > 0)
+    return 'ORIGINALS_DAMAGED';
+  const readBack = record.readBack;
+  if (readBack && readBack.mismatches.length + readBack.missing.length > 0) return 'BACKUP_DAMAGED';
+  return null;
+}
+
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { config, logger, gateway } = deps;
   const log = logger.child({ step: 'notify' });
@@ -190,10 +206,15 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (record.outcome === 'success') {
         await toWebhooks('success', 'Immich backup finished', record.message, record);
       } else if (record.outcome === 'warning') {
-        // The warnings say what needs doing (ORIGINALS_DAMAGED names the files kept).
+        // The warnings say what needs doing (ORIGINALS_DAMAGED names the files kept). Damaged
+        // originals (possible ransomware) or a damaged backup go out as a failure: a hook that
+        // listens for failures only hears of them, and ntfy sends them high, with a warning tag.
+        const alarm = alarmOf(record);
         await toWebhooks(
-          'success',
-          'Immich backup finished with warnings',
+          alarm ? 'failure' : 'success',
+          alarm
+            ? `Immich backup needs attention: ${alarm}`
+            : 'Immich backup finished with warnings',
           [record.message, ...record.warnings].join(' '),
           record,
         );

@@ -25,6 +25,8 @@ export class RunState {
   guard: RunRecord['guard'] = null;
   originals: RunRecord['originals'] = null;
   readBack: RunRecord['readBack'] = null;
+  /** Every damaged original found (the record names the first 1,000): the copy leaves them alone. */
+  damagedOriginals: readonly string[] = [];
   /** What the space check measured: bytes of new files to copy (not in the record). */
   plannedNewBytes: number | null = null;
   readonly warnings: string[] = [];

@@ -11,6 +11,7 @@ import { seedImmichDatabase, seedOlderImmichDatabase } from '../env/immich-datab
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { withDriveMounted } from '../env/inspect.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
+import { execa } from 'execa';
 
 const user = '3f1c9a7e-1111-4222-8333-444455556666';
 const sha1 = (content: Buffer): string => createHash('sha1').update(content).digest('hex');
@@ -31,6 +32,9 @@ describe('originals never change: a damaged live original does not overwrite its
   const nearMisses = [`upload/${user}/ab/stXr 1Y \\x.jpg`, `upload/${user}/ab/st*r [1]? \\x.jpeg`];
   const reUploaded = `upload/${user}/00/IMG_0.jpg`;
   const notAnAsset = `profile/${user}/avatar.png`;
+  // Damaged later still: while the run has Immich stopped (after the check), and with the guard off.
+  const lateDamaged = 'library/admin/2024/$(touch PWNED) `id`.jpg';
+  const damagedGuardOff = 'library/admin/2024/empty.jpg';
   const good = new Map<string, Buffer>();
 
   /** Points one of the bed's asset rows at a library file, with the checksum of `content`. */
@@ -58,7 +62,12 @@ describe('originals never change: a damaged live original does not overwrite its
     for (const name of [...damaged, ...nearMisses])
       if (name.startsWith(`upload/${user}/ab/`))
         await writeFile(path.join(bed.libraryDir, name), randomBytes(5_000));
-    for (const [index, relative] of [...damaged, reUploaded].entries()) {
+    for (const [index, relative] of [
+      ...damaged,
+      reUploaded,
+      lateDamaged,
+      damagedGuardOff,
+    ].entries()) {
       const content = await readFile(path.join(bed.libraryDir, relative));
       good.set(relative, content);
       await registerAsset(index, relative, content);
@@ -155,6 +164,62 @@ describe('originals never change: a damaged live original does not overwrite its
       damaged.filter((name) => name !== relative).sort(),
     );
   });
+
+  test('an original damaged after the check, while Immich is stopped for the dump, is put back from versions/', async () => {
+    let ended = false;
+    const running = bed.run('run').finally(() => {
+      ended = true;
+    });
+    // The check runs while Immich is up; once the server is stopped it is over, and the copy
+    // has not started yet (the dump comes first).
+    while (!ended && (await isRunning(bed.server)))
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(ended, false, 'the run stopped the server');
+    await rewrite(lateDamaged, randomBytes(good.get(lateDamaged)?.length ?? 1));
+    const result = await running;
+    assert.equal(result.exitCode, 0, result.stdout.slice(-3000) + result.stderr);
+    const record = await bed.lastRun();
+    assert.equal(record.reason, 'ORIGINALS_DAMAGED');
+    assert.ok(record.originals?.damaged.includes(lateDamaged), JSON.stringify(record.originals));
+    const warning = record.warnings.find((text) => text.includes('changed while the backup ran'));
+    assert.ok(warning, record.warnings.join('\n'));
+    assert.match(warning, /the previous copy was put back on the drive from versions\//);
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const backup = path.join(root, 'immich-backup');
+      assert.deepEqual(
+        await readFile(path.join(backup, 'files', lateDamaged)),
+        good.get(lateDamaged),
+      );
+      if (record.files?.versionsDir)
+        await assert.rejects(stat(path.join(backup, record.files.versionsDir, lateDamaged)));
+    });
+    assert.equal(await isRunning(bed.server), true);
+  });
+
+  test('guard.enabled: false leaves the mass-change count out, not the originals check', async () => {
+    await rewrite(damagedGuardOff, randomBytes(1_234));
+    await bed.writeConfig({ guard: { enabled: false } });
+    try {
+      const result = await bed.run('run');
+      assert.equal(result.exitCode, 0, result.stdout.slice(-3000) + result.stderr);
+    } finally {
+      await bed.writeConfig();
+    }
+    const record = await bed.lastRun();
+    assert.equal(record.guard, null, 'nothing counted');
+    assert.equal(record.reason, 'ORIGINALS_DAMAGED');
+    assert.ok(record.originals?.damaged.includes(damagedGuardOff));
+    // Left out of the copy by the check before it (not put back by the one after it).
+    const kept = record.warnings.find((text) => text.includes('kept, not overwritten'));
+    assert.match(kept ?? '', /empty\.jpg/, record.warnings.join('\n'));
+    assert.ok(!record.warnings.some((text) => text.includes('changed while the backup ran')));
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      assert.deepEqual(
+        await readFile(path.join(root, 'immich-backup', 'files', damagedGuardOff)),
+        good.get(damagedGuardOff),
+      );
+    });
+  });
 });
 
 describe('Immich’s checksums read from the live database, by path', () => {
@@ -188,13 +253,14 @@ describe('Immich’s checksums read from the live database, by path', () => {
     const found = await createChecksumLookup(docker, { ...options, container: current }).lookup([
       awkward,
       '/data/not/there.jpg',
-      ...(external ? [external] : []),
+      external,
     ]);
     assert.deepEqual(found.get(awkward), [
       { checksum: sha1(content), algorithm: 'sha1', isExternal: false },
     ]);
     assert.equal(found.has('/data/not/there.jpg'), false);
-    if (external) assert.equal(found.get(external)?.[0]?.algorithm, 'sha1-path');
+    assert.ok(external, 'the bed has an external library asset');
+    assert.equal(found.get(external)?.[0]?.algorithm, 'sha1-path');
 
     const oldPath = '/usr/src/app/upload/library/admin/2024/IMG_3.jpg';
     const oldFound = await createChecksumLookup(docker, { ...options, container: older }).lookup([
@@ -204,5 +270,61 @@ describe('Immich’s checksums read from the live database, by path', () => {
     assert.deepEqual(oldFound.get(oldPath), [
       { checksum: null, algorithm: null, isExternal: false },
     ]);
+  });
+
+  test('a lookup queued behind a lock gives up after lock_timeout; an interrupted one stops waiting at once', async () => {
+    const database = await startDatabase(sandbox, 'locked-db', { password: 'pw' });
+    await seedImmichDatabase(database, 5);
+    // Another session holds the asset table (a migration would): every SELECT of it queues.
+    const locker = execa(
+      'docker',
+      [
+        'exec',
+        database,
+        'psql',
+        '-U',
+        'postgres',
+        '-d',
+        'immich',
+        '-c',
+        'BEGIN; LOCK TABLE asset IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;',
+      ],
+      { reject: false },
+    );
+    try {
+      while (
+        (await psql(
+          database,
+          `SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'asset'::regclass;`,
+        )) !== '1'
+      )
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      const docker = createDockerAdapter();
+      const options = { container: database, user: 'postgres', database: 'immich', password: 'pw' };
+      let started = Date.now();
+      await assert.rejects(
+        createChecksumLookup(docker, { ...options, lockTimeoutMs: 1_000 }).lookup(['/data/a.jpg']),
+        /lock timeout/,
+      );
+      assert.ok(Date.now() - started < 15_000, `gave up after ${Date.now() - started} ms`);
+      const controller = new AbortController();
+      started = Date.now();
+      setTimeout(() => controller.abort(new Error('interrupted')), 500);
+      await assert.rejects(
+        createChecksumLookup(docker, {
+          ...options,
+          signal: controller.signal,
+          timeoutMs: 5_000,
+        }).lookup(['/data/a.jpg']),
+        /interrupted/,
+      );
+      assert.ok(Date.now() - started < 3_000, `stopped after ${Date.now() - started} ms`);
+    } finally {
+      await psql(
+        database,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid();`,
+      );
+      await locker;
+    }
   });
 });

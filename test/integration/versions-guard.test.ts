@@ -188,7 +188,7 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
     assert.ok((record.files?.transferredFiles ?? 0) >= count, 'the new thumbnails were copied');
   });
 
-  test('guard.enabled: false copies a mass change without counting it, and still keeps every replaced copy', async () => {
+  test('guard.enabled: false copies a mass change without counting it, keeps every replaced copy, and still keeps the good copies of damaged originals', async () => {
     const upload = [...(await snapshotTree(path.join(bed.libraryDir, 'upload'))).keys()].filter(
       (file) => !file.endsWith('.immich'),
     );
@@ -203,9 +203,29 @@ describe('never lose a good copy: versions and the mass-change guard', () => {
       const result = await bed.run('run');
       assert.equal(result.exitCode, 0, result.stdout.slice(-2000));
       const record = await bed.lastRun();
-      assert.equal(record.outcome, 'success');
       assert.equal(record.guard, null, 'nothing was counted');
-      assert.ok((record.files?.versionedFiles ?? 0) >= victims.length, 'versions are kept');
+      // Some victims are Immich's originals, whose checksums the database has: damaged, their
+      // good copies stay (the originals check does not depend on guard.enabled); the others
+      // are copied, each previous copy kept in versions/.
+      const kept = (record.originals?.damaged ?? []).map((file) => file.replace(/^upload\//, ''));
+      assert.ok(kept.length > 0, 'some victims are originals the database knows');
+      assert.equal(record.outcome, 'warning', record.message);
+      assert.equal(record.reason, 'ORIGINALS_DAMAGED');
+      assert.ok(
+        kept.every((file) => victims.includes(file)),
+        kept.join(', '),
+      );
+      assert.ok(
+        (record.files?.versionedFiles ?? 0) >= victims.length - kept.length,
+        'versions are kept',
+      );
+      await withDriveMounted(sandbox, bed.drive, async (root) => {
+        for (const file of victims) {
+          const onDrive = await readFile(path.join(root, 'immich-backup', 'files', 'upload', file));
+          const live = await readFile(path.join(bed.libraryDir, 'upload', file));
+          assert.equal(onDrive.equals(live), !kept.includes(file), file);
+        }
+      });
     } finally {
       await bed.writeConfig();
     }

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { syncLibrary } from '../../adapters/rsync.js';
+import { emptyChanges } from '../../adapters/rsync-output.js';
 import { listDumps } from '../../drive-content/dumps.js';
 import { AgentError } from '../../errors.js';
 import { formatBytes } from '../../format.js';
@@ -21,8 +22,8 @@ export interface Measurement {
   freeInodes: number;
   /** The guard's count, exempt folders left out; null when the guard is off. */
   changes: ChangeCount | null;
-  /** The files the copy would replace (exempt folders left out); null when the guard is off. */
-  replaced: ReplacedList | null;
+  /** The files the copy would replace (exempt folders left out), whether the guard is on or off. */
+  replaced: ReplacedList;
 }
 
 /**
@@ -40,16 +41,17 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
     timeoutMs: measureTimeoutMs,
     signal: context.signal,
   };
-  // Off (guard.enabled: false), the same dry runs measure only the space.
+  // Off (guard.enabled: false), nothing is counted against the mass-change limits; the replaced
+  // files are still listed, for the originals check (which guard.enabled does not turn off).
   const counting = context.config.guard.enabled;
   const originals = await syncLibrary(
     context.gateway,
     {
       ...base,
       excludeFolders: exempt,
-      itemize: counting,
+      itemize: true,
       countMissing: counting,
-      listReplaced: counting ? replacedListLimit : undefined,
+      listReplaced: replacedListLimit,
     },
     true,
   );
@@ -59,14 +61,14 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
       : null;
   const dump = (await listDumps(target.backupDir, context.log)).at(-1)?.bytes ?? 0;
   const info = await statfs(target.root);
-  const changes = originals.changes;
+  const changes = originals.changes ?? emptyChanges();
   return {
     newData: originals.transferredBytes + (regenerable?.transferredBytes ?? 0),
     newFiles: originals.transferredFiles + (regenerable?.transferredFiles ?? 0),
     dump,
     free: info.blocks > 0 ? info.bavail * info.bsize : null,
     freeInodes: info.ffree,
-    changes: changes
+    changes: counting
       ? {
           libraryFiles: originals.totalFiles,
           newFiles: originals.createdFiles,
@@ -74,14 +76,12 @@ export async function measure(context: StepContext, target: PreparedDrive): Prom
           missingFiles: changes.missingFiles,
         }
       : null,
-    replaced: changes
-      ? {
-          replacedFiles: changes.replacedFiles,
-          paths: changes.replacedPaths,
-          notListed: changes.replacedNotListed,
-          notUtf8: changes.replacedNotUtf8,
-        }
-      : null,
+    replaced: {
+      replacedFiles: changes.replacedFiles,
+      paths: changes.replacedPaths,
+      notListed: changes.replacedNotListed,
+      notUtf8: changes.replacedNotUtf8,
+    },
   };
 }
 
@@ -127,7 +127,7 @@ export async function checkSpaceAndChanges(
   }
   // Once the copy may go ahead (a mass change or a full drive is refused before any file is
   // read), and before Immich stops: which files about to be replaced are damaged originals.
-  if (measured.replaced) await guardOriginals(context, measured.replaced);
+  await guardOriginals(context, measured.replaced);
 }
 
 /** The mass-change guard: refuse (MASS_CHANGE) unless --accept-changes; the count goes on record. */

@@ -7,8 +7,9 @@ import {
 } from '../../adapters/immich-checksums.js';
 import { formatDuration, localDate, plural } from '../../format.js';
 import { openFolder, openRegularFile } from '../../restore/no-follow.js';
-import { defaultUploadMounts, libraryPathOf } from '../../verify/immich-catalogue.js';
+import { libraryPathOf } from '../../verify/immich-catalogue.js';
 import type { StepContext } from '../context.js';
+import { damagedListLimit, damagedMessage } from './damaged-message.js';
 
 /**
  * Immich never changes an original after upload. A file the copy would replace on the drive is
@@ -100,17 +101,35 @@ export interface ReplacedList {
   notUtf8: number;
 }
 
+/** Immich's live database, asked for the checksums of the paths it stores. */
+export function checksumLookupFor(context: StepContext): ChecksumLookup {
+  const { config } = context;
+  return createChecksumLookup(context.docker, {
+    container: config.immich.databaseContainer,
+    user: config.immich.databaseUser,
+    database: config.immich.databaseName,
+    password: config.secrets.databasePassword,
+    signal: context.signal,
+  });
+}
+
+/** The verdict onto the record: the damaged paths capped, their count kept (the full list is the run's). */
+export function recordOriginals(context: StepContext, verdict: OriginalsVerdict): void {
+  context.state.damagedOriginals = [...verdict.damaged];
+  context.state.originals = {
+    checked: verdict.checked,
+    damaged: verdict.damaged.slice(0, damagedListLimit),
+    damagedCount: verdict.damaged.length,
+    unknown: verdict.unknown,
+  };
+}
+
 /** The check, before Immich is stopped; its verdict goes on record and to the sync step. */
 export async function guardOriginals(context: StepContext, replaced: ReplacedList): Promise<void> {
   const { config, log, state } = context;
   if (replaced.replacedFiles === 0) return;
   const started = Date.now();
-  const lookup = createChecksumLookup(context.docker, {
-    container: config.immich.databaseContainer,
-    user: config.immich.databaseUser,
-    database: config.immich.databaseName,
-    password: config.secrets.databasePassword,
-  });
+  const lookup = checksumLookupFor(context);
   let library: FileHandle | null = null;
   let verdict: OriginalsVerdict;
   try {
@@ -119,55 +138,63 @@ export async function guardOriginals(context: StepContext, replaced: ReplacedLis
     verdict = await checkOriginals(replaced.paths, {
       lookup: (paths) => lookup.lookup(paths),
       hash: (relative) => sha1Of(folder, relative, context.signal),
-      uploadMounts: uploadMountsOf(config.immich),
+      uploadMounts: config.immich.uploadMounts,
     });
   } catch (error) {
     if (context.signal.aborted) throw error;
-    // Nothing is lost by copying: every replaced copy is kept in versions/.
-    const message = `Could not check ${plural(replaced.replacedFiles, 'replaced file')} against Immich's own checksums (${(error as Error).message}); they were copied as usual, their previous copies kept in versions/.`;
-    state.originals = { checked: 0, damaged: [], unknown: replaced.replacedFiles };
+    // Nothing is lost by copying: every replaced copy is kept in versions/, and the copies are
+    // checked again after the copy (recheck-originals.ts).
+    const message = `Could not check ${plural(replaced.replacedFiles, 'replaced file')} against Immich's own checksums before the copy (${(error as Error).message}); they are copied as usual, their previous copies kept in versions/.`;
+    recordOriginals(context, { checked: 0, damaged: [], unknown: replaced.replacedFiles });
     state.warn(message);
     log.warn({ step: 'guard', err: error }, message);
     return;
   } finally {
     await library?.close();
   }
-  state.originals = {
-    checked: verdict.checked,
-    damaged: verdict.damaged,
-    unknown: verdict.unknown + replaced.notListed + replaced.notUtf8,
-  };
+  const notChecked = replaced.notListed + replaced.notUtf8;
+  recordOriginals(context, { ...verdict, unknown: verdict.unknown + notChecked });
   log.info(
-    { step: 'guard', ...state.originals, damaged: verdict.damaged.length },
-    `Checked ${plural(verdict.checked, 'replaced original')} against Immich's own checksums in ${formatDuration(Date.now() - started)}: ${verdict.damaged.length === 0 ? 'none is damaged' : `${verdict.damaged.length} damaged`}; ${plural(state.originals.unknown, 'replaced file')} Immich has no checksum for.`,
+    { step: 'guard', checked: verdict.checked, damaged: verdict.damaged.length },
+    `Checked ${plural(verdict.checked, 'replaced original')} against Immich's own checksums in ${formatDuration(Date.now() - started)}: ${verdict.damaged.length === 0 ? 'none is damaged' : `${verdict.damaged.length} damaged`}; ${plural(verdict.unknown + notChecked, 'replaced file')} Immich has no checksum for.`,
   );
-  if (replaced.notListed > 0) {
-    const message = `${plural(replaced.notListed, 'more replaced file')} than the ${replacedListLimit.toLocaleString('en-US')} checked were copied without checking them against Immich's checksums; their previous copies are kept in versions/.`;
-    state.warn(message);
-    log.warn({ step: 'guard', notChecked: replaced.notListed }, message);
-  }
+  warnIfNoneKnown(context, replaced.paths, verdict);
+  if (replaced.notListed > 0)
+    log.info(
+      { step: 'guard', notChecked: replaced.notListed },
+      `${plural(replaced.notListed, 'more replaced file')} than the ${replacedListLimit.toLocaleString('en-US')} checked now are checked after the copy.`,
+    );
   if (verdict.damaged.length > 0) {
-    const message = damagedMessage(verdict.damaged, localDate(state.startedAt));
+    const message = damagedMessage(verdict.damaged, localDate(state.startedAt), 'kept');
     state.warnWithCode('ORIGINALS_DAMAGED', message);
-    log.warn({ step: 'guard', damaged: verdict.damaged.slice(0, 1000) }, message);
+    log.warn({ step: 'guard', damaged: verdict.damaged.slice(0, damagedListLimit) }, message);
   }
 }
 
-function damagedMessage(damaged: readonly string[], today: string): string {
-  const shown = damaged.slice(0, 10).map(shownName).join(', ');
-  const more = damaged.length > 10 ? ` and ${damaged.length - 10} more (last-run --json)` : '';
-  const one = damaged.length === 1;
-  return `${plural(damaged.length, 'original')} in the library no longer ${one ? 'matches' : 'match'} Immich's own checksum, though Immich never changes an original (a failing disk, a script or ransomware does): ${shown}${more}. ${one ? 'Its good copy' : 'Their good copies'} on the drive ${one ? 'was' : 'were'} kept, not overwritten. Look at ${one ? 'it' : 'them'} in the library, and put a good copy back with: immich-backup-agent restore --path <file> --as-of ${today} --yes.`;
+/**
+ * Originals under library/ or upload/ replaced, and not one known to the database: the paths
+ * Immich stores probably start elsewhere (a mount the compose file does not show), and the
+ * check saw nothing. Said in the log, not guessed at.
+ */
+export function warnIfNoneKnown(
+  context: StepContext,
+  paths: readonly string[],
+  verdict: OriginalsVerdict,
+): void {
+  const originals = paths.filter((item) => /^(library|upload)\//.test(item)).length;
+  if (originals === 0 || verdict.checked > 0) return;
+  context.log.warn(
+    {
+      step: 'guard',
+      replacedOriginals: originals,
+      uploadMounts: context.config.immich.uploadMounts,
+    },
+    `${plural(originals, 'replaced file')} under library/ or upload/, and Immich's database knows none of them by the paths tried (${context.config.immich.uploadMounts.join(', ')}): if Immich sees the library at another path, its originals are not checked. Check the server's volumes in the compose file.`,
+  );
 }
 
-/** A name as text for a message: as it is, or JSON-quoted when it holds control characters. */
-function shownName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : name;
-}
-
-/** The live file's SHA-1, read in a stream, opened without following links. */
-async function sha1Of(
+/** A file's SHA-1 under `base` (the library, or files/ on the drive), opened without following links. */
+export async function sha1Of(
   library: FileHandle,
   relative: string,
   signal: AbortSignal,
@@ -190,14 +217,4 @@ async function sha1Of(
   } finally {
     await file.close();
   }
-}
-
-/** Where the library is mounted in Immich's containers (immich.uploadMounts once it exists). */
-function uploadMountsOf(immich: object): readonly string[] {
-  const mounts = (immich as { uploadMounts?: unknown }).uploadMounts;
-  return Array.isArray(mounts) &&
-    mounts.length > 0 &&
-    mounts.every((mount) => typeof mount === 'string')
-    ? mounts
-    : defaultUploadMounts;
 }

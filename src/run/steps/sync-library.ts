@@ -6,6 +6,8 @@ import { ensureFolderOnDrive, keepRootOwned } from '../../session/drive-folders.
 import { syncLibrary, type SyncProgress, type SyncResult } from '../../adapters/rsync.js';
 import { AgentError, isAgentError } from '../../errors.js';
 import { measure } from './check-space.js';
+import { replacedListLimit } from './guard-originals.js';
+import { recheckCopiedOriginals } from './recheck-originals.js';
 import { assertDriveStillThere } from './drive-still-there.js';
 import { driveWriteError } from '../../adapters/drive-errors.js';
 import { usbSpeedWarning } from '../../adapters/sysfs-usb.js';
@@ -33,7 +35,7 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
   );
   const started = Date.now();
   const exempt = config.versions.exempt;
-  const kept = state.originals?.damaged.length ?? 0;
+  const kept = state.damagedOriginals.length;
   if (kept > 0 && !context.request.dryRun)
     log.info(
       { step: 'sync', keptFiles: kept },
@@ -74,12 +76,15 @@ export async function syncStep(context: StepContext, target: PreparedDrive): Pro
         excludeFolders: exempt,
         // Originals whose live copy no longer matches Immich's checksum: the drive's good copy
         // stays as it is (see guard-originals.ts).
-        leaveAlone: state.originals?.damaged,
+        leaveAlone: state.damagedOriginals,
         itemize: true,
+        // What it replaced is checked again once copied (recheck-originals.ts).
+        listReplaced: versionsDir ? replacedListLimit : undefined,
         replacedFilesDir: versionsDir ? path.join(target.backupDir, versionsDir) : undefined,
       },
       context.request.dryRun,
     );
+    if (versionsDir) await recheckCopiedOriginals(context, target, versionsDir, originals.changes);
     // Immich regenerates thumbs/ and encoded-video/: copied, but not versioned.
     regenerable =
       exempt.length > 0

@@ -33,11 +33,11 @@ const withServerVolumes = async (volumes: string): Promise<string> =>
   );
 
 describe("the server's mount of UPLOAD_LOCATION comes from the compose file", () => {
-  test("Immich's current compose file mounts it at /data", async () => {
+  test("Immich's current compose file mounts it at /data (and the old default is tried too)", async () => {
     const found = await install(
       await readFile(path.join(fixtures, 'immich-docker-compose.yml'), 'utf8'),
     );
-    assert.deepEqual(found.uploadMounts, ['/data']);
+    assert.deepEqual(found.uploadMounts, ['/data', '/usr/src/app/upload']);
     assert.deepEqual(found.problems, []);
   });
 
@@ -46,7 +46,7 @@ describe("the server's mount of UPLOAD_LOCATION comes from the compose file", ()
       await readFile(path.join(fixtures, 'immich-docker-compose-v1.yml'), 'utf8'),
       'immich-example-v1.env',
     );
-    assert.deepEqual(found.uploadMounts, ['/usr/src/app/upload']);
+    assert.deepEqual(found.uploadMounts, ['/usr/src/app/upload', '/data']);
   });
 
   test('the long syntax, a read-only mount, and the folder written out instead of the variable', async () => {
@@ -55,9 +55,10 @@ describe("the server's mount of UPLOAD_LOCATION comes from the compose file", ()
         '      - type: bind\n        source: ${UPLOAD_LOCATION}\n        target: /photos/\n',
       ),
     );
-    assert.deepEqual(long.uploadMounts, ['/photos']);
+    // What the file says first; the defaults after it, always (a wrong mount still finds them).
+    assert.deepEqual(long.uploadMounts, ['/photos', '/data', '/usr/src/app/upload']);
     const literal = await install(await withServerVolumes('      - ./library:/srv/upload:ro\n'));
-    assert.deepEqual(literal.uploadMounts, ['/srv/upload']);
+    assert.deepEqual(literal.uploadMounts, ['/srv/upload', '/data', '/usr/src/app/upload']);
   });
 
   test("a target with '..' or a relative one is refused and named; the defaults are used", async () => {
@@ -92,11 +93,17 @@ describe('uploadMountsOf reads one service', () => {
       { type: 'volume', source: '${UPLOAD_LOCATION}', target: '/e' },
       { source: '/srv/immich library', target: '/f' },
       '${UPLOAD_LOCATION}:relative',
+      '${UPLOAD_LOCATION}:/',
+      { source: '${UPLOAD_LOCATION}', target: '//' },
       42,
     ];
     assert.deepEqual(uploadMountsOf({ volumes }, env, '/opt/immich'), {
       targets: ['/a', '/b', '/d', '/f'],
-      refused: ['the server\'s volume target "relative" is not an absolute path'],
+      refused: [
+        'the server\'s volume target "relative" is not an absolute path',
+        'the server\'s volume target "/" is the container\'s root',
+        'the server\'s volume target "/" is the container\'s root',
+      ],
     });
   });
 

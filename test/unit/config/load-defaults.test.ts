@@ -55,7 +55,7 @@ describe('loadConfig fills in defaults', () => {
       composeFile: path.join(appDir, 'docker-compose.yml'),
       envFile: path.join(appDir, '.env'),
       immichVersion: 'release',
-      uploadMounts: ['/data'],
+      uploadMounts: ['/data', '/usr/src/app/upload'],
     });
     assert.deepEqual(config.secrets, { databasePassword: 'postgres', all: ['postgres'] });
   });

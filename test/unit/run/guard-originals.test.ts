@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { ImmichChecksum } from '../../../src/adapters/immich-checksums.js';
+import type { StepContext } from '../../../src/run/context.js';
+import { RunState } from '../../../src/run/run-state.js';
+import { damagedMessage } from '../../../src/run/steps/damaged-message.js';
 import {
   checkOriginals,
   immichPathsOf,
   isContentChecksum,
+  recordOriginals,
+  warnIfNoneKnown,
 } from '../../../src/run/steps/guard-originals.js';
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
@@ -158,5 +163,56 @@ describe('Immich paths of a library file', () => {
     assert.equal(isContentChecksum(row('x', { algorithm: 'sha1-path' })), false);
     assert.equal(isContentChecksum(row('x', { algorithm: null })), true);
     assert.equal(isContentChecksum(row('x', { algorithm: null, isExternal: true })), false);
+  });
+});
+
+describe('what the record and the messages say of many damaged originals', () => {
+  const names = Array.from({ length: 1500 }, (_, index) => `library/admin/IMG_${index}.jpg`);
+  const runState = () =>
+    new RunState('r1', 'manual', new Date('2026-12-07T10:00:00Z'), {
+      dryRun: false,
+      forced: false,
+      catchUp: false,
+      agentVersion: 'test',
+    });
+
+  test('the record names the first 1,000 and counts them all; the copy leaves every one alone', () => {
+    const state = runState();
+    recordOriginals({ state } as unknown as StepContext, {
+      checked: 1500,
+      damaged: names,
+      unknown: 2,
+    });
+    assert.equal(state.originals?.damaged.length, 1000);
+    assert.equal(state.originals?.damagedCount, 1500);
+    assert.equal(state.originals?.unknown, 2);
+    assert.equal(state.damagedOriginals.length, 1500);
+    assert.match(
+      damagedMessage(names, '2026-12-07', 'kept'),
+      /IMG_9\.jpg and 1490 more \(last-run --json, the first 1000\)\. Their good copies on the drive were kept/,
+    );
+    assert.match(
+      damagedMessage(names.slice(0, 1), '2026-12-07', 'put back'),
+      /IMG_0\.jpg\. It changed while the backup ran; the previous copy was put back on the drive from versions\//,
+    );
+  });
+
+  test('replaced files under library/ or upload/ that the database knows none of are said in the log', () => {
+    const warned: string[] = [];
+    const context = {
+      config: { immich: { uploadMounts: ['/photos', '/data'] } },
+      log: { warn: (_fields: unknown, message: string) => warned.push(message) },
+    } as unknown as StepContext;
+    const none = { checked: 0, damaged: [], unknown: 2 };
+    warnIfNoneKnown(context, ['library/a.jpg', 'thumbs/b.webp'], none);
+    assert.equal(warned.length, 1);
+    assert.match(warned[0] ?? '', /1 replaced file under library\/ or upload\/.*\/photos, \/data/);
+    warnIfNoneKnown(context, ['library/a.jpg'], { ...none, checked: 1 });
+    warnIfNoneKnown(context, ['profile/u/avatar.png'], none);
+    assert.equal(
+      warned.length,
+      1,
+      'not when one is known, nor for files outside library/ and upload/',
+    );
   });
 });

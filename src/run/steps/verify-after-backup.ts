@@ -31,7 +31,7 @@ export async function verifyAfterBackup(
     sampleSize: config.verify.sampleSize,
     signal: context.signal,
     notStored: state.files?.notStored?.names,
-    keptGood: state.originals?.damaged,
+    keptGood: state.damagedOriginals,
   });
   const problems = report.checks
     .filter((check) => !check.ok)

@@ -94,17 +94,24 @@ export async function readReadBackState(
  * clock. The cycle restarts now, behind (what it read still counts for nothing proven), and a
  * completed cycle's times stay but prove nothing (daysSince gives null for them).
  */
+/** A cycle starting now: the cursor at the ring's beginning, nothing read in it yet. */
+function cycleFrom(now: Date) {
+  return {
+    cycleStartedAt: now.toISOString(),
+    cursor: null,
+    cycleCoverage: 0,
+    cycleCheckedFiles: 0,
+    cycleCheckedBytes: 0,
+  };
+}
+
 export function withoutFutureTimes(state: ReadBackState, now: Date): ReadBackState {
   const ahead = (time: string | null): boolean =>
     time !== null && Date.parse(time) > now.getTime() + 60_000;
   if (!ahead(state.cycleStartedAt)) return state;
   return {
     ...state,
-    cycleStartedAt: now.toISOString(),
-    cursor: null,
-    cycleCoverage: 0,
-    cycleCheckedFiles: 0,
-    cycleCheckedBytes: 0,
+    ...cycleFrom(now),
     behind: true,
   };
 }
@@ -174,11 +181,7 @@ export function advanceCursor(state: ReadBackState, read: SliceRead): ReadBackSt
   if (end >= ordered.length) {
     return {
       ...common,
-      cycleStartedAt: now.toISOString(),
-      cursor: null,
-      cycleCoverage: 0,
-      cycleCheckedFiles: 0,
-      cycleCheckedBytes: 0,
+      ...cycleFrom(now),
       lastFullCycleAt: now.toISOString(),
       lastCycleStartedAt: state.cycleStartedAt,
     };
@@ -200,11 +203,7 @@ export function fullCycleDone(
 ): ReadBackState {
   return {
     ...state,
-    cycleStartedAt: now.toISOString(),
-    cursor: null,
-    cycleCoverage: 0,
-    cycleCheckedFiles: 0,
-    cycleCheckedBytes: 0,
+    ...cycleFrom(now),
     lastFullCycleAt: now.toISOString(),
     lastCycleStartedAt: startedAt.toISOString(),
     behind: false,

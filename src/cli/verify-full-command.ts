@@ -5,11 +5,14 @@ import { verifyOriginals, type FullReadBackReport } from '../verify/full-read-ba
 import type { NamedList } from '../verify/read-back.js';
 import { createProgressBar } from './progress-bar.js';
 import { withBackupDrive } from './setup.js';
+import { AgentError, isAgentError } from '../errors.js';
+import { abortWhenWanted } from '../session/lock-yield.js';
 
 /**
  * `verify --full [--date D] [--json]`: every original on the drive read back against Immich's
- * own checksum from the newest dump (or that day's). Holds the run lock like `verify` (a backup
- * started meanwhile exits 75), never stops Immich. A progress bar on stderr on a terminal.
+ * own checksum from the newest dump (or that day's). Holds the run lock, but gives way to a
+ * backup that asks for it (session/lock-yield.ts): then it stops and exits 75. Never stops
+ * Immich. A progress bar on stderr on a terminal.
  */
 export async function verifyFullReport(
   configFlag: string | undefined,
@@ -19,34 +22,68 @@ export async function verifyFullReport(
   try {
     return await withBackupDrive(
       configFlag,
-      { lock: true, trigger: 'verify', console: bar?.console ?? process.stderr },
-      async (session) =>
-        verifyOriginals(
-          {
-            backupDir: session.target.backupDir,
-            filesDir: session.target.filesDir,
-            filesystemType: session.target.filesystemType,
-            uuid: session.target.filesystem.uuid,
-          },
-          {
-            date,
-            dumpSource: (dumpFile) =>
-              dumpSource(dumpFile, session.config.immich.databaseName, session.deps.signal),
-            uploadMounts: session.config.immich.uploadMounts,
-            // What the drive refused at the last backup to it is named, not counted missing.
-            notStored: (await session.deps.history.latestUsing(session.target.filesystem.uuid))
-              ?.files?.notStored?.names,
-            signal: session.deps.signal,
-            onProgress: bar ? (progress) => bar.update(progress) : undefined,
-            now: session.deps.clock,
-            stateDir: session.config.stateDir,
-            log: session.logger,
-          },
-        ),
+      { lock: true, trigger: 'verify-full', console: bar?.console ?? process.stderr },
+      async (session) => {
+        // A backup that wants the drive meanwhile comes first: this read stops and says so.
+        const wanted = await abortWhenWanted(session.config.stateDir);
+        const signal = AbortSignal.any([session.deps.signal, wanted.signal]);
+        try {
+          const report = await readEveryOriginal(session, signal, date, bar);
+          if (wanted.signal.aborted) throw gaveWay(report);
+          return report;
+        } catch (error) {
+          if (wanted.signal.aborted && !isAgentError(error, 'ALREADY_RUNNING')) throw gaveWay(null);
+          throw error;
+        } finally {
+          wanted.stop();
+        }
+      },
     );
   } finally {
     bar?.clear();
   }
+}
+
+function gaveWay(report: FullReadBackReport | null): AgentError {
+  const far = report
+    ? ` after ${plural(report.originals.checked, 'original')}`
+    : ' before reading the originals';
+  return new AgentError(
+    'ALREADY_RUNNING',
+    `verify --full stopped${far}: a backup needed the drive, and backups come first.`,
+    { step: 'verify', hint: 'Run verify --full again once the backup is done.' },
+  );
+}
+
+type Session = Parameters<Parameters<typeof withBackupDrive>[2]>[0];
+
+async function readEveryOriginal(
+  session: Session,
+  signal: AbortSignal,
+  date: string | undefined,
+  bar: ReturnType<typeof createProgressBar> | null,
+): Promise<FullReadBackReport> {
+  // What the drive refused at the last backup to it is named, not counted missing.
+  const last = await session.deps.history.latestUsing(session.target.filesystem.uuid);
+  return verifyOriginals(
+    {
+      backupDir: session.target.backupDir,
+      filesDir: session.target.filesDir,
+      filesystemType: session.target.filesystemType,
+      uuid: session.target.filesystem.uuid,
+    },
+    {
+      date,
+      dumpSource: (dumpFile) => dumpSource(dumpFile, session.config.immich.databaseName, signal),
+      uploadMounts: session.config.immich.uploadMounts,
+      notStored: last?.files?.notStored?.names,
+      signal,
+      onProgress: bar ? (progress) => bar.update(progress) : undefined,
+      now: session.deps.clock,
+      stateDir: session.config.stateDir,
+      log: session.logger,
+    },
+  );
 }
 
 const listed = (label: string, list: NamedList): string[] => {

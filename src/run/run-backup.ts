@@ -5,6 +5,7 @@ import type { RunRecord } from '../history/record.js';
 import { chooseDrive } from '../session/choose-drive.js';
 import type { RunDeps } from '../session/deps.js';
 import { readLockOwner, takeRunLock, type HeldLock } from '../session/lock.js';
+import { clearYieldRequest, waitForYield } from '../session/lock-yield.js';
 import { prepareDrive } from '../session/prepare-drive.js';
 import { recoverLeftovers } from '../session/recovery.js';
 import { newRunId } from '../session/run-id.js';
@@ -201,9 +202,19 @@ async function takeLock(context: StepContext): Promise<HeldLock | null> {
     }
     return null;
   }
-  return takeRunLock(config.stateDir, {
-    runId: context.runId,
-    trigger: state.trigger,
-    startedAt: state.startedAt.toISOString(),
-  });
+  const lock = await takeRunLock(
+    config.stateDir,
+    { runId: context.runId, trigger: state.trigger, startedAt: state.startedAt.toISOString() },
+    {
+      // A full verification gives way to a backup: ask it to stop, and wait for the lock.
+      waitFor: waitForYield(config.stateDir, context.runId, (holder) =>
+        context.log.info(
+          { step: 'lock', holder: holder.runId },
+          `verify --full (pid ${holder.pid}) holds the drive: asked it to stop for this backup, waiting.`,
+        ),
+      ),
+    },
+  );
+  await clearYieldRequest(config.stateDir);
+  return lock;
 }

@@ -29,6 +29,7 @@ export interface HeldLock {
 export async function takeRunLock(
   stateDir: string,
   owner: Omit<LockOwner, 'pid' | 'processStart'>,
+  options: LockOptions = {},
 ): Promise<HeldLock> {
   try {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
@@ -51,7 +52,12 @@ export async function takeRunLock(
       },
     );
   }
-  return acquireLock(lockFile, owner);
+  return acquireLock(lockFile, owner, options);
+}
+
+export interface LockOptions {
+  /** Called when a live holder has the lock: true to wait and try again (lock-yield.ts). */
+  waitFor?: (holder: LockOwner) => Promise<boolean>;
 }
 
 /**
@@ -63,6 +69,7 @@ export async function takeRunLock(
 export async function acquireLock(
   file: string,
   owner: Omit<LockOwner, 'pid' | 'processStart'>,
+  options: LockOptions = {},
 ): Promise<HeldLock> {
   const me: LockOwner = {
     pid: process.pid,
@@ -83,6 +90,10 @@ export async function acquireLock(
       if (raw === null) continue; // released meanwhile: try again
       const holder = parseOwner(raw);
       if (holder && (await isAlive(holder))) {
+        if (options.waitFor && (await options.waitFor(holder))) {
+          attempt -= 1; // waiting, not a failed attempt: waitFor's own deadline ends it
+          continue;
+        }
         throw new AgentError(
           'ALREADY_RUNNING',
           `Another backup (run ${holder.runId}, ${holder.trigger}, pid ${holder.pid}) has been running since ${holder.startedAt}.`,

@@ -1,14 +1,26 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, readFile, rm, stat, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Status } from '../../src/cli/status-read.js';
 import type { FullReadBackReport } from '../../src/verify/full-read-back.js';
+import { execa } from 'execa';
+import { agentEnv, cliPath, type CliResult } from '../env/cli.js';
 import { isRunning } from '../env/containers.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { containerStartedAt } from '../env/inspect.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
+
+/** Waits (up to 60 s) for `condition`, looking every 50 ms. */
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let tries = 0; tries < 1200; tries += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting: ${what}`);
+}
 
 describe('the drive proves itself against Immich’s own checksums', () => {
   let sandbox: Sandbox;
@@ -103,6 +115,55 @@ describe('the drive proves itself against Immich’s own checksums', () => {
       (await bed.run('status')).stdout,
       /every original re-read within the last 0 days; 0 mismatches/,
     );
+  });
+
+  test('verify --full gives way to a backup that needs the drive: the backup runs, the check says to run again', async () => {
+    const lockFile = path.join(bed.stateDir, 'run.lock');
+    const holder = async (): Promise<string | null> =>
+      readFile(lockFile, 'utf8')
+        .then((text) => (JSON.parse(text) as { trigger: string }).trigger)
+        .catch(() => null);
+    // This backup leaves the read-back's cycle alone (the tests after it count on it).
+    await bed.writeConfig({ verify: { readBackSeconds: 0, fullCycleDays: 56 } });
+    const verifying = execa('node', [cliPath, '--config', bed.configFile, 'verify', '--full'], {
+      reject: false,
+      env: agentEnv(),
+      stdin: 'ignore',
+    });
+    const pid = verifying.pid as number;
+    let backup: Promise<CliResult> | null = null;
+    try {
+      await until(async () => (await holder()) === 'verify-full', 'verify --full holds the lock');
+      // Paused while it holds the drive, so the backup surely finds it there.
+      process.kill(pid, 'SIGSTOP');
+      backup = bed.run('run');
+      await until(
+        () => Promise.resolve(existsSync(path.join(bed.stateDir, 'lock.wanted'))),
+        'the backup asks it to stop',
+      );
+      process.kill(pid, 'SIGCONT');
+      const verified = await verifying;
+      assert.equal(verified.exitCode, 75, String(verified.stdout) + String(verified.stderr));
+      assert.match(String(verified.stdout), /a backup needed the drive, and backups come first/);
+      const result = await backup;
+      assert.equal(result.exitCode, 0, result.stdout.slice(-2000) + result.stderr);
+      const record = await bed.lastRun();
+      assert.equal(record.outcome, 'success', record.message);
+      assert.ok(record.database && record.files, 'the backup was made');
+      assert.equal(existsSync(path.join(bed.stateDir, 'lock.wanted')), false);
+      assert.equal(await isRunning(bed.server), true);
+    } finally {
+      // Never left paused, whatever failed (it may have ended already).
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+      verifying.kill();
+      await verifying;
+      await backup;
+      await bed.writeConfig({ verify: { readBackSeconds: 300, fullCycleDays: 56 } });
+    }
   });
 
   test('a flipped byte and a lost original on the drive are named, and nothing else', async () => {

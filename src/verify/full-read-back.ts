@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { whyNotStorable } from '../adapters/filesystem-types.js';
 import { listDumps, pickDump } from '../drive-content/dumps.js';
 import type { Logger } from '../log/logger.js';
 import { NotFollowed, openFolder, openRegularFile } from '../restore/no-follow.js';
@@ -9,10 +8,9 @@ import {
   newReadBackState,
   readReadBackState,
   writeReadBackState,
-  type SliceRead,
 } from './read-back-state.js';
 import { readBackOriginals, type NamedList } from './read-back.js';
-import { damageKinds } from './rolling-read-back.js';
+import { damageCollector } from './rolling-read-back.js';
 
 export interface FullReadBackReport {
   /** No original mismatched, missing, unreadable or replaced by something not a file. */
@@ -84,17 +82,11 @@ export async function verifyOriginals(
   const newest = entry.name === dumps.at(-1)?.name;
   const source = options.source ?? options.dumpSource(path.join(target.backupDir, entry.name));
   const catalogue = await collectOriginals(source, options.uploadMounts);
-  const notStored = new Set(options.notStored ?? []);
-  const found: SliceRead['found'] = [];
+  const { found, ...collect } = damageCollector(options.notStored, target.filesystemType);
   const total = catalogue.originals.length;
   const read = await readBackOriginals(target.filesDir, catalogue.originals, {
     signal: options.signal,
-    notStorable: (file) =>
-      notStored.has(file) || whyNotStorable(file, target.filesystemType) !== null,
-    onProblem(kind, item) {
-      const as = damageKinds[kind];
-      if (as) found.push({ kind: as, path: item.path, id: item.id });
-    },
+    ...collect,
     onProgress: (progress) =>
       options.onProgress?.({ done: progress.items, total, bytes: progress.checkedBytes }),
   });

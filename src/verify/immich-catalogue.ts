@@ -51,7 +51,9 @@ export const regenerableKinds: ReadonlySet<ReferencedKind> = new Set([
 ]);
 
 /** Is the asset's checksum the SHA-1 of its original's content (what a read-back can check)? */
-export function hasContentChecksum(asset: CatalogueAsset): boolean {
+export function hasContentChecksum<
+  T extends { checksum: string | null; algorithm: string | null; isExternal: boolean },
+>(asset: T): asset is T & { checksum: string } {
   if (asset.checksum === null) return false;
   if (asset.algorithm !== null) return asset.algorithm === 'sha1';
   return !asset.isExternal;

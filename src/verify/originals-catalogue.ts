@@ -75,7 +75,7 @@ export async function collectOriginals(
         outside.add(asset.originalPath);
         return;
       }
-      if (!hasContentChecksum(asset) || asset.checksum === null) {
+      if (!hasContentChecksum(asset)) {
         catalogue.notCheckable += 1;
         return;
       }

@@ -15,7 +15,12 @@ import {
   type ReadBackState,
   type SliceRead,
 } from './read-back-state.js';
-import { readBackOriginals, type ProblemKind, type ReadBackResult } from './read-back.js';
+import {
+  readBackOriginals,
+  type ProblemKind,
+  type ReadBackOptions,
+  type ReadBackResult,
+} from './read-back.js';
 
 export interface RollingReadBackInput {
   stateDir: string;
@@ -50,12 +55,35 @@ export interface RollingReadBack {
 }
 
 /** The problems a path of the drive can have, as the state keeps them. */
-export const damageKinds: Partial<Record<ProblemKind, 'mismatch' | 'missing'>> = {
+const damageKinds: Partial<Record<ProblemKind, 'mismatch' | 'missing'>> = {
   mismatch: 'mismatch',
   unreadable: 'mismatch',
   missing: 'missing',
   notFollowed: 'missing',
 };
+
+/**
+ * What a read of the drive's originals is told and gathers, for the rolling and the full read
+ * alike: which paths the drive cannot store (named by the backup, or refused by its
+ * filesystem), and the problems found, as the state keeps them.
+ */
+export function damageCollector(
+  notStored: readonly string[] | undefined,
+  filesystemType: string,
+): Pick<ReadBackOptions<RingOriginal>, 'notStorable' | 'onProblem'> & {
+  found: SliceRead['found'];
+} {
+  const refused = new Set(notStored ?? []);
+  const found: SliceRead['found'] = [];
+  return {
+    found,
+    notStorable: (path) => refused.has(path) || whyNotStorable(path, filesystemType) !== null,
+    onProblem(kind, item) {
+      const as = damageKinds[kind];
+      if (as) found.push({ kind: as, path: item.path, id: item.id });
+    },
+  };
+}
 
 /**
  * One backup's slice of the rolling read-back: the originals of the dump in ring order, from
@@ -86,17 +114,11 @@ export async function rollingReadBack(input: RollingReadBackInput): Promise<Roll
   const recheck = ordered.filter(
     (original) => named.has(original.path) && !inSlice.has(original.path),
   );
-  const notStored = new Set(input.notStored ?? []);
-  const found: SliceRead['found'] = [];
+  const { found, ...collect } = damageCollector(input.notStored, drive.filesystemType);
   const read = await readBackOriginals<RingOriginal>(drive.filesDir, [...recheck, ...slice], {
     budgetMs: input.budgetSeconds * 1000,
     signal: input.signal,
-    notStorable: (path) =>
-      notStored.has(path) || whyNotStorable(path, drive.filesystemType) !== null,
-    onProblem(kind, item) {
-      const as = damageKinds[kind];
-      if (as) found.push({ kind: as, path: item.path, id: item.id });
-    },
+    ...collect,
   });
   const ranOutOfTime = read.stoppedEarly && input.signal?.aborted !== true && read.ioError === null;
   const reread = new Set(

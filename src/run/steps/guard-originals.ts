@@ -7,7 +7,7 @@ import {
 } from '../../adapters/immich-checksums.js';
 import { formatDuration, localDate, plural } from '../../format.js';
 import { openFolder, openRegularFile } from '../../restore/no-follow.js';
-import { libraryPathOf } from '../../verify/immich-catalogue.js';
+import { hasContentChecksum, libraryPathOf } from '../../verify/immich-catalogue.js';
 import type { StepContext } from '../context.js';
 import { damagedListLimit, damagedMessage } from './damaged-message.js';
 
@@ -58,9 +58,7 @@ export function immichPathsOf(relative: string, uploadMounts: readonly string[])
 export function isContentChecksum(
   row: ImmichChecksum,
 ): row is ImmichChecksum & { checksum: string } {
-  if (row.checksum === null) return false;
-  if (row.algorithm !== null) return row.algorithm === 'sha1';
-  return !row.isExternal;
+  return hasContentChecksum(row);
 }
 
 /** Judges each replaced file: matching Immich's checksum, damaged, or not known to Immich. */

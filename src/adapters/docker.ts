@@ -1,11 +1,13 @@
 import type { Duplex, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import {
   checkedContainerName as checked,
   translateDockerError as translate,
 } from './docker-errors.js';
 import { DockerDemux } from './docker-demux.js';
+import { collect, feedCommand, type ExecHandle, type ExecOutput } from './docker-exec-input.js';
+
+export type { ExecHandle, ExecOutput } from './docker-exec-input.js';
 
 export interface ContainerState {
   id: string;
@@ -14,15 +16,6 @@ export interface ContainerState {
   running: boolean;
   restarting: boolean;
   status: string;
-}
-
-export interface ExecHandle {
-  /** The command's stdout, demultiplexed; pipe it with backpressure. */
-  stdout: Readable;
-  /** The tail of what the command wrote to stderr so far. */
-  stderr(): string;
-  /** The exit code, once stdout has ended. */
-  exitCode(): Promise<number | null>;
 }
 
 /** The Docker engine, from the caller's side. */
@@ -56,12 +49,6 @@ export interface DockerAdapter {
   remove(name: string): Promise<void>;
   /** Names of the containers (running or not) that carry this label. */
   namesWithLabel(label: string): Promise<string[]>;
-}
-
-export interface ExecOutput {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 /** The engine `DOCKER_HOST` names (unix:// or tcp://), else /var/run/docker.sock. */
@@ -180,19 +167,9 @@ export function createDockerAdapter(
 
     async execWithInput(name, command, input, env = []) {
       const { handle, raw } = await startExec(name, command, env, true);
-      const output = collect(handle);
-      // The input goes in with backpressure; its end closes the command's stdin. A command that
-      // stops reading (psql stopping at the first error) breaks the pipe: its own exit code and
-      // stderr say more than the broken pipe, so they are what is reported.
-      let writeError: unknown = null;
-      await pipeline(input, raw).catch((error: unknown) => {
-        writeError = error;
-        raw.destroy();
-      });
-      const result = await output;
-      if (writeError !== null && result.exitCode === 0)
-        throw translate(writeError, `feed ${command[0]} in ${name}`, where);
-      return result;
+      return feedCommand(handle, raw, input, (error) =>
+        translate(error, `feed ${command[0]} in ${name}`, where),
+      );
     },
 
     async runThrowaway(options) {
@@ -227,12 +204,4 @@ export function createDockerAdapter(
       }
     },
   };
-}
-
-async function collect(handle: ExecHandle, limit = 1024 * 1024): Promise<ExecOutput> {
-  let stdout = '';
-  for await (const chunk of handle.stdout) {
-    if (stdout.length < limit) stdout += (chunk as Buffer).toString('utf8');
-  }
-  return { exitCode: await handle.exitCode(), stdout, stderr: handle.stderr() };
 }

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { DumpFormat } from '../adapters/database-dump.js';
@@ -84,8 +83,11 @@ export async function restoreDump(
   } finally {
     fix.destroy();
     if (!file.closed) {
+      // Only its closing is awaited: an error it may still emit (the chain torn down from
+      // psql's end) was already seen by the pipeline above.
+      const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
       file.destroy();
-      await once(file, 'close');
+      await closed;
     }
   }
 

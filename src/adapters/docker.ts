@@ -12,7 +12,10 @@ export type { ExecHandle, ExecOutput } from './docker-exec-input.js';
 export interface ContainerState {
   id: string;
   name: string;
+  /** The reference it was created from (`Config.Image`). */
   image: string;
+  /** The id (`sha256:…`) of the image it runs, whatever its reference points at now. */
+  imageId: string;
   running: boolean;
   restarting: boolean;
   status: string;
@@ -45,10 +48,24 @@ export interface DockerAdapter {
     env: readonly string[];
     labels: Record<string, string>;
   }): Promise<void>;
+  /** An image by reference or id: its id, tags and registry digests; null if not here. */
+  imageInfo(reference: string): Promise<ImageInfo | null>;
+  /** `docker save` of one image, as the engine streams it (an uncompressed tar). */
+  saveImage(reference: string): Promise<Readable>;
+  /** `docker load` of a tar stream (plain or compressed); fails with the engine's message. */
+  loadImage(tar: Readable): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */
   remove(name: string): Promise<void>;
   /** Names of the containers (running or not) that carry this label. */
   namesWithLabel(label: string): Promise<string[]>;
+}
+
+export interface ImageInfo {
+  /** `sha256:…`, the image's own digest: the same on every machine for the same image. */
+  id: string;
+  repoTags: string[];
+  /** `name@sha256:…` for images pulled from a registry; empty for built or loaded ones. */
+  repoDigests: string[];
 }
 
 /** The engine `DOCKER_HOST` names (unix:// or tcp://), else /var/run/docker.sock. */
@@ -125,6 +142,7 @@ export function createDockerAdapter(
           id: info.Id,
           name: info.Name.replace(/^\//, ''),
           image: info.Config.Image,
+          imageId: info.Image,
           running: info.State.Running,
           restarting: info.State.Restarting,
           status: info.State.Status,
@@ -183,6 +201,37 @@ export function createDockerAdapter(
           HostConfig: { NetworkMode: 'none', AutoRemove: false, ShmSize: 128 * 1024 * 1024 },
         });
         await container.start();
+      });
+    },
+
+    async imageInfo(reference) {
+      try {
+        const info = await docker.getImage(reference).inspect();
+        return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [] };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return null;
+        throw translate(error, `inspect image ${reference}`, where);
+      }
+    },
+
+    async saveImage(reference) {
+      return call(
+        `save image ${reference}`,
+        async () => (await docker.getImage(reference).get()) as Readable,
+      );
+    },
+
+    async loadImage(tar) {
+      await call('load an image', async () => {
+        const response = (await docker.loadImage(tar)) as Readable;
+        // The engine answers with a JSON progress stream; a failure is a line with "error".
+        let text = '';
+        for await (const chunk of response) text += (chunk as Buffer).toString('utf8');
+        for (const line of text.split('\n')) {
+          if (!line.trim()) continue;
+          const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+          if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
+        }
       });
     },
 

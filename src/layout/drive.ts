@@ -20,6 +20,19 @@ export const versionsFolder = 'versions';
 export const historyFolder = '.immich-backup-agent';
 
 /**
+ * The restore kit, `<backupDir>/restore-kit/`: what a new machine needs besides the backup
+ * (RESTORE.md, restore-kit.json, the agent as one file, and optionally the images).
+ */
+export const restoreKitFolder = 'restore-kit';
+export const restoreKitFiles = {
+  guide: 'RESTORE.md',
+  manifest: 'restore-kit.json',
+  agent: 'immich-backup-agent.mjs',
+  /** Saved images, `images/<hex of the image id>.tar.gz`: one file per image id, never two. */
+  images: 'images',
+} as const;
+
+/**
  * The token this agent wrote on the drive when it adopted it, in the drive's history folder. Its
  * name carries the id of the agent's key, so two agents (two machines, a fresh state folder)
  * sharing a drive keep a token each instead of overwriting each other's.

@@ -37,6 +37,8 @@ export const errorCodes = [
   'MASS_CHANGE',
   'ORIGINALS_DAMAGED',
   'BACKUP_DAMAGED',
+  'RESTORE_KIT_FAILED',
+  'IMAGE_MISSING',
   'INTERNAL',
 ] as const;
 
@@ -78,6 +80,7 @@ export const stepNames = [
   'restore',
   'prune-versions',
   'install',
+  'restore-kit',
 ] as const;
 
 export type StepName = (typeof stepNames)[number];

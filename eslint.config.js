@@ -14,6 +14,7 @@ const domain = [
   'drive-content',
   'notify',
   'install',
+  'restore-kit',
 ];
 const lowest = ['model', 'layout', 'files'];
 
@@ -24,9 +25,11 @@ const lowest = ['model', 'layout', 'files'];
 export const layerConfig = layers({
   'src/*.ts': { forbid: [...domain, ...lowest, 'adapters', 'cli', 'log'] },
   'src/cli/**/*.ts': { forbid: ['run/steps'] },
-  'src/{run,restore,verify,daemon,notify,install}/**/*.ts': { forbid: ['cli'] },
-  'src/{restore,verify,notify,install}/**/*.ts': { forbid: ['cli', 'run', 'daemon'] },
-  'src/session/**/*.ts': { forbid: ['cli', 'run', 'restore', 'verify', 'daemon', 'install'] },
+  'src/{run,restore,verify,daemon,notify,install,restore-kit}/**/*.ts': { forbid: ['cli'] },
+  'src/{restore,verify,notify,install,restore-kit}/**/*.ts': { forbid: ['cli', 'run', 'daemon'] },
+  'src/session/**/*.ts': {
+    forbid: ['cli', 'run', 'restore', 'verify', 'daemon', 'install', 'restore-kit'],
+  },
   'src/config/**/*.ts': { forbid: ['cli', ...domain] },
   'src/adapters/**/*.ts': { forbid: ['cli', ...domain, 'config'] },
   'src/{policy,history,drive-content}/**/*.ts': {
@@ -40,6 +43,7 @@ export const layerConfig = layers({
       'daemon',
       'notify',
       'install',
+      'restore-kit',
     ],
   },
   'src/{model,layout,files,log}/**/*.ts': {

@@ -5,9 +5,11 @@ import {
   translateDockerError as translate,
 } from './docker-errors.js';
 import { DockerDemux } from './docker-demux.js';
+import { imageCalls, type ImageInfo } from './docker-images.js';
 import { collect, feedCommand, type ExecHandle, type ExecOutput } from './docker-exec-input.js';
 
 export type { ExecHandle, ExecOutput } from './docker-exec-input.js';
+export type { ImageInfo } from './docker-images.js';
 
 export interface ContainerState {
   id: string;
@@ -54,18 +56,12 @@ export interface DockerAdapter {
   saveImage(reference: string): Promise<Readable>;
   /** `docker load` of a tar stream (plain or compressed); fails with the engine's message. */
   loadImage(tar: Readable): Promise<void>;
+  /** Points `reference` (`name:tag`) at the image `id`, as `docker tag` does. */
+  tagImage(id: string, reference: string): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */
   remove(name: string): Promise<void>;
   /** Names of the containers (running or not) that carry this label. */
   namesWithLabel(label: string): Promise<string[]>;
-}
-
-export interface ImageInfo {
-  /** `sha256:…`, the image's own digest: the same on every machine for the same image. */
-  id: string;
-  repoTags: string[];
-  /** `name@sha256:…` for images pulled from a registry; empty for built or loaded ones. */
-  repoDigests: string[];
 }
 
 /** The engine `DOCKER_HOST` names (unix:// or tcp://), else /var/run/docker.sock. */
@@ -204,36 +200,7 @@ export function createDockerAdapter(
       });
     },
 
-    async imageInfo(reference) {
-      try {
-        const info = await docker.getImage(reference).inspect();
-        return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [] };
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return null;
-        throw translate(error, `inspect image ${reference}`, where);
-      }
-    },
-
-    async saveImage(reference) {
-      return call(
-        `save image ${reference}`,
-        async () => (await docker.getImage(reference).get()) as Readable,
-      );
-    },
-
-    async loadImage(tar) {
-      await call('load an image', async () => {
-        const response = (await docker.loadImage(tar)) as Readable;
-        // The engine answers with a JSON progress stream; a failure is a line with "error".
-        let text = '';
-        for await (const chunk of response) text += (chunk as Buffer).toString('utf8');
-        for (const line of text.split('\n')) {
-          if (!line.trim()) continue;
-          const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
-          if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
-        }
-      });
-    },
+    ...imageCalls(docker, where),
 
     async remove(name) {
       checked(name);

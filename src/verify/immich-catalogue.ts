@@ -85,3 +85,18 @@ export function libraryPathOf(
   }
   return null;
 }
+
+/**
+ * The paths Immich may have stored for a library file: `<mount>/<path>` for each place the
+ * library is mounted in its containers, and `upload/<path>`, how very old versions stored it
+ * (each one checked to map back to exactly this file).
+ */
+export function immichPathsOf(relative: string, uploadMounts: readonly string[]): string[] {
+  const candidates = [
+    ...uploadMounts.map((mount) => `${mount.replace(/\/+$/, '')}/${relative}`),
+    `upload/${relative}`,
+  ];
+  return [...new Set(candidates)].filter(
+    (candidate) => libraryPathOf(candidate, uploadMounts) === relative,
+  );
+}

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { sha1OfOpenFile } from '../files/sha1-file.js';
 import { NotFollowed, openFolder, openRegularFile } from '../restore/no-follow.js';
 
 /** One original to read back: where it is under files/, and the SHA-1 Immich has for it. */
@@ -132,18 +132,11 @@ export async function readBackOriginals<T extends ReadBackItem>(
       return name(options.notStorable?.(item.path) ? 'notStorable' : 'missing', item);
     }
     try {
-      const hash = createHash('sha1');
-      let bytes = 0;
-      for (;;) {
-        if (mustStop()) throw new Stopped();
-        const { bytesRead } = await file.read(buffer, 0, buffer.length, bytes);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        bytes += bytesRead;
-      }
+      const read = await sha1OfOpenFile(file, buffer, mustStop);
+      if (read === null) throw new Stopped();
       result.checkedFiles += 1;
-      result.checkedBytes += bytes;
-      if (hash.digest('hex') !== item.sha1.toLowerCase()) name('mismatch', item);
+      result.checkedBytes += read.bytes;
+      if (read.sha1 !== item.sha1.toLowerCase()) name('mismatch', item);
     } catch (error) {
       if (error instanceof Stopped || driveFailed(error)) throw new Stopped();
       name('unreadable', item, (error as Error).message);

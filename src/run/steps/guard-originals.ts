@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
   createChecksumLookup,
@@ -7,7 +6,8 @@ import {
 } from '../../adapters/immich-checksums.js';
 import { formatDuration, localDate, plural } from '../../format.js';
 import { openFolder, openRegularFile } from '../../restore/no-follow.js';
-import { hasContentChecksum, libraryPathOf } from '../../verify/immich-catalogue.js';
+import { sha1OfOpenFile } from '../../files/sha1-file.js';
+import { hasContentChecksum, immichPathsOf } from '../../verify/immich-catalogue.js';
 import type { StepContext } from '../context.js';
 import { damagedListLimit, damagedMessage } from './damaged-message.js';
 
@@ -37,21 +37,6 @@ export interface OriginalsCheckDeps {
   /** The live file's SHA-1 (hex), or null when it is not a regular file there any more. */
   hash(relative: string): Promise<string | null>;
   uploadMounts: readonly string[];
-}
-
-/**
- * The paths Immich may have stored for a library file: `<mount>/<path>` for each place the
- * library is mounted in its containers, and `upload/<path>`, how very old versions stored it
- * (each one checked to map back to exactly this file).
- */
-export function immichPathsOf(relative: string, uploadMounts: readonly string[]): string[] {
-  const candidates = [
-    ...uploadMounts.map((mount) => `${mount.replace(/\/+$/, '')}/${relative}`),
-    `upload/${relative}`,
-  ];
-  return [...new Set(candidates)].filter(
-    (candidate) => libraryPathOf(candidate, uploadMounts) === relative,
-  );
 }
 
 /** Is the row's checksum the SHA-1 of the original's content (not of its path)? */
@@ -204,10 +189,9 @@ export async function sha1Of(
     return null; // gone, or a link or special file now: not judged; rsync decides what it copies
   }
   try {
-    const hash = createHash('sha1');
-    for await (const chunk of file.createReadStream({ autoClose: false, signal }))
-      hash.update(chunk as Buffer);
-    return hash.digest('hex');
+    const read = await sha1OfOpenFile(file, Buffer.allocUnsafe(1024 * 1024), () => signal.aborted);
+    signal.throwIfAborted();
+    return read?.sha1 ?? null;
   } catch (error) {
     // Unreadable (an I/O error): not judged here; the copy meets the same error and says so.
     if (signal.aborted) throw error;

@@ -5,9 +5,9 @@ import type { ImmichChecksum } from '../../../src/adapters/immich-checksums.js';
 import type { StepContext } from '../../../src/run/context.js';
 import { RunState } from '../../../src/run/run-state.js';
 import { damagedMessage } from '../../../src/run/steps/damaged-message.js';
+import { immichPathsOf } from '../../../src/verify/immich-catalogue.js';
 import {
   checkOriginals,
-  immichPathsOf,
   isContentChecksum,
   recordOriginals,
   warnIfNoneKnown,

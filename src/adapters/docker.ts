@@ -54,6 +54,8 @@ export interface DockerAdapter {
   saveImage(reference: string): Promise<Readable>;
   /** `docker load` of a tar stream (plain or compressed); fails with the engine's message. */
   loadImage(tar: Readable): Promise<void>;
+  /** Points `repository:tag` at the image `id` (`docker tag`), moving it from any other image. */
+  tagImage(id: string, repository: string, tag: string): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */
   remove(name: string): Promise<void>;
   /** Names of the containers (running or not) that carry this label. */
@@ -232,6 +234,12 @@ export function createDockerAdapter(
           const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
           if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
         }
+      });
+    },
+
+    async tagImage(id, repository, tag) {
+      await call(`tag image ${id} as ${repository}:${tag}`, async () => {
+        await docker.getImage(id).tag({ repo: repository, tag });
       });
     },
 

@@ -87,6 +87,7 @@ describe('saveKitImages', () => {
     ];
     const result = await saveKitImages(docker, images, kitDir);
     assert.deepEqual(calls.save, [idA, idB]);
+    assert.deepEqual(result.present, []);
     assert.deepEqual(
       result.saved.map((entry) => entry.file),
       [savedImageName(idA), savedImageName(idB)],

@@ -41,6 +41,8 @@ export interface SavedKitImages {
   saved: { id: string; file: string; bytes: number }[];
   present: { id: string; file: string }[];
   skipped: { id: string; reason: string }[];
+  /** How many image files the kit holds now, these and older ones (kept: once per id). */
+  held: number;
 }
 
 export interface SaveKitImagesOptions {
@@ -50,14 +52,18 @@ export interface SaveKitImagesOptions {
   freeBytes?: () => Promise<number>;
 }
 
-/** Saves each image not yet in `<kitDir>/images/` (files relative to kitDir, as the manifest). */
+/**
+ * Saves each image not yet in `<kitDir>/images/`, one after the other (files relative to kitDir,
+ * as the manifest has them). An image that does not fit, or is gone, is skipped with the reason;
+ * any other failure throws RESTORE_KIT_FAILED (INTERRUPTED on abort), its partial file removed.
+ */
 export async function saveKitImages(
   docker: DockerAdapter,
   images: readonly KitImageToSave[],
   kitDir: string,
   options: SaveKitImagesOptions = {},
 ): Promise<SavedKitImages> {
-  const result: SavedKitImages = { saved: [], present: [], skipped: [] };
+  const result: SavedKitImages = { saved: [], present: [], skipped: [], held: 0 };
   const kit = await openKitFolder(kitDir, 'RESTORE_KIT_FAILED');
   try {
     const folder = await openChildFolder(kit, 'images', 'images', { owner: null }).catch(
@@ -78,12 +84,13 @@ export async function saveKitImages(
           );
         });
       }
-      const held = (await readdir(inside(folder))).filter((name) =>
-        /^[0-9a-f]{64}\.tar\.gz$/.test(name),
-      );
+      const entries = await readdir(inside(folder), { withFileTypes: true });
+      result.held = entries.filter(
+        (entry) => entry.isFile() && /^[0-9a-f]{64}\.tar\.gz$/.test(entry.name),
+      ).length;
       options.log?.info(
-        { step, saved: result.saved.length, images: held.length },
-        `The restore kit holds ${plural(held.length, 'image')} (${result.saved.length} saved now).`,
+        { step, saved: result.saved.length, images: result.held },
+        `The restore kit holds ${plural(result.held, 'image')} (${result.saved.length} saved now).`,
       );
     } finally {
       await folder.close();
@@ -136,7 +143,12 @@ async function saveOne(
   const started = Date.now();
   const bytes = await writeImage(docker, folder, image, name, partial, options.signal);
   if (bytes === null) {
-    result.skipped.push({ id: image.id, reason: 'the drive filled up while it was saved' });
+    const reason = 'the drive filled up while it was saved';
+    result.skipped.push({ id: image.id, reason });
+    options.log?.warn(
+      { step, image: image.reference },
+      `Not saving ${image.reference}: ${reason}.`,
+    );
     return;
   }
   result.saved.push({ id: image.id, file, bytes });

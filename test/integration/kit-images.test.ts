@@ -74,6 +74,7 @@ describe('restore kit images on the real Docker engine', () => {
       saved: [],
       present: [{ id, file: savedImageName(id) }],
       skipped: [],
+      held: 1,
     });
     const again = await stat(file);
     assert.deepEqual([again.ino, again.mtimeMs], [saved.ino, saved.mtimeMs]);

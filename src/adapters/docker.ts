@@ -54,8 +54,8 @@ export interface DockerAdapter {
   saveImage(reference: string): Promise<Readable>;
   /** `docker load` of a tar stream (plain or compressed); fails with the engine's message. */
   loadImage(tar: Readable): Promise<void>;
-  /** Points `repository:tag` at the image `id` (`docker tag`), moving it from any other image. */
-  tagImage(id: string, repository: string, tag: string): Promise<void>;
+  /** Points `reference` (`name:tag`) at the image `id`, as `docker tag` does. */
+  tagImage(id: string, reference: string): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */
   remove(name: string): Promise<void>;
   /** Names of the containers (running or not) that carry this label. */
@@ -237,10 +237,16 @@ export function createDockerAdapter(
       });
     },
 
-    async tagImage(id, repository, tag) {
-      await call(`tag image ${id} as ${repository}:${tag}`, async () => {
-        await docker.getImage(id).tag({ repo: repository, tag });
-      });
+    async tagImage(id, reference) {
+      // As main's docker-images.ts has it (this branch predates that split): the tag is after
+      // the last colon that follows the last slash (`localhost:5000/immich` has a port).
+      const slash = reference.lastIndexOf('/');
+      const colon = reference.lastIndexOf(':');
+      const [repo, tag] =
+        colon > slash
+          ? [reference.slice(0, colon), reference.slice(colon + 1)]
+          : [reference, 'latest'];
+      await call(`tag image ${id} as ${reference}`, () => docker.getImage(id).tag({ repo, tag }));
     },
 
     async remove(name) {

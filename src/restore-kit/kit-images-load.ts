@@ -88,12 +88,11 @@ async function refuseImpostor(
   image: KitImageToLoad,
   before: { id: string } | null,
 ): Promise<never> {
-  const target = tagOf(image.reference);
   const tagged = taggedName(image.reference);
   const now = tagged === null ? null : await docker.imageInfo(tagged);
   let left = '';
-  if (target && now !== null && now.id !== before?.id) {
-    if (before !== null) await docker.tagImage(before.id, target.repository, target.tag);
+  if (tagged !== null && now !== null && now.id !== before?.id) {
+    if (before !== null) await docker.tagImage(before.id, tagged);
     else left = ` It left ${tagged} pointing at ${now.id}: remove it (docker rmi ${tagged}).`;
   }
   throw new AgentError(
@@ -108,24 +107,19 @@ async function refuseImpostor(
 
 /** `docker tag id reference`, unless it already points there or is a digest (not a tag). */
 async function pointReference(docker: DockerAdapter, image: KitImageToLoad): Promise<void> {
-  const target = tagOf(image.reference);
-  if (!target) return;
-  if ((await docker.imageInfo(`${target.repository}:${target.tag}`))?.id === image.id) return;
-  await docker.tagImage(image.id, target.repository, target.tag);
+  const tagged = taggedName(image.reference);
+  if (tagged === null || (await docker.imageInfo(tagged))?.id === image.id) return;
+  await docker.tagImage(image.id, tagged);
 }
 
-function taggedName(reference: string): string | null {
-  const target = tagOf(reference);
-  return target === null ? null : `${target.repository}:${target.tag}`;
-}
-
-/** `repo[:tag][@digest]` → repository and tag (`latest` if none); null for `repo@digest`. */
-export function tagOf(reference: string): { repository: string; tag: string } | null {
+/**
+ * The `name:tag` of a reference that `docker tag` can point: `repo[:tag][@digest]` without the
+ * digest (`:latest` if no tag); null for `repo@digest`, which only a registry pull can give.
+ */
+export function taggedName(reference: string): string | null {
   const [named = '', digest] = reference.split('@');
-  const colon = named.lastIndexOf(':');
-  if (colon > named.lastIndexOf('/'))
-    return { repository: named.slice(0, colon), tag: named.slice(colon + 1) };
-  return digest === undefined ? { repository: named, tag: 'latest' } : null;
+  if (named.lastIndexOf(':') > named.lastIndexOf('/')) return named;
+  return digest === undefined ? `${named}:latest` : null;
 }
 
 /** The kit's folder, itself not followed if it is a link (the drive is not trusted). */

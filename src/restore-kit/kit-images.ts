@@ -215,4 +215,4 @@ function absentAsNull(error: unknown): null {
   throw error;
 }
 
-export { loadKitImage, tagOf, type KitImageToLoad } from './kit-images-load.js';
+export { loadKitImage, taggedName, type KitImageToLoad } from './kit-images-load.js';

@@ -54,12 +54,12 @@ export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) 
         image.repoTags = image.repoTags.filter((name) => name !== tag);
       images.set(id, { id, repoTags: tag ? [tag] : [], repoDigests: [] });
     },
-    async tagImage(id: string, repository: string, tag: string) {
-      calls.tag.push(`${id} ${repository}:${tag}`);
+    async tagImage(id: string, reference: string) {
+      calls.tag.push(`${id} ${reference}`);
       await tick();
       for (const image of images.values())
-        image.repoTags = image.repoTags.filter((name) => name !== `${repository}:${tag}`);
-      images.get(id)?.repoTags.push(`${repository}:${tag}`);
+        image.repoTags = image.repoTags.filter((name) => name !== reference);
+      images.get(id)?.repoTags.push(reference);
     },
   } as unknown as DockerAdapter;
   return { docker, images, calls };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isAgentError } from '../../../src/errors.js';
-import { loadKitImage, tagOf } from '../../../src/restore-kit/kit-images.js';
+import { loadKitImage, taggedName } from '../../../src/restore-kit/kit-images.js';
 import { savedImageName } from '../../../src/restore-kit/kit-manifest.js';
 import {
   fakeEngine,
@@ -110,19 +110,14 @@ describe('loadKitImage', () => {
   });
 });
 
-test('a reference names the repository and tag docker tag takes', () => {
-  const cases: [string, { repository: string; tag: string } | null][] = [
-    [
-      'ghcr.io/immich-app/immich-server:v2.7.5',
-      { repository: 'ghcr.io/immich-app/immich-server', tag: 'v2.7.5' },
-    ],
-    ['localhost:5000/postgres', { repository: 'localhost:5000/postgres', tag: 'latest' }],
-    [
-      `ghcr.io/immich-app/postgres:14@sha256:${'e'.repeat(64)}`,
-      { repository: 'ghcr.io/immich-app/postgres', tag: '14' },
-    ],
-    [`postgres@sha256:${'e'.repeat(64)}`, null],
+test('a reference names the name:tag that docker tag points, without a digest', () => {
+  const digest = `sha256:${'e'.repeat(64)}`;
+  const cases: [string, string | null][] = [
+    ['ghcr.io/immich-app/immich-server:v2.7.5', 'ghcr.io/immich-app/immich-server:v2.7.5'],
+    ['localhost:5000/postgres', 'localhost:5000/postgres:latest'],
+    [`ghcr.io/immich-app/postgres:14@${digest}`, 'ghcr.io/immich-app/postgres:14'],
+    [`postgres@${digest}`, null],
   ];
   for (const [reference, expected] of cases)
-    assert.deepEqual(tagOf(reference), expected, reference);
+    assert.equal(taggedName(reference), expected, reference);
 });

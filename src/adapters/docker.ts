@@ -202,18 +202,6 @@ export function createDockerAdapter(
 
     ...imageCalls(docker, where),
 
-    async tagImage(id, reference) {
-      // As main's docker-images.ts has it (this branch predates that split): the tag is after
-      // the last colon that follows the last slash (`localhost:5000/immich` has a port).
-      const slash = reference.lastIndexOf('/');
-      const colon = reference.lastIndexOf(':');
-      const [repo, tag] =
-        colon > slash
-          ? [reference.slice(0, colon), reference.slice(colon + 1)]
-          : [reference, 'latest'];
-      await call(`tag image ${id} as ${reference}`, () => docker.getImage(id).tag({ repo, tag }));
-    },
-
     async remove(name) {
       checked(name);
       try {

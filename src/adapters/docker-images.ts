@@ -8,6 +8,8 @@ export interface ImageInfo {
   repoTags: string[];
   /** `name@sha256:…` for images pulled from a registry; empty for built or loaded ones. */
   repoDigests: string[];
+  /** Its size unpacked, in bytes (about what `docker save` writes before compression). */
+  size: number;
 }
 
 /** The Docker adapter's image calls (docker.ts): inspect, save, load, tag. */
@@ -23,7 +25,12 @@ export function imageCalls(docker: Docker, where: string) {
     async imageInfo(reference: string): Promise<ImageInfo | null> {
       try {
         const info = await docker.getImage(reference).inspect();
-        return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [] };
+        return {
+          id: info.Id,
+          repoTags: info.RepoTags ?? [],
+          repoDigests: info.RepoDigests ?? [],
+          size: info.Size,
+        };
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) return null;
         throw translate(error, `inspect image ${reference}`, where);

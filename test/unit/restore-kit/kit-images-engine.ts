@@ -17,7 +17,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 /** An engine in memory: an image's tar is its id line many times (a few MB, many chunks). */
 export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) {
   const images = new Map<string, ImageInfo>(
-    ids.map((id) => [id, { id, repoTags: [], repoDigests: [] }]),
+    ids.map((id) => [id, { id, repoTags: [], repoDigests: [], size: 1000 }]),
   );
   const calls = { save: [] as string[], load: 0, tag: [] as string[] };
   const docker = {
@@ -52,7 +52,7 @@ export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) 
       const [, id = '', tag] = /^image (\S+)\n(?:tag (\S+)\n)?/.exec(text) ?? [];
       for (const image of images.values())
         image.repoTags = image.repoTags.filter((name) => name !== tag);
-      images.set(id, { id, repoTags: tag ? [tag] : [], repoDigests: [] });
+      images.set(id, { id, repoTags: tag ? [tag] : [], repoDigests: [], size: 1000 });
     },
     async tagImage(id: string, reference: string) {
       calls.tag.push(`${id} ${reference}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -140,5 +140,47 @@ describe('each backup leaves a restore kit on the drive', () => {
     });
     assert.equal(result.exitCode, 0, String(result.stderr));
     assert.match(String(result.stdout), /Usage: immich-backup-agent/);
+  });
+
+  test('a backup run by the kit’s agent itself finds itself as the bundle and leaves the kit as it is', async () => {
+    const agent = path.join(sandbox.path('kit agent alone'), 'agent.mjs');
+    const before = await kitOnDrive();
+    const result = await execa(process.execPath, [agent, '--config', bed.configFile, 'run'], {
+      cwd: path.dirname(agent),
+      reject: false,
+      env: agentEnv(),
+      stdin: 'ignore',
+      timeout: 180_000,
+    });
+    assert.equal(result.exitCode, 0, String(result.stdout) + String(result.stderr));
+    const record = await bed.lastRun();
+    assert.equal(record.outcome, 'success', JSON.stringify(record.warnings));
+    assert.deepEqual(record.restoreKit?.written, []);
+    assert.deepEqual((await kitOnDrive()).files, before.files);
+  });
+
+  test('without the bundle the kit is written without it and the run is a RESTORE_KIT_FAILED warning', async () => {
+    const aside = `${bundleFile}.aside`;
+    await rename(bundleFile, aside);
+    let record: RunRecord;
+    try {
+      const run = await bed.run('run');
+      assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+      record = await bed.lastRun();
+    } finally {
+      await rename(aside, bundleFile);
+    }
+    assert.equal(record.outcome, 'warning');
+    assert.equal(record.reason, 'RESTORE_KIT_FAILED');
+    assert.match(record.warnings.join('\n'), /agent as one file is not in it/);
+    assert.deepEqual(record.restoreKit?.written, ['RESTORE.md']);
+    const kit = await kitOnDrive();
+    assert.match(kit.guide, /holds no copy of the agent/);
+    // The next run with the bundle back puts RESTORE.md back as it was, and nothing else.
+    const again = await bed.run('run');
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+    const next = await bed.lastRun();
+    assert.equal(next.outcome, 'success', JSON.stringify(next.warnings));
+    assert.deepEqual(next.restoreKit?.written, ['RESTORE.md']);
   });
 });

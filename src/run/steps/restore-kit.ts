@@ -24,7 +24,14 @@ import { chosenDrive, type StepContext } from '../context.js';
  */
 export async function restoreKitStep(context: StepContext, target: PreparedDrive): Promise<void> {
   const { config, state, log } = context;
-  if (context.request.dryRun || !config.restoreKit.enabled || state.failed) return;
+  if (!config.restoreKit.enabled || state.failed) return;
+  if (context.request.dryRun) {
+    log.info(
+      { step: 'restore-kit' },
+      `Would bring ${path.join(target.backupDir, restoreKitFolder)} up to date.`,
+    );
+    return;
+  }
   const started = Date.now();
   try {
     await writeKit(context, target);
@@ -61,8 +68,13 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
     findBundle(),
   ]);
   const wanted = [server, database].filter((image): image is RunningImage => image !== null);
+  // Images that cannot be saved keep the rest of the kit from nothing: it is written without them.
+  let imagesProblem: Error | null = null;
   const images = await saveImagesIfWanted(config.restoreKit.images, docker, wanted, kitDir, {
     signal: context.signal,
+  }).catch((error: unknown) => {
+    imagesProblem = error instanceof Error ? error : new Error(String(error));
+    return { saved: [], present: [], skipped: [] };
   });
   const files: KitFile[] = [];
   if ('content' in bundle)
@@ -118,6 +130,13 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
       { step: 'restore-kit', image: skipped.id },
       `Did not save image ${skipped.id} in the restore kit: ${skipped.reason}.`,
     );
+  if (imagesProblem !== null) {
+    const problem: Error = imagesProblem;
+    throw new AgentError('RESTORE_KIT_FAILED', `the images were not saved: ${problem.message}`, {
+      step: 'restore-kit',
+      cause: problem,
+    });
+  }
   if ('missing' in bundle) {
     throw new AgentError(
       'RESTORE_KIT_FAILED',

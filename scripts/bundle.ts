@@ -1,12 +1,13 @@
 /**
- * `npm run bundle`: the agent as one file that needs only Node (>= 20.19), no node_modules and no
+ * `npm run build` (and `npm run bundle`): the agent as one file that needs only Node (>= 20.19), no node_modules and no
  * registry: `dist/bundle/immich-backup-agent.mjs`, made by esbuild from the built
  * `dist/src/cli/main.js` with every dependency inside. The restore kit carries it (issue 17) and
  * runs may start from it (issue 18). What does not bundle as it is, and what is done about it:
  *
  * - The package's own files (package.json for the version, udev/, systemd/, man/) are read from
  *   the package at run time by `src/package-files.ts`; here that module is replaced by one that
- *   holds them, so `--version` and `install` work with nothing beside the bundle.
+ *   holds them, so `--version` and `install` work with nothing beside the bundle, and that names
+ *   the bundle itself as the agent the restore kit copies.
  * - `createRequire(import.meta.url)('x')`, the agent's way of loading pino-pretty and dbus-next
  *   only when they are needed, is opaque to esbuild: it becomes the plain `require('x')` that
  *   esbuild bundles and still runs only when called. Any other `import.meta` left in the agent's
@@ -111,7 +112,10 @@ function embeddedPackageFiles(): Plugin {
         return {
           loader: 'js',
           contents: [
+            "import { fileURLToPath } from 'node:url';",
             `const files = new Map(Object.entries(${JSON.stringify(files)}));`,
+            // The restore kit copies the agent it runs as: this very file.
+            'export const bundledAgent = { running: true, file: fileURLToPath(import.meta.url) };',
             `export const packageVersion = ${JSON.stringify(version)};`,
             'export async function readPackageFile(relativePath) {',
             '  const text = files.get(relativePath);',

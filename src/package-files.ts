@@ -15,6 +15,15 @@ export const packageVersion: string = (
   JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
+/**
+ * The agent as one file that needs only Node (`npm run build` makes it, scripts/bundle.ts): the
+ * restore kit carries it. Here the package's copy; in the bundle, the running file itself.
+ */
+export const bundledAgent: { running: boolean; file: string } = {
+  running: false,
+  file: path.join(packageRoot, 'dist/bundle/immich-backup-agent.mjs'),
+};
+
 /** A shipped file by its path in the package (`udev/…`, `systemd/…`, `man/…`). */
 export async function readPackageFile(relativePath: string): Promise<string> {
   return readFile(path.join(packageRoot, relativePath), 'utf8');

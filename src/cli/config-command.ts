@@ -29,6 +29,7 @@ export function printableConfig(config: AgentConfig): Record<string, unknown> {
       webhooks: config.notify.webhooks.map((hook) => ({ ...hook, url: maskUrl(hook.url) })),
     },
     verify: config.verify,
+    restoreKit: config.restoreKit,
     retention: config.retention,
     versions: config.versions,
     guard: config.guard,

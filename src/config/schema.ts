@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { restoreKitSection } from './schema-restore-kit.js';
 import { verifySection } from './schema-verify.js';
 import {
   absolutePath,
@@ -180,6 +181,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   verify: verifySection,
+  restoreKit: restoreKitSection,
   versions: z
     .strictObject({
       exempt: z

@@ -134,6 +134,18 @@ export interface RunRecord {
     /** Originals of Immich's external libraries: outside the library, not in the backup. */
     outside?: { count: number; folders: string[] };
   } | null;
+  /**
+   * The restore kit on the drive (restoreKit): the kit's files this run rewrote (none when
+   * nothing in them changed) and the bytes that took; null when the step did not run. Absent in
+   * records of versions before it.
+   */
+  restoreKit?: {
+    written: string[];
+    unchanged: boolean;
+    bytesWritten: number;
+    /** restoreKit.images: images saved this run, already there, and the bytes saved. */
+    images: { saved: number; present: number; bytesWritten: number } | null;
+  } | null;
   /** The check after the backup (verify.afterBackup), or null when none ran. */
   verify: { ok: boolean; problems: string[]; drillRows: Record<string, number> | null } | null;
   /** A scheduled run the daemon started for a window missed while the machine was off. */
@@ -204,6 +216,7 @@ export function emptyRecord(
     guard: null,
     originals: null,
     readBack: null,
+    restoreKit: null,
     catchUp: false,
     nextDueAt: null,
     warnings: [],

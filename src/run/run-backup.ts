@@ -25,6 +25,7 @@ import { measureSpace } from './steps/measure-space.js';
 import { decidePowerStep, powerOffIfDecided } from './steps/power-off.js';
 import { preflight } from './steps/preflight.js';
 import { readBackStep } from './steps/read-back.js';
+import { restoreKitStep } from './steps/restore-kit.js';
 import { settleUnplug } from './steps/settle-unplug.js';
 import { stopServer } from './steps/stop-server.js';
 import { syncStep } from './steps/sync-library.js';
@@ -79,9 +80,10 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
  * The steps that touch the drive and the server, as the seed's list has them: hold off sleep →
  * find and prove the drive → will it fit, is the library sane → stop the server → dump the
  * database → mirror the files → copy compose and .env; then the tail, written out in its order:
- * start the server → check the new backup → read back a slice of the originals → the record
- * onto the drive → unmount. Each step that changes the world registered its undo as it did; when
- * a step fails, the undo stack puts back what is left, in the same order (the server first).
+ * start the server → check the new backup → read back a slice of the originals → the restore
+ * kit → the record onto the drive → unmount. Each step that changes the world registered its
+ * undo as it did; when a step fails, the undo stack puts back what is left, in the same order
+ * (the server first).
  */
 async function backUp(context: StepContext): Promise<void> {
   const { undo, state, request } = context;
@@ -124,6 +126,7 @@ async function backUp(context: StepContext): Promise<void> {
     await settle(restartLabel, restart);
     await settle('verify the new backup', () => verifyAfterBackup(context, target));
     await settle('read back originals against Immich', () => readBackStep(context, target));
+    await settle('write the restore kit', () => restoreKitStep(context, target));
     await settle('write the run record to the drive', recordOnDrive);
     await settle('unmount the backup drive', target.unmount);
     await settle('release the sleep/shutdown inhibitor', releaseInhibitor);

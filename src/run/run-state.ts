@@ -25,6 +25,7 @@ export class RunState {
   guard: RunRecord['guard'] = null;
   originals: RunRecord['originals'] = null;
   readBack: RunRecord['readBack'] = null;
+  restoreKit: RunRecord['restoreKit'] = null;
   /** Every damaged original found (the record names the first 1,000): the copy leaves them alone. */
   damagedOriginals: readonly string[] = [];
   /** What the space check measured: bytes of new files to copy (not in the record). */
@@ -114,6 +115,7 @@ export class RunState {
       guard: this.guard,
       originals: this.originals,
       readBack: this.readBack,
+      restoreKit: this.restoreKit,
       catchUp: this.options.catchUp,
       nextDueAt: nextDueAt?.toISOString() ?? null,
       warnings: [...this.warnings],

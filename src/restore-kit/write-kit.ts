@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic-files.js';
+
+/** One file of the kit as it should be. */
+export interface KitFile {
+  name: string;
+  content: Buffer;
+  mode: number;
+}
+
+export interface KitWrite {
+  /** The files rewritten (their content had changed, or they were not there). */
+  written: string[];
+  bytesWritten: number;
+}
+
+export function sha256Hex(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/**
+ * Brings the kit's files in `kitDir` (a folder proven on the drive) to `files`, in their order,
+ * rewriting only those whose content differs: a run that changed nothing writes nothing. The file
+ * on the drive is read without following a link and only when it is a regular file; anything
+ * else in a kit file's place (a symlink, a FIFO) counts as different and is replaced by the real
+ * file (renamed over, never written through). Each file is written whole under a temporary name
+ * and renamed: a failure leaves the earlier file or none, never half of one.
+ */
+export async function writeKitFiles(kitDir: string, files: readonly KitFile[]): Promise<KitWrite> {
+  const result: KitWrite = { written: [], bytesWritten: 0 };
+  for (const file of files) {
+    const destination = path.join(kitDir, file.name);
+    const onDrive = await regularFileDigest(destination, file.content.length);
+    if (onDrive === sha256Hex(file.content)) continue;
+    await writeFileAtomic(destination, file.content, file.mode);
+    result.written.push(file.name);
+    result.bytesWritten += file.content.length;
+  }
+  return result;
+}
+
+/**
+ * The sha256 (hex) of a regular file, streamed, when it has `expectedBytes`; null when it is
+ * absent, not a regular file, a symlink, or of another size (then it differs anyway).
+ */
+export async function regularFileDigest(
+  file: string,
+  expectedBytes: number,
+): Promise<string | null> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size !== expectedBytes) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+      hash.update(chunk as Buffer);
+    }
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}

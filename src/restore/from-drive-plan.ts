@@ -1,0 +1,238 @@
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
+import type { DockerAdapter } from '../adapters/docker.js';
+import { interpolate, parseDotenv } from '../config/dotenv.js';
+import { composeFileNames } from '../config/immich-discovery.js';
+import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
+import { AgentError } from '../errors.js';
+import { readSmallRegularFile } from '../files/small-file.js';
+import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
+import type { Logger } from '../log/logger.js';
+import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
+import { assertLineBased, newMachineEnv } from './from-drive-env.js';
+import { checkLibraryPlace, refusedPlace } from './library-folder.js';
+import { guardVersions, versionFacts, type VersionFacts } from './version-guard.js';
+
+export interface FromDriveOptions {
+  /** The new library folder (UPLOAD_LOCATION). */
+  library: string;
+  /** The new app folder, where compose and .env are written. */
+  appDir: string;
+  /** The backup folder when not run from a kit (`--backup-dir`). */
+  backupDir?: string;
+  /** The file being run (process.argv[1]): the kit it is in tells the backup folder. */
+  scriptPath: string;
+}
+
+export interface PlannedImage {
+  role: 'server' | 'database';
+  image: KitImage | null;
+  /** here (by id), on the drive (saved in the kit), or missing (to be pulled). */
+  source: 'here' | 'drive' | 'missing' | 'unknown';
+}
+
+export interface FromDrivePlan {
+  backupDir: string;
+  kitDir: string;
+  kit: KitManifest;
+  dump: DumpEntry;
+  dumpFile: string;
+  format: DumpFormat;
+  versions: VersionFacts;
+  appDir: string;
+  library: string;
+  dbDataDir: string;
+  composeName: string;
+  composeText: string;
+  /** The .env the new app dir gets, and its values. */
+  envText: string;
+  env: Map<string, string>;
+  /** The compose service whose container is the kit's database container. */
+  databaseService: string;
+  images: PlannedImage[];
+}
+
+const kitFileMaxBytes = 256 * 1024;
+
+/**
+ * The backup folder: the one holding the `restore-kit/` folder the running file is in (its real
+ * path), or `--backup-dir`. Nothing else is looked at: no configuration, no state.
+ */
+export async function findBackupDir(scriptPath: string, backupDir?: string): Promise<string> {
+  if (backupDir !== undefined) return path.resolve(backupDir);
+  const script = await realpath(scriptPath).catch(() => path.resolve(scriptPath));
+  const folder = path.dirname(script);
+  if (path.basename(folder) === restoreKitFolder) return path.dirname(folder);
+  throw new AgentError(
+    'NO_BACKUP',
+    `This agent (${script}) is not in a backup's ${restoreKitFolder}/ folder, so it cannot tell which backup to restore.`,
+    {
+      step: 'restore',
+      hint: `Run the copy on the drive (node <drive>/immich-backup/${restoreKitFolder}/${restoreKitFiles.agent} restore --from-drive …), or give --backup-dir <drive>/immich-backup.`,
+    },
+  );
+}
+
+async function readKitFile(file: string, what: string): Promise<string> {
+  const read = await readSmallRegularFile(file, kitFileMaxBytes);
+  if ('absent' in read) {
+    throw new AgentError('NO_BACKUP', `The ${what} ${file} cannot be read: ${read.absent}.`, {
+      step: 'restore',
+      hint: 'Check that the drive holds a backup made by immich-backup-agent with a restore kit.',
+    });
+  }
+  return read.text;
+}
+
+/**
+ * Reads what a restore from the drive would do, changing nothing: the kit's manifest, the
+ * newest dump (read to its end), its sidecar, the compose file and .env; refuses an app dir
+ * that already holds an installation, a library in a system folder, a .env that cannot be
+ * written safely, and versions the new machine cannot take.
+ */
+export async function planFromDrive(
+  options: FromDriveOptions,
+  deps: { docker: DockerAdapter; log: Logger; signal?: AbortSignal },
+): Promise<FromDrivePlan> {
+  const backupDir = await findBackupDir(options.scriptPath, options.backupDir);
+  const kitDir = path.join(backupDir, restoreKitFolder);
+  const manifest = parseKitManifest(
+    await readKitFile(path.join(kitDir, restoreKitFiles.manifest), 'restore kit manifest'),
+  );
+  if ('problem' in manifest) {
+    throw new AgentError(
+      'NO_BACKUP',
+      `The restore kit's ${restoreKitFiles.manifest} cannot be believed: ${manifest.problem}.`,
+      {
+        step: 'restore',
+        hint: 'Follow RESTORE.md by hand, or run a backup again to rewrite the kit.',
+      },
+    );
+  }
+  const kit = manifest;
+  const appDir = path.resolve(options.appDir);
+  // Never into the backup itself (the drive), nor a system folder.
+  const library = await checkLibraryPlace(path.resolve(options.library), [backupDir]);
+  await refuseInstalled(appDir);
+  const dbDataDir = path.join(appDir, 'postgres');
+
+  const composeText = await readKitFile(path.join(backupDir, kit.layout.compose), 'compose file');
+  const backedUpEnv = await readKitFile(path.join(backupDir, kit.layout.env), '.env');
+  assertLineBased(backedUpEnv);
+  const envText = newMachineEnv(backedUpEnv, {
+    uploadLocation: library,
+    dbDataLocation: dbDataDir,
+  });
+  const env = parseDotenv(envText);
+  const databaseService = serviceOf(composeText, env, kit.immich.databaseContainer);
+
+  const dump = pickDump(await listDumps(backupDir, deps.log));
+  const dumpFile = path.join(backupDir, dump.name);
+  const { format } = await verifyDump(dumpFile, deps.signal);
+  const versions = versionFacts(kit, dump.sidecar);
+  guardVersions(versions);
+
+  const images: PlannedImage[] = [];
+  for (const role of ['database', 'server'] as const) {
+    const image = kit.images[role];
+    images.push({ role, image, source: await imageSource(deps.docker, kitDir, image) });
+  }
+  return {
+    backupDir,
+    kitDir,
+    kit,
+    dump,
+    dumpFile,
+    format,
+    versions,
+    appDir,
+    library,
+    dbDataDir,
+    composeName: kit.layout.compose,
+    composeText,
+    envText,
+    env,
+    databaseService,
+    images,
+  };
+}
+
+/** Never over an installation: an app dir with a compose file or .env is refused. */
+async function refuseInstalled(appDir: string): Promise<void> {
+  const refused = refusedPlace(appDir, []);
+  if (refused) {
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `The app folder ${appDir} is in ${refused.folder}, ${refused.why}.`,
+      { step: 'restore', hint: 'Choose a new folder for Immich, such as /opt/immich-app.' },
+    );
+  }
+  const names = await readdir(appDir).catch(() => [] as string[]);
+  const found = names.filter((name) => [...composeFileNames, '.env'].includes(name));
+  if (found.length > 0) {
+    throw new AgentError(
+      'RESTORE_FAILED',
+      `${appDir} already holds ${found.join(' and ')}: a restore from the drive never writes over an installation.`,
+      {
+        step: 'restore',
+        hint: 'Give a new, empty --app-dir; to restore into the Immich installed there, configure the agent and use `restore` without --from-drive.',
+      },
+    );
+  }
+  const dbData = await lstat(path.join(appDir, 'postgres')).catch(() => null);
+  if (dbData) {
+    throw new AgentError(
+      'RESTORE_FAILED',
+      `${path.join(appDir, 'postgres')} already exists: the database would start from what it holds.`,
+      { step: 'restore', hint: 'Give a new, empty --app-dir.' },
+    );
+  }
+}
+
+/** The compose service whose container is `container`. */
+function serviceOf(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+  container: string,
+): string {
+  let document: unknown;
+  try {
+    document = parseYaml(composeText);
+  } catch (error) {
+    throw new AgentError(
+      'NO_BACKUP',
+      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
+      {
+        step: 'restore',
+      },
+    );
+  }
+  const services = ((document as { services?: unknown } | null)?.services ?? {}) as Record<
+    string,
+    { container_name?: unknown } | null
+  >;
+  for (const [name, service] of Object.entries(services)) {
+    const named = service?.container_name;
+    if (typeof named === 'string' && interpolate(named, env) === container) return name;
+  }
+  if (container === 'immich_postgres' && 'database' in services) return 'database';
+  throw new AgentError(
+    'NO_BACKUP',
+    `The backed-up compose file has no service whose container is ${container} (the kit's database container).`,
+    { step: 'restore', hint: 'Follow RESTORE.md by hand.' },
+  );
+}
+
+async function imageSource(
+  docker: DockerAdapter,
+  kitDir: string,
+  image: KitImage | null,
+): Promise<PlannedImage['source']> {
+  if (!image) return 'unknown';
+  if ((await docker.imageInfo(image.id).catch(() => null)) !== null) return 'here';
+  if (image.saved && (await lstat(path.join(kitDir, image.saved)).catch(() => null))?.isFile())
+    return 'drive';
+  return 'missing';
+}

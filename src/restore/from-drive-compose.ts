@@ -68,7 +68,9 @@ export function composeCommand(
   const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
   for (const service of Object.values(services)) {
     if (!service || service.env_file === undefined) continue;
-    const files = Array.isArray(service.env_file) ? service.env_file : [service.env_file];
+    const files: unknown[] = Array.isArray(service.env_file)
+      ? (service.env_file as unknown[])
+      : [service.env_file];
     service.env_file = files.map((entry) =>
       typeof entry === 'string' ? path.resolve(project.appDir, entry) : entry,
     );

@@ -72,7 +72,10 @@ export function composeCommand(
       ? (service.env_file as unknown[])
       : [service.env_file];
     service.env_file = files.map((entry) =>
-      typeof entry === 'string' ? path.resolve(project.appDir, entry) : entry,
+      // Compose interpolates the file's values: a `$` of the path is written `$$`.
+      typeof entry === 'string'
+        ? path.resolve(project.appDir, entry).replace(/\$/g, () => '$$')
+        : entry,
     );
   }
   return {

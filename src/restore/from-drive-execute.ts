@@ -14,6 +14,7 @@ import { restoreDump } from './dump-stream.js';
 import { compareRowCounts, dumpRowCounts, missingOriginals, staysUp } from './from-drive-check.js';
 import { composeUp, findCompose, type ComposeProject } from './from-drive-compose.js';
 import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
+import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-settings.js';
 import { openLibraryFolder } from './library-folder.js';
 import { insideForChild } from './no-follow.js';
 import { restoreTarget, syncTimeoutMs } from './plan.js';
@@ -129,6 +130,12 @@ export async function executeFromDrive(
       );
     }
     step(`Restored the database from ${plan.dump.name}.`);
+    if (await dumpRanSearchPathMigration(plan.dumpFile, plan.format, kit.database, signal)) {
+      await restoreSearchPath(docker, target);
+      step(
+        'Set the database’s search_path as Immich’s recorded migration did (no dump carries it).',
+      );
+    }
     next = `The database is restored. Run the rest by hand: copy ${path.join(plan.backupDir, filesFolder)}/ into ${plan.library}/ (rsync -a), then docker compose up -d in ${plan.appDir}.`;
 
     const copied = await copyFilesBack(plan, deps);

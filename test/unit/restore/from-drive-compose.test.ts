@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { composeCommand } from '../../../src/restore/from-drive-compose.js';
 
 const project = {
-  appDir: "/opt/immich 'app'",
+  appDir: "/opt/immich 'app' $(x)",
   composeFile: 'docker-compose.yml',
   composeText: `name: Immich
 services:
@@ -57,8 +57,11 @@ describe('compose on a new machine', () => {
       services: Record<string, { env_file: string[]; image?: string }>;
     };
     assert.equal(document.name, undefined);
-    assert.deepEqual(document.services['immich-server']?.env_file, [`${project.appDir}/.env`]);
-    assert.deepEqual(document.services.database?.env_file, [`${project.appDir}/other.env`]);
+    // Compose interpolates the file: the path's `$` is written `$$`.
+    assert.deepEqual(document.services['immich-server']?.env_file, [
+      "/opt/immich 'app' $$(x)/.env",
+    ]);
+    assert.deepEqual(document.services.database?.env_file, ["/opt/immich 'app' $$(x)/other.env"]);
     // Interpolation is compose's: the reference is passed on as written.
     assert.equal(
       document.services['immich-server']?.image,
@@ -74,6 +77,6 @@ describe('compose on a new machine', () => {
     );
     assert.equal(named.args[1], 'mine');
     const unnamed = composeCommand('v1', { ...project, composeText: 'services: {}\n' }, ['ps']);
-    assert.equal(unnamed.args[1], 'immichapp');
+    assert.equal(unnamed.args[1], 'immichappx');
   });
 });

@@ -4,7 +4,8 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import { agentEnv, cliPath } from '../env/cli.js';
+import { bundleAgent } from '../../scripts/bundle.js';
+import { agentEnv } from '../env/cli.js';
 import { makeComposeBed, bedKitManifest, type ComposeBed } from '../env/compose-bed.js';
 import { isRunning, removeContainer } from '../env/containers.js';
 import {
@@ -17,11 +18,12 @@ import { snapshotTree } from '../env/library.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
 
 /**
- * The full disaster: a real-schema Immich started by compose is backed up; then everything on
- * the machine but the drive and the test bed's base images goes (containers, volumes, app
- * folder, library, the agent's state, log and configuration); Immich is brought back with what
- * is on the drive alone, and compared with what was: the database row for row, the library
- * file for file, the server running.
+ * The full disaster: a real-schema Immich (the test bed's, with a compose file that compose can
+ * start on this engine) is backed up; then everything on the machine but the drive and the test
+ * bed's base images goes (containers, volumes, app folder, library, the agent's state, log and
+ * configuration); Immich is brought back by the agent in the drive's restore kit, run with Node
+ * alone, and compared with what was: the database row for row, the library file for file, the
+ * server running.
  */
 describe('disaster: Immich comes back from the drive alone', () => {
   let sandbox: Sandbox;
@@ -32,23 +34,22 @@ describe('disaster: Immich comes back from the drive alone', () => {
   /** The new machine: no quote in its paths (.env cannot hold one literally), the rest awkward. */
   let newRoot: string;
   let mountPoint: string;
-  let agent: { file: string; args: string[] };
+  let agent: string;
 
   const restore = (...args: string[]) =>
     execa(
       'node',
       [
-        agent.file,
+        agent,
         'restore',
         '--from-drive',
-        ...agent.args,
         '--library',
         path.join(newRoot, 'library'),
         '--app-dir',
         path.join(newRoot, 'immich-app'),
         ...args,
       ],
-      { reject: false, env: agentEnv(), stdin: 'ignore', timeout: 15 * 60_000 },
+      { cwd: newRoot, reject: false, env: agentEnv(), stdin: 'ignore', timeout: 15 * 60_000 },
     );
 
   before(async () => {
@@ -82,14 +83,14 @@ describe('disaster: Immich comes back from the drive alone', () => {
     sandbox.defer('unmount the drive on the new machine', () => bed.drive.unmountAll());
     const backupDir = path.join(mountPoint, 'immich-backup');
     const kitDir = path.join(backupDir, 'restore-kit');
-    if (existsSync(path.join(kitDir, 'restore-kit.json'))) {
-      // The run wrote the kit: its own agent, finding the backup from where it is.
-      agent = { file: path.join(kitDir, 'immich-backup-agent.mjs'), args: [] };
-    } else {
-      // A branch without the kit writer: the kit's manifest as it would be, and the built agent.
+    if (!existsSync(path.join(kitDir, 'restore-kit.json'))) {
+      // A branch without the kit writer: the kit as the writer makes it (its manifest, the
+      // bundled agent).
       await kitManifest.write(backupDir);
-      agent = { file: cliPath, args: ['--backup-dir', backupDir] };
+      await bundleAgent(path.join(kitDir, 'immich-backup-agent.mjs'));
     }
+    // The kit's own agent, finding the backup from where it is: nothing installed is used.
+    agent = path.join(kitDir, 'immich-backup-agent.mjs');
   });
   after(async () => {
     await sandbox?.dispose();

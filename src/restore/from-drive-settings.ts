@@ -14,7 +14,9 @@ import { readGzipLines } from '../verify/dump-lines.js';
  * again. A restore from the drive puts back what those recorded migrations did.
  */
 const searchPathMigrations = new Set([
-  '1707000751533-AddVectorsToSearchPath',
+  // Immich v1's typeorm table (`migrations`) names the class.
+  'AddVectorsToSearchPath1707000751533',
+  // Immich v2's Kysely table (`kysely_migrations`) names the file.
   '1746636476623-DropExtraIndexes',
 ]);
 const migrationTables = new Set(['public.kysely_migrations', 'public.migrations']);

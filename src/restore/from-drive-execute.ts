@@ -14,6 +14,7 @@ import { restoreDump } from './dump-stream.js';
 import { compareRowCounts, dumpRowCounts, missingOriginals, staysUp } from './from-drive-check.js';
 import { composeUp, findCompose, type ComposeProject } from './from-drive-compose.js';
 import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
+import { checkFilesFolder } from './from-drive-places.js';
 import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-settings.js';
 import { openLibraryFolder } from './library-folder.js';
 import { insideForChild } from './no-follow.js';
@@ -212,7 +213,8 @@ async function copyFilesBack(
   plan: FromDrivePlan,
   deps: FromDriveDeps,
 ): Promise<{ files: number; bytes: number }> {
-  const source = path.join(plan.backupDir, filesFolder);
+  // Again, right before the copy: the drive is not trusted to stay as the plan saw it.
+  const source = await checkFilesFolder(plan.backupDir);
   const library = await openLibraryFolder(plan.library, [plan.backupDir]);
   try {
     const sourceType = (await restoreTarget(source, 'ext4')).filesystemType;

@@ -1,10 +1,9 @@
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
 import { interpolate, parseDotenv } from '../config/dotenv.js';
-import { composeFileNames } from '../config/immich-discovery.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
 import { AgentError } from '../errors.js';
 import { readSmallRegularFile } from '../files/small-file.js';
@@ -12,7 +11,8 @@ import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
 import { assertLineBased, newMachineEnv } from './from-drive-env.js';
-import { checkLibraryPlace, refusedPlace } from './library-folder.js';
+import { checkFilesFolder, refuseInstalled } from './from-drive-places.js';
+import { checkLibraryPlace } from './library-folder.js';
 import { guardVersions, versionFacts, type VersionFacts } from './version-guard.js';
 
 export interface FromDriveOptions {
@@ -128,6 +128,7 @@ export async function planFromDrive(
   const env = parseDotenv(envText);
   const databaseService = serviceOf(composeText, env, kit.immich.databaseContainer);
 
+  await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));
   const dumpFile = path.join(backupDir, dump.name);
   const { format } = await verifyDump(dumpFile, deps.signal);
@@ -157,38 +158,6 @@ export async function planFromDrive(
     databaseService,
     images,
   };
-}
-
-/** Never over an installation: an app dir with a compose file or .env is refused. */
-async function refuseInstalled(appDir: string): Promise<void> {
-  const refused = refusedPlace(appDir, []);
-  if (refused) {
-    throw new AgentError(
-      'CONFIG_INVALID',
-      `The app folder ${appDir} is in ${refused.folder}, ${refused.why}.`,
-      { step: 'restore', hint: 'Choose a new folder for Immich, such as /opt/immich-app.' },
-    );
-  }
-  const names = await readdir(appDir).catch(() => [] as string[]);
-  const found = names.filter((name) => [...composeFileNames, '.env'].includes(name));
-  if (found.length > 0) {
-    throw new AgentError(
-      'RESTORE_FAILED',
-      `${appDir} already holds ${found.join(' and ')}: a restore from the drive never writes over an installation.`,
-      {
-        step: 'restore',
-        hint: 'Give a new, empty --app-dir; to restore into the Immich installed there, configure the agent and use `restore` without --from-drive.',
-      },
-    );
-  }
-  const dbData = await lstat(path.join(appDir, 'postgres')).catch(() => null);
-  if (dbData) {
-    throw new AgentError(
-      'RESTORE_FAILED',
-      `${path.join(appDir, 'postgres')} already exists: the database would start from what it holds.`,
-      { step: 'restore', hint: 'Give a new, empty --app-dir.' },
-    );
-  }
 }
 
 /** The compose service whose container is `container`. */

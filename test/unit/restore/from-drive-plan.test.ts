@@ -195,6 +195,15 @@ describe('restore --from-drive: the plan', () => {
     );
   });
 
+  test('a files/ that is a symlink is refused (rsync would copy what it points at)', async () => {
+    const linked = path.join(root, 'linked-files', 'immich-backup');
+    await writeBackup(linked);
+    await rm(path.join(linked, 'files'), { recursive: true });
+    await symlink('/etc', path.join(linked, 'files'));
+    const message = await refusedWith('NO_BACKUP', plan({ backupDir: linked }));
+    assert.match(message, /files is a symlink/);
+  });
+
   test('a manifest that is a symlink is not followed', async () => {
     const linked = path.join(root, 'linked', 'immich-backup');
     await writeBackup(linked);

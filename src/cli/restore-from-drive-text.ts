@@ -24,6 +24,9 @@ export function formatFromDrivePlan(plan: FromDrivePlan): string {
     `Versions: ${describeVersions(plan.versions)}`,
     'Images:',
     ...plan.images.map(imageLine),
+    plan.toPull.length > 0
+      ? `  compose will pull (this needs the network and the registry): ${plan.toPull.join(', ')}`
+      : '  compose finds every image of the compose file here',
     `App folder: ${plan.appDir} gets ${plan.composeName} and .env (0600) from the drive, with`,
     `  UPLOAD_LOCATION=${plan.library}`,
     `  DB_DATA_LOCATION=${plan.dbDataDir} (new, empty)`,

@@ -128,3 +128,49 @@ export async function composeUp(
     );
   }
 }
+
+export interface ComposeService {
+  name: string;
+  /** container_name, interpolated; null when compose names it. */
+  containerName: string | null;
+  /** image, interpolated ('' when it has none). */
+  image: string;
+}
+
+/** The services of a backed-up compose file, their values interpolated with the new .env. */
+export function composeServices(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+): ComposeService[] {
+  let document: unknown;
+  try {
+    document = parseYaml(composeText);
+  } catch (error) {
+    throw new AgentError(
+      'NO_BACKUP',
+      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
+      { step: 'restore' },
+    );
+  }
+  const services = ((document as { services?: unknown } | null)?.services ?? {}) as Record<
+    string,
+    { container_name?: unknown; image?: unknown } | null
+  >;
+  return Object.entries(services).map(([name, service]) => ({
+    name,
+    containerName:
+      typeof service?.container_name === 'string' ? interpolate(service.container_name, env) : null,
+    image: typeof service?.image === 'string' ? interpolate(service.image, env) : '',
+  }));
+}
+
+/** The service whose container is `container` (the kit's database container). */
+export function serviceOf(services: readonly ComposeService[], container: string): string {
+  const found = services.find((service) => service.containerName === container);
+  if (found) return found.name;
+  throw new AgentError(
+    'NO_BACKUP',
+    `The backed-up compose file has no service whose container is ${container} (the kit's database container).`,
+    { step: 'restore', hint: 'Follow RESTORE.md by hand.' },
+  );
+}

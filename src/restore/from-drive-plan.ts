@@ -1,15 +1,15 @@
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
-import { interpolate, parseDotenv } from '../config/dotenv.js';
+import { parseDotenv } from '../config/dotenv.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
 import { AgentError } from '../errors.js';
 import { readSmallRegularFile } from '../files/small-file.js';
 import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
+import { composeServices, serviceOf } from './from-drive-compose.js';
 import { assertLineBased, newMachineEnv } from './from-drive-env.js';
 import { checkFilesFolder, refuseInstalled } from './from-drive-places.js';
 import { checkLibraryPlace } from './library-folder.js';
@@ -52,6 +52,8 @@ export interface FromDrivePlan {
   /** The compose service whose container is the kit's database container. */
   databaseService: string;
   images: PlannedImage[];
+  /** Image references of the compose file the engine does not have: compose would pull them. */
+  toPull: string[];
 }
 
 const kitFileMaxBytes = 256 * 1024;
@@ -126,7 +128,8 @@ export async function planFromDrive(
     dbDataLocation: dbDataDir,
   });
   const env = parseDotenv(envText);
-  const databaseService = serviceOf(composeText, env, kit.immich.databaseContainer);
+  const services = composeServices(composeText, env);
+  const databaseService = serviceOf(services, kit.immich.databaseContainer);
 
   await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));
@@ -139,6 +142,17 @@ export async function planFromDrive(
   for (const role of ['database', 'server'] as const) {
     const image = kit.images[role];
     images.push({ role, image, source: await imageSource(deps.docker, kitDir, image) });
+  }
+  // What compose would pull: images the engine does not find by the compose file's reference
+  // (a digest-pinned one is found only in an image pulled from a registry, not a loaded one).
+  const savedIds = new Set(
+    images.filter((entry) => entry.source === 'drive').map((entry) => entry.image?.reference),
+  );
+  const toPull: string[] = [];
+  for (const service of services) {
+    if (service.image === '' || savedIds.has(service.image)) continue;
+    if ((await deps.docker.imageInfo(service.image).catch(() => null)) === null)
+      toPull.push(service.image);
   }
   return {
     backupDir,
@@ -157,41 +171,8 @@ export async function planFromDrive(
     env,
     databaseService,
     images,
+    toPull,
   };
-}
-
-/** The compose service whose container is `container`. */
-function serviceOf(
-  composeText: string,
-  env: ReadonlyMap<string, string>,
-  container: string,
-): string {
-  let document: unknown;
-  try {
-    document = parseYaml(composeText);
-  } catch (error) {
-    throw new AgentError(
-      'NO_BACKUP',
-      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
-      {
-        step: 'restore',
-      },
-    );
-  }
-  const services = ((document as { services?: unknown } | null)?.services ?? {}) as Record<
-    string,
-    { container_name?: unknown } | null
-  >;
-  for (const [name, service] of Object.entries(services)) {
-    const named = service?.container_name;
-    if (typeof named === 'string' && interpolate(named, env) === container) return name;
-  }
-  if (container === 'immich_postgres' && 'database' in services) return 'database';
-  throw new AgentError(
-    'NO_BACKUP',
-    `The backed-up compose file has no service whose container is ${container} (the kit's database container).`,
-    { step: 'restore', hint: 'Follow RESTORE.md by hand.' },
-  );
 }
 
 async function imageSource(

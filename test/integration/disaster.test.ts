@@ -112,6 +112,7 @@ describe('disaster: Immich comes back from the drive alone', () => {
       plan.stdout,
       /database: immich-backup-agent-test\/postgres:17-pgvector .*already on this machine/,
     );
+    assert.match(plan.stdout, /compose finds every image of the compose file here/);
     assert.match(plan.stdout, /Nothing was changed\. Run again with --yes/);
     assert.equal(existsSync(path.join(newRoot, 'immich-app')), false);
     assert.equal(existsSync(path.join(newRoot, 'library')), false);
@@ -155,7 +156,8 @@ describe('disaster: Immich comes back from the drive alone', () => {
 
     const filesAfter = await snapshotTree(path.join(newRoot, 'library'));
     assert.deepEqual(filesAfter, filesBefore);
-    assert.equal(existsSync(path.join(process.cwd(), 'PWNED')), false);
+    for (const folder of [process.cwd(), newRoot, path.join(newRoot, 'immich-app')])
+      assert.equal(existsSync(path.join(folder, 'PWNED')), false, 'no path ran as a command');
   });
 
   test('a second restore into the installed app folder is refused, nothing touched', async () => {

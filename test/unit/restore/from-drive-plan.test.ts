@@ -162,6 +162,8 @@ describe('restore --from-drive: the plan', () => {
         ['server', 'drive'],
       ],
     );
+    // The compose file's image is not here by its reference: compose would pull it.
+    assert.deepEqual(result.toPull, ['postgres']);
     await refusedWith('NO_BACKUP', findBackupDir(path.join(root, 'new', 'x')));
   });
 

@@ -58,6 +58,8 @@ export async function restoreFromDriveCommand(
   process.once('SIGTERM', abort);
   try {
     const docker = createDockerAdapter();
+    // Before anything: without the engine, no image can be looked at and nothing started.
+    await docker.ping();
     const plan = await planFromDrive(
       {
         library: options.library as string,

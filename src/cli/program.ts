@@ -6,7 +6,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { triggers } from '../history/record.js';
 import { daemonCommand } from './daemon-command.js';
 import { lastRunCommand } from './last-run-command.js';
+import { exitCodes } from '../exit-codes.js';
 import { restoreCommand } from './restore-command.js';
+import { restoreFromDriveCommand } from './restore-from-drive-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { restorePathCommand } from './versions-command.js';
@@ -128,6 +130,16 @@ export function buildProgram(): Command {
       '--as-of <YYYY-MM-DD>',
       'the file or folder as it was on that day (current copy or a version)',
     )
+    .option(
+      '--from-drive',
+      'on a new machine: bring Immich back from the drive alone (no configuration; run the copy in <drive>/immich-backup/restore-kit/)',
+    )
+    .option('--library <DIR>', 'with --from-drive: the new library folder (UPLOAD_LOCATION)')
+    .option('--app-dir <DIR>', 'with --from-drive: the new, empty folder for compose and .env')
+    .option(
+      '--backup-dir <DIR>',
+      'with --from-drive: the backup folder on the drive, when not run from its restore kit',
+    )
     .action(
       async (options: {
         path?: string;
@@ -137,7 +149,38 @@ export function buildProgram(): Command {
         filesOnly?: boolean;
         yes?: boolean;
         force?: boolean;
+        fromDrive?: boolean;
+        library?: string;
+        appDir?: string;
+        backupDir?: string;
       }) => {
+        if (options.fromDrive) {
+          const given = {
+            date: '--date',
+            path: '--path',
+            asOf: '--as-of',
+            databaseOnly: '--database-only',
+            filesOnly: '--files-only',
+            force: '--force',
+          } as const;
+          process.exitCode = await restoreFromDriveCommand({
+            library: options.library,
+            appDir: options.appDir,
+            backupDir: options.backupDir,
+            yes: options.yes === true,
+            others: Object.entries(given)
+              .filter(([key]) => options[key as keyof typeof given] !== undefined)
+              .map(([, flag]) => flag),
+          });
+          return;
+        }
+        if (options.library || options.appDir || options.backupDir) {
+          process.stderr.write(
+            'immich-backup-agent: --library, --app-dir and --backup-dir go with --from-drive.\n',
+          );
+          process.exitCode = exitCodes.usage;
+          return;
+        }
         if (options.path || options.asOf) {
           if (!options.path || !options.asOf)
             throw new InvalidArgumentError('--path and --as-of go together');

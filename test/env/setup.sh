@@ -50,6 +50,9 @@ command -v gdbus >/dev/null || need+=(libglib2.0-bin)
 command -v man >/dev/null || need+=(man-db)
 command -v groff >/dev/null || need+=(groff-base)
 command -v systemd-inhibit >/dev/null || need+=(systemd)
+# restore --from-drive starts Immich with compose: the plugin (v2) where there is one, else the
+# standalone docker-compose (v1.29, Debian bookworm's), which runs on this engine's user bridge.
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || need+=(python3-dbus python3-gi)
 if ((${#need[@]})); then
   say "installing ${need[*]}"

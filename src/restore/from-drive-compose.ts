@@ -1,0 +1,176 @@
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { ProcessGateway } from '../adapters/process.js';
+import { interpolate } from '../config/dotenv.js';
+import { AgentError } from '../errors.js';
+
+/**
+ * Docker Compose as a new machine has it: the plugin (`docker compose`, v2), else the old
+ * standalone `docker-compose` (v1, Debian bookworm's package). Both are run with argument
+ * arrays through the gateway, on the app dir's compose file and .env.
+ */
+export type ComposeFlavour = 'v2' | 'v1';
+
+export interface ComposeProject {
+  appDir: string;
+  /** The compose file's name in appDir. */
+  composeFile: string;
+  /** Its text and the .env values (for v1, which needs the file adjusted). */
+  composeText: string;
+  env: ReadonlyMap<string, string>;
+}
+
+/** Which compose there is: v2 first, as Immich documents it. */
+export async function findCompose(
+  gateway: ProcessGateway,
+  signal?: AbortSignal,
+): Promise<ComposeFlavour> {
+  for (const [flavour, file, args] of [
+    ['v2', 'docker', ['compose', 'version']],
+    ['v1', 'docker-compose', ['version', '--short']],
+  ] as const) {
+    const result = await gateway
+      .run({ tool: file, file, args, timeoutMs: 60_000, signal, step: 'restore' })
+      .catch(() => null);
+    if (result?.exitCode === 0) return flavour;
+  }
+  throw new AgentError('TOOL_MISSING', 'Neither `docker compose` nor `docker-compose` is here.', {
+    step: 'restore',
+    hint: 'Install Docker Compose (the docker-compose-plugin package, or docker-compose), then run the restore again.',
+  });
+}
+
+/**
+ * The command and its standard input for `compose <args>` on the project. v2 reads the file as
+ * written. v1 (1.29) refuses the top-level `name:` of today's compose files and reads `.env`
+ * from the current folder: it is given the project name with -p, the .env with --env-file, and
+ * on stdin the same file without `name:` and with its relative env_file entries made absolute.
+ * The compose file written into the app dir stays as it was on the drive.
+ */
+export function composeCommand(
+  flavour: ComposeFlavour,
+  project: ComposeProject,
+  args: readonly string[],
+): { file: string; args: string[]; input?: string } {
+  const composePath = path.join(project.appDir, project.composeFile);
+  if (flavour === 'v2') {
+    return {
+      file: 'docker',
+      args: ['compose', '--project-directory', project.appDir, '-f', composePath, ...args],
+    };
+  }
+  const document = (parseYaml(project.composeText) ?? {}) as Record<string, unknown>;
+  const name =
+    project.env.get('COMPOSE_PROJECT_NAME') ||
+    (typeof document.name === 'string' ? interpolate(document.name, project.env) : '') ||
+    path.basename(project.appDir);
+  delete document.name;
+  const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
+  for (const service of Object.values(services)) {
+    if (!service || service.env_file === undefined) continue;
+    const files: unknown[] = Array.isArray(service.env_file)
+      ? (service.env_file as unknown[])
+      : [service.env_file];
+    service.env_file = files.map((entry) =>
+      // Compose interpolates the file's values: a `$` of the path is written `$$`.
+      typeof entry === 'string'
+        ? path.resolve(project.appDir, entry).replace(/\$/g, () => '$$')
+        : entry,
+    );
+  }
+  return {
+    file: 'docker-compose',
+    args: [
+      '--project-name',
+      projectName(name),
+      '--project-directory',
+      project.appDir,
+      '--env-file',
+      path.join(project.appDir, '.env'),
+      '-f',
+      '-',
+      ...args,
+    ],
+    input: stringifyYaml(document),
+  };
+}
+
+/** Compose lowercases the project name and keeps only [a-z0-9_-]. */
+function projectName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'immich';
+}
+
+/** Runs `compose up -d [services]`; fails with compose's own words. */
+export async function composeUp(
+  gateway: ProcessGateway,
+  flavour: ComposeFlavour,
+  project: ComposeProject,
+  services: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const command = composeCommand(flavour, project, ['up', '-d', ...services]);
+  const result = await gateway.run({
+    tool: flavour === 'v2' ? 'docker compose' : 'docker-compose',
+    ...command,
+    timeoutMs: 30 * 60 * 1000,
+    signal,
+    step: 'restore',
+  });
+  if (result.exitCode !== 0) {
+    const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').slice(-4).join(' | ');
+    throw new AgentError(
+      'RESTORE_FAILED',
+      `Starting ${services.length ? services.join(', ') : 'Immich'} with compose failed (exit ${result.exitCode}): ${said}`,
+      {
+        step: 'restore',
+        hint: `Fix what compose says, then start it by hand in ${project.appDir}: docker compose up -d.`,
+      },
+    );
+  }
+}
+
+export interface ComposeService {
+  name: string;
+  /** container_name, interpolated; null when compose names it. */
+  containerName: string | null;
+  /** image, interpolated ('' when it has none). */
+  image: string;
+}
+
+/** The services of a backed-up compose file, their values interpolated with the new .env. */
+export function composeServices(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+): ComposeService[] {
+  let document: unknown;
+  try {
+    document = parseYaml(composeText);
+  } catch (error) {
+    throw new AgentError(
+      'NO_BACKUP',
+      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
+      { step: 'restore' },
+    );
+  }
+  const services = ((document as { services?: unknown } | null)?.services ?? {}) as Record<
+    string,
+    { container_name?: unknown; image?: unknown } | null
+  >;
+  return Object.entries(services).map(([name, service]) => ({
+    name,
+    containerName:
+      typeof service?.container_name === 'string' ? interpolate(service.container_name, env) : null,
+    image: typeof service?.image === 'string' ? interpolate(service.image, env) : '',
+  }));
+}
+
+/** The service whose container is `container` (the kit's database container). */
+export function serviceOf(services: readonly ComposeService[], container: string): string {
+  const found = services.find((service) => service.containerName === container);
+  if (found) return found.name;
+  throw new AgentError(
+    'NO_BACKUP',
+    `The backed-up compose file has no service whose container is ${container} (the kit's database container).`,
+    { step: 'restore', hint: 'Follow RESTORE.md by hand.' },
+  );
+}

@@ -1,0 +1,129 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
+import { manifestText, type KitManifest } from '../../src/restore-kit/kit-manifest.js';
+import { ownerLabel, postgresImage, psql, removeContainer } from './containers.js';
+import type { ImmichBed } from './immich-bed.js';
+
+/** What the server, machine-learning and redis stand-ins run: nothing, until told to stop. */
+/** (Compose interpolates it: `$$` is a `$`.) */
+const idle = 'trap "exit 0" TERM INT; while :; do sleep 1 & wait $$!; done';
+
+export interface ComposeBed {
+  /** Compose's project name (the file's top-level `name:`). */
+  project: string;
+  redis: string;
+  machineLearning: string;
+}
+
+/**
+ * Makes a bed's app folder one that compose can start on this engine (no registry, no network
+ * but compose's own bridge): Immich's real compose file, with the bed's container names, its
+ * images replaced by the bed's local images (the database's stays PostgreSQL with pgvector; the
+ * server, machine learning and redis are idle stand-ins on the same image, the server mounting
+ * ${UPLOAD_LOCATION} as Immich's does), no published port, its own project name, and every
+ * container labelled as the sandbox's. Pins IMMICH_VERSION=v2.7.5 (the bed's schema) in .env.
+ * Compose's network and volume are removed with the sandbox.
+ */
+export async function makeComposeBed(bed: ImmichBed): Promise<ComposeBed> {
+  const { sandbox } = bed;
+  const project = `iba-test-${sandbox.id}`;
+  const redis = `iba-test-${sandbox.id}-redis`;
+  const machineLearning = `iba-test-${sandbox.id}-ml`;
+  const composeFile = path.join(bed.appDir, 'docker-compose.yml');
+  const document = parse(await readFile(composeFile, 'utf8')) as {
+    name: string;
+    services: Record<string, Record<string, unknown>>;
+  };
+  document.name = project;
+  const labels = { [ownerLabel]: sandbox.id };
+  for (const [name, service] of Object.entries(document.services)) {
+    service.labels = labels;
+    delete service.ports;
+    if (name === 'database') {
+      service.image = postgresImage;
+      continue;
+    }
+    service.image = postgresImage;
+    service.entrypoint = ['/bin/sh', '-c', idle];
+    service.command = [];
+    service.healthcheck = { disable: true };
+    if (name === 'redis') service.container_name = redis;
+    if (name === 'immich-machine-learning') service.container_name = machineLearning;
+  }
+  await writeFile(composeFile, stringify(document));
+  const envFile = path.join(bed.appDir, '.env');
+  await writeFile(
+    envFile,
+    (await readFile(envFile, 'utf8')).replace('IMMICH_VERSION=release', 'IMMICH_VERSION=v2.7.5'),
+    { mode: 0o600 },
+  );
+  // Runs before the bed's own removals (last in, first out): the containers go first, as the
+  // network cannot be removed while one is attached.
+  sandbox.defer(`remove compose's containers, network and volume of ${project}`, async () => {
+    for (const container of [bed.server, bed.database, redis, machineLearning])
+      await removeContainer(container);
+    for (const [kind, name] of [
+      ['network', `${project}_default`],
+      ['volume', `${project}_model-cache`],
+    ]) {
+      const left = await execa('docker', [
+        kind as string,
+        'ls',
+        '--quiet',
+        '--filter',
+        `name=^${name}$`,
+      ]);
+      if (left.stdout.trim()) await execa('docker', [kind as string, 'rm', name as string]);
+    }
+  });
+  return { project, redis, machineLearning };
+}
+
+/**
+ * restore-kit.json as the kit writer records this bed (for a branch without the kit writer):
+ * the containers, the database's PostgreSQL, the images the bed's containers run. Read while
+ * the bed runs; written with `write` later.
+ */
+export async function bedKitManifest(
+  bed: ImmichBed,
+): Promise<{ write(backupDir: string): Promise<void> }> {
+  const serverVersion = await psql(bed.database, 'SHOW server_version;');
+  const imageId = (
+    await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', postgresImage])
+  ).stdout.trim();
+  const image = { reference: postgresImage, id: imageId, repoDigests: [], saved: null };
+  const manifest: KitManifest = {
+    kitVersion: 1,
+    agent: { version: '0.0.0-test', file: 'immich-backup-agent.mjs', sha256: '0'.repeat(64) },
+    immich: {
+      version: 'v2.7.5',
+      serverContainer: bed.server,
+      databaseContainer: bed.database,
+      database: 'immich',
+      databaseUser: 'postgres',
+      uploadLocation: '../library',
+      dbDataLocation: './postgres',
+      uploadMounts: ['/data'],
+    },
+    postgres: { serverVersion, major: Number(/^\d+/.exec(serverVersion)?.[0]) },
+    images: { server: image, database: image },
+    layout: {
+      files: 'files',
+      versions: 'versions',
+      compose: 'docker-compose.yml',
+      env: '.env',
+      dumps: 'immich-db-YYYY-MM-DD.sql.gz',
+    },
+  };
+  return {
+    async write(backupDir) {
+      await mkdir(path.join(backupDir, 'restore-kit'), { recursive: true });
+      await writeFile(
+        path.join(backupDir, 'restore-kit', 'restore-kit.json'),
+        manifestText(manifest),
+      );
+    },
+  };
+}

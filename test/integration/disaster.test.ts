@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { bundleAgent } from '../../scripts/bundle.js';
+import { agentEnv } from '../env/cli.js';
+import { makeComposeBed, bedKitManifest, type ComposeBed } from '../env/compose-bed.js';
+import { isRunning, removeContainer } from '../env/containers.js';
+import {
+  databaseSnapshot,
+  diffSnapshots,
+  type DatabaseSnapshot,
+} from '../env/database-snapshot.js';
+import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
+import { snapshotTree } from '../env/library.js';
+import { createSandbox, type Sandbox } from '../env/sandbox.js';
+
+/**
+ * The full disaster: a real-schema Immich (the test bed's, with a compose file that compose can
+ * start on this engine) is backed up; then everything on the machine but the drive and the test
+ * bed's base images goes (containers, volumes, app folder, library, the agent's state, log and
+ * configuration); Immich is brought back by the agent in the drive's restore kit, run with Node
+ * alone, and compared with what was: the database row for row, the library file for file, the
+ * server running.
+ */
+describe('disaster: Immich comes back from the drive alone', () => {
+  let sandbox: Sandbox;
+  let bed: ImmichBed;
+  let composeBed: ComposeBed;
+  let rowsBefore: DatabaseSnapshot;
+  let filesBefore: Map<string, string>;
+  /** The new machine: no quote in its paths (.env cannot hold one literally), the rest awkward. */
+  let newRoot: string;
+  let mountPoint: string;
+  let agent: string;
+
+  const restore = (...args: string[]) =>
+    execa(
+      'node',
+      [
+        agent,
+        'restore',
+        '--from-drive',
+        '--library',
+        path.join(newRoot, 'library'),
+        '--app-dir',
+        path.join(newRoot, 'immich-app'),
+        ...args,
+      ],
+      { cwd: newRoot, reject: false, env: agentEnv(), stdin: 'ignore', timeout: 15 * 60_000 },
+    );
+
+  before(async () => {
+    sandbox = await createSandbox();
+    bed = await createImmichBed(sandbox, { photos: 12, assets: 600 });
+    composeBed = await makeComposeBed(bed);
+    rowsBefore = await databaseSnapshot(bed.database);
+    filesBefore = await snapshotTree(bed.libraryDir);
+    const kitManifest = await bedKitManifest(bed);
+    const run = await bed.run('run');
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+
+    // Everything goes but the drive (unplugged) and the base images.
+    await bed.drive.unmountAll();
+    for (const container of [
+      bed.server,
+      bed.database,
+      composeBed.redis,
+      composeBed.machineLearning,
+    ])
+      await removeContainer(container);
+    for (const gone of [bed.appDir, bed.libraryDir, bed.stateDir, path.dirname(bed.logFile)])
+      await rm(gone, { recursive: true, force: true });
+    await rm(bed.configFile, { force: true });
+    await rm(bed.mountPoint, { recursive: true, force: true });
+
+    // The new machine: the drive plugged in and mounted where a desktop would.
+    newRoot = sandbox.path(`new machine $(touch PWNED) "dq" ü 📷`);
+    mountPoint = path.join(newRoot, 'media', 'Backup 1');
+    await bed.drive.mountAt(mountPoint);
+    sandbox.defer('unmount the drive on the new machine', () => bed.drive.unmountAll());
+    const backupDir = path.join(mountPoint, 'immich-backup');
+    const kitDir = path.join(backupDir, 'restore-kit');
+    if (!existsSync(path.join(kitDir, 'restore-kit.json'))) {
+      // A branch without the kit writer: the kit as the writer makes it (its manifest, the
+      // bundled agent).
+      await kitManifest.write(backupDir);
+      await bundleAgent(path.join(kitDir, 'immich-backup-agent.mjs'));
+    }
+    // The kit's own agent, finding the backup from where it is: nothing installed is used.
+    agent = path.join(kitDir, 'immich-backup-agent.mjs');
+  });
+  after(async () => {
+    await sandbox?.dispose();
+  });
+
+  test('the machine is empty: no container, no app folder, no library, no state', async () => {
+    for (const container of [bed.server, bed.database])
+      assert.equal(await isRunning(container), false);
+    for (const gone of [bed.appDir, bed.libraryDir, bed.stateDir, bed.configFile])
+      assert.equal(existsSync(gone), false, `${gone} is gone`);
+  });
+
+  test('without --yes: the plan, and nothing changed', async () => {
+    const plan = await restore();
+    assert.equal(plan.exitCode, 0, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /Restore from the drive/);
+    assert.match(plan.stdout, /Dump: immich-db-\d{4}-\d{2}-\d{2}\.sql\.gz/);
+    assert.match(
+      plan.stdout,
+      /database: immich-backup-agent-test\/postgres:17-pgvector .*already on this machine/,
+    );
+    assert.match(plan.stdout, /compose finds every image of the compose file here/);
+    assert.match(plan.stdout, /Nothing was changed\. Run again with --yes/);
+    assert.equal(existsSync(path.join(newRoot, 'immich-app')), false);
+    assert.equal(existsSync(path.join(newRoot, 'library')), false);
+    assert.equal(await isRunning(bed.database), false);
+  });
+
+  test('with --yes: the database row for row, the library file for file, the server running', async () => {
+    const result = await restore('--yes');
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /Restored from the drive:/);
+    // Every original in the library the bed wrote (external libraries' are not in it).
+    const originals = bed.originals.originals.size;
+    assert.ok(originals > 500, `${originals} originals`);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `Checked: .* stays up, \\d+ tables hold the dump's rows, and ${originals} originals the database references are in the library`,
+      ),
+    );
+
+    const appDir = path.join(newRoot, 'immich-app');
+    assert.deepEqual((await readdir(appDir)).sort(), ['.env', 'docker-compose.yml', 'postgres']);
+    assert.equal((await stat(path.join(appDir, '.env'))).mode & 0o777, 0o600);
+
+    assert.equal(await isRunning(bed.server), true, 'the server runs');
+    assert.equal(await isRunning(bed.database), true, 'the database runs');
+    const inspect = await execa('docker', [
+      'inspect',
+      '--format',
+      '{{range .Mounts}}{{.Source}}={{.Destination}};{{end}}',
+      bed.server,
+    ]);
+    assert.ok(
+      inspect.stdout.includes(`${path.join(newRoot, 'library')}=/data;`),
+      `the server mounts the new library: ${inspect.stdout}`,
+    );
+
+    const rowsAfter = await databaseSnapshot(bed.database);
+    assert.deepEqual(diffSnapshots(rowsBefore, rowsAfter), []);
+    assert.ok(Object.keys(rowsAfter.tables).length > 10, 'the real schema');
+
+    const filesAfter = await snapshotTree(path.join(newRoot, 'library'));
+    assert.deepEqual(filesAfter, filesBefore);
+    for (const folder of [process.cwd(), newRoot, path.join(newRoot, 'immich-app')])
+      assert.equal(existsSync(path.join(folder, 'PWNED')), false, 'no path ran as a command');
+  });
+
+  test('a second restore into the installed app folder is refused, nothing touched', async () => {
+    const again = await restore('--yes');
+    assert.equal(again.exitCode, 1, again.stdout + again.stderr);
+    assert.match(again.stdout, /never writes over an installation/);
+    assert.equal(await isRunning(bed.server), true);
+  });
+});

@@ -17,10 +17,11 @@ import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
 import { checkFilesFolder } from './from-drive-places.js';
 import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-settings.js';
 import { openLibraryFolder } from './library-folder.js';
+import { loadKitImage } from '../restore-kit/kit-images.js';
 import { insideForChild } from './no-follow.js';
 import { restoreTarget, syncTimeoutMs } from './plan.js';
 
-/** The images helper's `docker load` of a kit's saved image (src/restore-kit/kit-images.ts). */
+/** `docker load` of a kit's saved image, checked to be the recorded id (restore-kit/kit-images.ts). */
 export type LoadKitImage = (
   docker: DockerAdapter,
   kitDir: string,
@@ -33,6 +34,7 @@ export interface FromDriveDeps {
   gateway: ProcessGateway;
   log: Logger;
   signal?: AbortSignal;
+  /** The kit's image loader (default: loadKitImage; tests give their own). */
   loadKitImage?: LoadKitImage;
   /** How long the server must stay up to count as started (default 10 s). */
   settleSeconds?: number;
@@ -193,14 +195,15 @@ async function ensureImage(
   if (!image) return `The kit names no ${role} image: compose takes the compose file's.`;
   if ((await deps.docker.imageInfo(image.id).catch(() => null)) !== null)
     return `The ${role} image ${image.reference} is here.`;
-  if (image.saved && deps.loadKitImage) {
-    await deps.loadKitImage(deps.docker, plan.kitDir, image, { signal: deps.signal });
+  if (image.saved) {
+    const load = deps.loadKitImage ?? loadKitImage;
+    await load(deps.docker, plan.kitDir, image, { signal: deps.signal });
     return `Loaded the ${role} image ${image.reference} from the drive.`;
   }
   const pull = image.repoDigests[0] ?? image.reference;
   throw new AgentError(
     'IMAGE_MISSING',
-    `The ${role} image ${image.reference} (${image.id}) is not here${image.saved ? ' and this agent cannot load it from the drive' : ' and the drive holds no copy'}.`,
+    `The ${role} image ${image.reference} (${image.id}) is not here and the drive holds no copy.`,
     {
       step: 'restore',
       hint: `Pull it (docker pull ${pull}), then run the restore again.`,

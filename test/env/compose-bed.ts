@@ -1,9 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
-import { manifestText, type KitManifest } from '../../src/restore-kit/kit-manifest.js';
-import { ownerLabel, postgresImage, psql, removeContainer } from './containers.js';
+import { ownerLabel, postgresImage, removeContainer } from './containers.js';
 import type { ImmichBed } from './immich-bed.js';
 
 /** What the server, machine-learning and redis stand-ins run: nothing, until told to stop. */
@@ -79,51 +78,4 @@ export async function makeComposeBed(bed: ImmichBed): Promise<ComposeBed> {
     }
   });
   return { project, redis, machineLearning };
-}
-
-/**
- * restore-kit.json as the kit writer records this bed (for a branch without the kit writer):
- * the containers, the database's PostgreSQL, the images the bed's containers run. Read while
- * the bed runs; written with `write` later.
- */
-export async function bedKitManifest(
-  bed: ImmichBed,
-): Promise<{ write(backupDir: string): Promise<void> }> {
-  const serverVersion = await psql(bed.database, 'SHOW server_version;');
-  const imageId = (
-    await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', postgresImage])
-  ).stdout.trim();
-  const image = { reference: postgresImage, id: imageId, repoDigests: [], saved: null };
-  const manifest: KitManifest = {
-    kitVersion: 1,
-    agent: { version: '0.0.0-test', file: 'immich-backup-agent.mjs', sha256: '0'.repeat(64) },
-    immich: {
-      version: 'v2.7.5',
-      serverContainer: bed.server,
-      databaseContainer: bed.database,
-      database: 'immich',
-      databaseUser: 'postgres',
-      uploadLocation: '../library',
-      dbDataLocation: './postgres',
-      uploadMounts: ['/data'],
-    },
-    postgres: { serverVersion, major: Number(/^\d+/.exec(serverVersion)?.[0]) },
-    images: { server: image, database: image },
-    layout: {
-      files: 'files',
-      versions: 'versions',
-      compose: 'docker-compose.yml',
-      env: '.env',
-      dumps: 'immich-db-YYYY-MM-DD.sql.gz',
-    },
-  };
-  return {
-    async write(backupDir) {
-      await mkdir(path.join(backupDir, 'restore-kit'), { recursive: true });
-      await writeFile(
-        path.join(backupDir, 'restore-kit', 'restore-kit.json'),
-        manifestText(manifest),
-      );
-    },
-  };
 }

@@ -4,9 +4,9 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import { bundleAgent } from '../../scripts/bundle.js';
+import { bundleAgent, bundleFile } from '../../scripts/bundle.js';
 import { agentEnv } from '../env/cli.js';
-import { makeComposeBed, bedKitManifest, type ComposeBed } from '../env/compose-bed.js';
+import { makeComposeBed, type ComposeBed } from '../env/compose-bed.js';
 import { isRunning, removeContainer } from '../env/containers.js';
 import {
   databaseSnapshot,
@@ -54,11 +54,12 @@ describe('disaster: Immich comes back from the drive alone', () => {
 
   before(async () => {
     sandbox = await createSandbox();
+    // The installed agent finds the bundle where `npm run build` puts it, for the kit.
+    if (!existsSync(bundleFile)) await bundleAgent();
     bed = await createImmichBed(sandbox, { photos: 12, assets: 600 });
     composeBed = await makeComposeBed(bed);
     rowsBefore = await databaseSnapshot(bed.database);
     filesBefore = await snapshotTree(bed.libraryDir);
-    const kitManifest = await bedKitManifest(bed);
     const run = await bed.run('run');
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
 
@@ -83,12 +84,9 @@ describe('disaster: Immich comes back from the drive alone', () => {
     sandbox.defer('unmount the drive on the new machine', () => bed.drive.unmountAll());
     const backupDir = path.join(mountPoint, 'immich-backup');
     const kitDir = path.join(backupDir, 'restore-kit');
-    if (!existsSync(path.join(kitDir, 'restore-kit.json'))) {
-      // A branch without the kit writer: the kit as the writer makes it (its manifest, the
-      // bundled agent).
-      await kitManifest.write(backupDir);
-      await bundleAgent(path.join(kitDir, 'immich-backup-agent.mjs'));
-    }
+    // The kit the backup run itself left (the installed agent carries its bundle).
+    for (const name of ['restore-kit.json', 'RESTORE.md', 'immich-backup-agent.mjs'])
+      assert.ok(existsSync(path.join(kitDir, name)), `the run left restore-kit/${name}`);
     // The kit's own agent, finding the backup from where it is: nothing installed is used.
     agent = path.join(kitDir, 'immich-backup-agent.mjs');
   });

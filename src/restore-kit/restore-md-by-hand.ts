@@ -37,9 +37,14 @@ export function byHand(input: RestoreMdInput): string[] {
   const { immich, layout, images } = input.manifest;
   const composeFile = layout.compose;
   const psql = `psql --username=${word(immich.databaseUser)} --dbname=${word(immich.database)}`;
-  const imageLines = [images.server, images.database].flatMap((image) =>
-    imageCommands(image, composeFile),
-  );
+  const searchPath = `ALTER DATABASE "${immich.database.replaceAll('"', '""')}" SET search_path TO "$user", public, vectors;`;
+  // One image for both (the same id, one file) is loaded once.
+  const loaded = new Set<string>();
+  const imageLines = [images.server, images.database].flatMap((image) => {
+    const lines = imageCommands(image, composeFile, loaded);
+    if (image?.saved) loaded.add(image.saved);
+    return lines;
+  });
   return [
     '## By hand, without the agent',
     '',
@@ -94,7 +99,7 @@ export function byHand(input: RestoreMdInput): string[] {
     '',
     '```bash',
     'DB_READY=no; answer=',
-    `cd "$APP" && docker compose create && docker start "$DB" && for try in $(seq ${databaseWaitTries}); do`,
+    `cd "$APP" && docker compose up --no-start && docker start "$DB" && for try in $(seq ${databaseWaitTries}); do`,
     `  if answer=$(docker exec "$DB" ${psql} -Atc 'SHOW listen_addresses' 2>&1) && [ -n "$answer" ]; then DB_READY=yes; break; fi`,
     '  sleep 1',
     'done; echo "Database ready: $DB_READY (its last answer: ${answer:-none})"',
@@ -105,7 +110,9 @@ export function byHand(input: RestoreMdInput): string[] {
     'The newest dump (the names sort by date) goes into the fresh database as Immich documents',
     'it, in one transaction that stops at the first error (then nothing is kept). The `sed` is',
     'Immich’s search_path fix, applied to the first such line only (the dump’s header), so no row',
-    'of your data changes. Only when that worked is the library copied back and Immich started:',
+    'of your data changes. A dump of one database does not carry the database’s own settings:',
+    'the `ALTER DATABASE` puts back the search_path Immich’s migration set (which it does not run',
+    'again). Only when all that worked is the library copied back and Immich started:',
     'a server started on the empty database would create a new, empty Immich in it. If it',
     'failed, run `docker compose down` in `$APP`, empty the database folder and go back to 4.',
     '',
@@ -117,6 +124,7 @@ export function byHand(input: RestoreMdInput): string[] {
     `    | sed "0,/^SELECT pg_catalog.set_config('search_path', '', false);\\$/s//SELECT pg_catalog.set_config('search_path', 'public, pg_catalog', true);/" \\`,
     `    | docker exec -i "$DB" ${psql} --single-transaction --set ON_ERROR_STOP=on >/dev/null`,
     ') && echo "The database is restored from $DUMP." \\',
+    `  && docker exec "$DB" ${psql} -c ${word(searchPath)} \\`,
     '  && rsync -a "$BACKUP/files/" "$LIBRARY/" && echo "The library is copied into $LIBRARY." \\',
     `  && cd "$APP" && docker compose up -d && echo 'Immich is starting: see "What to check afterwards".' \\`,
     `  ${stopped}`,
@@ -141,13 +149,19 @@ function digestNote(
   ];
 }
 
-function imageCommands(kitImage: KitImage | null, composeFile: string): string[] {
+function imageCommands(
+  kitImage: KitImage | null,
+  composeFile: string,
+  loaded: ReadonlySet<string>,
+): string[] {
   if (kitImage === null) return ['# An image that was not known: compose pulls it by its name.'];
   const { reference, id, saved } = kitImage;
   const tagged = taggedName(reference);
   const ready = `echo ${word(`Ready: ${reference}`)} ${stopped}`;
   if (saved) {
-    const load = `docker load --input "$BACKUP/restore-kit/"${word(saved)}`;
+    const load = loaded.has(saved)
+      ? `docker image inspect ${word(id)} >/dev/null`
+      : `docker load --input "$BACKUP/restore-kit/"${word(saved)}`;
     if (tagged === null) {
       return [
         `# ${word(reference)} names its image by digest alone, which a loaded image cannot have:`,

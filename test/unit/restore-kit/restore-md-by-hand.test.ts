@@ -81,7 +81,7 @@ describe('RESTORE.md by hand: blocks a newcomer pastes one at a time', () => {
     const calls = readFileSync(path.join(dir, 'calls'), 'utf8').split('\n');
     assert.equal(calls.filter((call) => call.startsWith('docker exec')).length, databaseWaitTries);
     assert.ok(
-      !calls.some((call) => call.startsWith('rsync') || call.includes('compose up')),
+      !calls.some((call) => call.startsWith('rsync') || call.includes('compose up -d')),
       calls.join('\n'),
     );
   });
@@ -109,7 +109,7 @@ describe('RESTORE.md by hand: blocks a newcomer pastes one at a time', () => {
     assert.doesNotMatch(result.stdout, /The database is restored/);
     const calls = readFileSync(path.join(dir, 'calls'), 'utf8');
     assert.match(calls, /^docker exec -i db psql/m);
-    assert.doesNotMatch(calls, /^rsync|compose up/m);
+    assert.doesNotMatch(calls, /^rsync|compose up -d/m);
   });
 
   test('a digest-pinned image loaded from the kit: tagged name:tag and the digest taken off its compose line', () => {

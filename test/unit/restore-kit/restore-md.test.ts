@@ -86,10 +86,11 @@ describe('RESTORE.md content', () => {
       'mkdir -p "$APP" "$LIBRARY"',
       'cp "$BACKUP"/\'docker-compose.yml\' "$BACKUP/.env" "$APP/"',
       'docker pull',
-      'docker compose create && docker start "$DB"',
+      'docker compose up --no-start && docker start "$DB"',
       'SHOW listen_addresses',
       'gunzip --stdout "$DUMP"',
       '--single-transaction --set ON_ERROR_STOP=on',
+      `-c 'ALTER DATABASE "immich" SET search_path TO "$user", public, vectors;'`,
       'rsync -a "$BACKUP/files/" "$LIBRARY/"',
       'docker compose up -d &&',
     ].map((needle) => text.indexOf(needle));

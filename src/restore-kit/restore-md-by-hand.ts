@@ -1,6 +1,5 @@
-import type { KitImage } from './kit-manifest.js';
+import type { KitImage, KitManifest } from './kit-manifest.js';
 import { taggedName } from './kit-images-load.js';
-import type { RestoreMdInput } from './restore-md.js';
 import { codeSpan as code, shellQuote as word } from './text-quoting.js';
 
 /**
@@ -11,6 +10,19 @@ import { codeSpan as code, shellQuote as word } from './text-quoting.js';
  * drive's mount point (`/media/backup-drive`), APP and LIBRARY, and `<APP>`/`<LIBRARY>` in
  * `.env`'s two lines.
  */
+
+/** What RESTORE.md says beyond the manifest: where things were on this machine. */
+export interface RestoreMdInput {
+  manifest: KitManifest;
+  /** The Immich app folder (compose file and .env) on this machine. */
+  appDir: string;
+  /** The library folder (UPLOAD_LOCATION, resolved) on this machine. */
+  libraryDir: string;
+  /** The backup folder, relative to the drive's root (drive.backupDir). */
+  backupFolder: string;
+  /** Does the kit hold the bundled agent? */
+  hasAgent: boolean;
+}
 
 /** Tries (one a second) the wait for the database's real server gets. */
 export const databaseWaitTries = 120;

@@ -1,19 +1,8 @@
 import type { KitImage, KitManifest } from './kit-manifest.js';
-import { byHand, variables } from './restore-md-by-hand.js';
+import { byHand, variables, type RestoreMdInput } from './restore-md-by-hand.js';
 import { codeSpan as code, shellQuote as word } from './text-quoting.js';
 
-/** What RESTORE.md says beyond the manifest: where things were on this machine. */
-export interface RestoreMdInput {
-  manifest: KitManifest;
-  /** The Immich app folder (compose file and .env) on this machine. */
-  appDir: string;
-  /** The library folder (UPLOAD_LOCATION, resolved) on this machine. */
-  libraryDir: string;
-  /** The backup folder, relative to the drive's root (drive.backupDir). */
-  backupFolder: string;
-  /** Does the kit hold the bundled agent? */
-  hasAgent: boolean;
-}
+export type { RestoreMdInput } from './restore-md-by-hand.js';
 
 /**
  * RESTORE.md: how to bring this Immich back on a new machine from the drive alone, in words and

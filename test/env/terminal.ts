@@ -41,7 +41,7 @@ export function openTerminal(sandbox: Sandbox, options: { cwd: string; path: str
   let pasted = 0;
   return {
     transcript: () => all,
-    paste(block, timeoutMs = 10 * 60_000) {
+    paste(block, timeoutMs = 5 * 60_000) {
       pasted += 1;
       const marker = `::pasted ${pasted} ${Math.random().toString(36).slice(2)}::`;
       const [outAt, errAt] = [stdout.length, stderr.length];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-files.js';
 
@@ -40,6 +40,23 @@ export async function writeKitFiles(kitDir: string, files: readonly KitFile[]): 
     result.bytesWritten += file.content.length;
   }
   return result;
+}
+
+/**
+ * Removes kit files from `kitDir` (a folder proven on the drive), in this order: unlink takes
+ * away a link itself, never what it points at. The names of those that were there.
+ */
+export async function removeKitFiles(kitDir: string, names: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of names) {
+    try {
+      await unlink(path.join(kitDir, name));
+      removed.push(name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
 }
 
 /**

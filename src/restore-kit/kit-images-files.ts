@@ -15,6 +15,7 @@ export async function openImagesFolder(kit: FileHandle): Promise<FileHandle> {
   try {
     const info = await folder.stat();
     if (info.uid !== 0 || info.gid !== 0 || (info.mode & 0o022) !== 0) {
+      await folder.chown(0, 0);
       await folder.chmod(0o755);
     }
   } catch (error) {

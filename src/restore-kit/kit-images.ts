@@ -17,6 +17,7 @@ import {
   type KitImagesState,
 } from './kit-images-state.js';
 import { savedImageName } from './kit-manifest.js';
+import { sweepPartials } from './write-kit.js';
 
 /**
  * The exact images the Immich server and database ran, saved in the restore kit so a new machine
@@ -86,6 +87,7 @@ export async function saveKitImages(
       throw kitFailure('RESTORE_KIT_FAILED', `Cannot use ${kitDir}/images`, error);
     });
     try {
+      await sweepPartials(inside(folder)); // what a killed run left half-written
       const record = await readKitImagesState(options.ledger);
       const seen = new Set<string>();
       for (const image of images) {

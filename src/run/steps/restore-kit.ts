@@ -13,6 +13,7 @@ import { restoreMd } from '../../restore-kit/restore-md.js';
 import {
   removeKitFiles,
   sha256Hex,
+  sweepPartials,
   writeKitFiles,
   type KitFile,
 } from '../../restore-kit/write-kit.js';
@@ -71,6 +72,7 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
     true,
   );
   const kitDir = path.join(target.backupDir, restoreKitFolder);
+  await sweepPartials(kitDir); // what a killed run left half-written
   const [server, database, install, postgresVersion, bundle] = await Promise.all([
     runningImage(context, immich.serverContainer),
     runningImage(context, immich.databaseContainer),

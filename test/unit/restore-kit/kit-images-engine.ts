@@ -77,6 +77,16 @@ export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) 
   return { docker, images, calls };
 }
 
+/** A `docker save` that the engine breaks off before its first byte. */
+export const brokenTar = () =>
+  Promise.resolve(
+    new Readable({
+      read() {
+        this.destroy(new Error('engine hung up'));
+      },
+    }),
+  );
+
 /** A fresh kit folder (`<tmp>/restore-kit`) per test; its parent is removed after. */
 export async function makeKitDir(): Promise<string> {
   const kitDir = path.join(await mkdtemp(path.join(os.tmpdir(), 'kit-images-')), 'restore-kit');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAgentError } from '../../../src/errors.js';
 import { saveKitImages } from '../../../src/restore-kit/kit-images.js';
 import { savedImageName } from '../../../src/restore-kit/kit-manifest.js';
 import {
+  brokenTar,
   fakeEngine,
   idA,
   idB,
@@ -96,15 +96,7 @@ describe('saveKitImages keeps a record of what it wrote', () => {
     await saveKitImages(docker, dbImage, kitDir, { ledger });
     const saveImage = docker.saveImage.bind(docker);
     docker.saveImage = (reference: string) =>
-      reference === idB
-        ? Promise.resolve(
-            Readable.from(
-              (async function* () {
-                throw new Error('engine hung up');
-              })(),
-            ),
-          )
-        : saveImage(reference);
+      reference === idB ? brokenTar() : saveImage(reference);
     const images = [{ reference: 'server:v2', id: idB }, ...dbImage];
     const result = await saveKitImages(docker, images, kitDir, { ledger });
     assert.deepEqual(result.present, [{ id: idA, file: savedImageName(idA) }]);

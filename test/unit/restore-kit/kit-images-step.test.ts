@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { isAgentError } from '../../../src/errors.js';
@@ -10,7 +9,7 @@ import type { StepContext } from '../../../src/run/context.js';
 import { RunState } from '../../../src/run/run-state.js';
 import { restoreKitStep } from '../../../src/run/steps/restore-kit.js';
 import type { PreparedDrive } from '../../../src/session/prepare-drive.js';
-import { fakeEngine, idA, idB, makeKitDir, removeKitDir } from './kit-images-engine.js';
+import { brokenTar, fakeEngine, idA, idB, makeKitDir, removeKitDir } from './kit-images-engine.js';
 
 /**
  * The run's restore-kit step with restoreKit.images, on a fake engine and a folder for the
@@ -113,14 +112,7 @@ describe('the restore-kit step', () => {
             ? { image: 'server:v3', imageId: idC }
             : { image: 'db:17', imageId: idA },
         ),
-      saveImage: () =>
-        Promise.resolve(
-          Readable.from(
-            (async function* () {
-              throw new Error('engine hung up');
-            })(),
-          ),
-        ),
+      saveImage: () => brokenTar(),
     });
     await restoreKitStep(next.context, next.target);
     assert.equal(next.state.restoreKit?.images?.present, 1);

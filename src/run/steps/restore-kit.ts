@@ -3,7 +3,7 @@ import { postgresServerVersion } from '../../adapters/database-info.js';
 import { readImmichInstall } from '../../config/immich-discovery.js';
 import { readSidecar } from '../../drive-content/sidecar.js';
 import { AgentError, isAgentError } from '../../errors.js';
-import { formatBytes, formatDuration } from '../../format.js';
+import { formatBytes, formatDuration, plural } from '../../format.js';
 import { restoreKitFiles, restoreKitFolder } from '../../layout/drive.js';
 import { buildKitManifest, type RunningImage } from '../../restore-kit/build-manifest.js';
 import { findBundle } from '../../restore-kit/bundle-source.js';
@@ -45,7 +45,7 @@ export async function restoreKitStep(context: StepContext, target: PreparedDrive
     await writeKit(context, target);
     const kit = state.restoreKit;
     const took = formatDuration(Date.now() - started);
-    const images = kit?.images?.saved ? [`${kit.images.saved} image(s)`] : [];
+    const images = kit?.images?.saved ? [plural(kit.images.saved, 'image')] : [];
     const bytes = (kit?.bytesWritten ?? 0) + (kit?.images?.bytesWritten ?? 0);
     log.info(
       { step: 'restore-kit', durationMs: Date.now() - started, ...kit },

@@ -178,7 +178,7 @@ export function warnIfNoneKnown(
   );
 }
 
-const sha1BufferBytes = 1024 * 1024;
+export const sha1BufferBytes = 1024 * 1024;
 
 /**
  * A file's SHA-1 under `base` (the library, or files/ on the drive), opened without following

@@ -12,6 +12,35 @@ export interface ImageInfo {
   size: number;
 }
 
+/** What a `docker load` brought, as the engine says it: the references and the untagged ids. */
+export interface LoadedImages {
+  /** `name:tag` of each tagged image loaded (`Loaded image: name:tag`). */
+  references: string[];
+  /** `sha256:…` of each image loaded without a tag (`Loaded image ID: sha256:…`). */
+  ids: string[];
+}
+
+/** Reads the engine's answer to a load: its JSON lines, a failure a line with "error". */
+export function loadedImagesOf(text: string): LoadedImages {
+  const loaded: LoadedImages = { references: [], ids: [] };
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const event = JSON.parse(line) as {
+      stream?: string;
+      error?: string;
+      errorDetail?: { message?: string };
+    };
+    if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
+    for (const said of (event.stream ?? '').split('\n')) {
+      const id = /^Loaded image ID: (\S+)\s*$/.exec(said)?.[1];
+      const reference = /^Loaded image: (\S+)\s*$/.exec(said)?.[1];
+      if (id !== undefined) loaded.ids.push(id);
+      else if (reference !== undefined) loaded.references.push(reference);
+    }
+  }
+  return loaded;
+}
+
 /** The Docker adapter's image calls (docker.ts): inspect, save, load, tag. */
 export function imageCalls(docker: Docker, where: string) {
   const call = async <T>(what: string, action: () => Promise<T>): Promise<T> => {
@@ -44,17 +73,12 @@ export function imageCalls(docker: Docker, where: string) {
       );
     },
 
-    async loadImage(tar: Readable): Promise<void> {
-      await call('load an image', async () => {
+    async loadImage(tar: Readable): Promise<LoadedImages> {
+      return call('load an image', async () => {
         const response = (await docker.loadImage(tar)) as Readable;
-        // The engine answers with a JSON progress stream; a failure is a line with "error".
         let text = '';
         for await (const chunk of response) text += (chunk as Buffer).toString('utf8');
-        for (const line of text.split('\n')) {
-          if (!line.trim()) continue;
-          const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
-          if (event.error) throw new Error(event.errorDetail?.message ?? event.error);
-        }
+        return loadedImagesOf(text);
       });
     },
 

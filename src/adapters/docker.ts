@@ -5,11 +5,11 @@ import {
   translateDockerError as translate,
 } from './docker-errors.js';
 import { DockerDemux } from './docker-demux.js';
-import { imageCalls, type ImageInfo } from './docker-images.js';
+import { imageCalls, type ImageInfo, type LoadedImages } from './docker-images.js';
 import { collect, feedCommand, type ExecHandle, type ExecOutput } from './docker-exec-input.js';
 
 export type { ExecHandle, ExecOutput } from './docker-exec-input.js';
-export type { ImageInfo } from './docker-images.js';
+export type { ImageInfo, LoadedImages } from './docker-images.js';
 
 export interface ContainerState {
   id: string;
@@ -54,8 +54,11 @@ export interface DockerAdapter {
   imageInfo(reference: string): Promise<ImageInfo | null>;
   /** `docker save` of one image, as the engine streams it (an uncompressed tar). */
   saveImage(reference: string): Promise<Readable>;
-  /** `docker load` of a tar stream (plain or compressed); fails with the engine's message. */
-  loadImage(tar: Readable): Promise<void>;
+  /**
+   * `docker load` of a tar stream (plain or compressed): what the engine says it loaded; fails
+   * with the engine's message.
+   */
+  loadImage(tar: Readable): Promise<LoadedImages>;
   /** Points `reference` (`name:tag`) at the image `id`, as `docker tag` does. */
   tagImage(id: string, reference: string): Promise<void>;
   /** Removes a container, running or not, with its anonymous volumes. */

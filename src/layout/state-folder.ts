@@ -26,6 +26,8 @@ export interface StateFolder {
   trustedDrivesDir: string;
   /** Per drive (`<uuid>.json`, 0600): where the rolling read-back of its originals stands. */
   readBackDir: string;
+  /** Per drive (`<uuid>.json`, 0600): the restore kit's image files the agent wrote there. */
+  kitImagesDir: string;
 }
 
 export function stateFolder(stateDir: string): StateFolder {
@@ -41,6 +43,7 @@ export function stateFolder(stateDir: string): StateFolder {
     driveTrustKeyFile: path.join(stateDir, 'drive-trust.key'),
     trustedDrivesDir: path.join(stateDir, 'trusted-drives'),
     readBackDir: path.join(stateDir, 'read-back'),
+    kitImagesDir: path.join(stateDir, 'kit-images'),
   };
 }
 

@@ -18,7 +18,7 @@ const maxBundleBytes = 64 * 1024 * 1024;
  * is then written without it. Read without following a link: it is the package's own file.
  */
 export async function findBundle(
-  where: { running: boolean; file: string } = bundledAgent,
+  where: { file: string } = bundledAgent,
 ): Promise<BundleSource | { missing: string }> {
   let handle;
   try {

@@ -1,14 +1,14 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import type { DockerAdapter } from '../adapters/docker.js';
+import type { DockerAdapter, LoadedImages } from '../adapters/docker.js';
 import { AgentError, type ErrorCode } from '../errors.js';
 import { openRegularFile } from '../restore/no-follow.js';
 import { savedImageName } from './kit-manifest.js';
 
 /**
  * `docker load` of an image the restore kit holds (see kit-images.ts), checked to have brought
- * the very id the manifest records: the drive is not trusted, and a file under the right name
- * may be any image at all.
+ * the very id the manifest records, and nothing else: the drive is not trusted, and a file under
+ * the right name may be any image at all, or that image with others beside it.
  */
 
 const folderFlags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -53,6 +53,7 @@ export async function loadKitImage(
   const tagged = taggedName(image.reference);
   const before = tagged === null ? null : await docker.imageInfo(tagged);
   const kit = await openKitFolder(kitDir, 'RESTORE_FAILED');
+  let loaded: LoadedImages;
   try {
     const file = await openRegularFile(kit, image.saved).catch((error: unknown) => {
       throw kitFailure('RESTORE_FAILED', `Cannot read ${image.saved} in the restore kit`, error);
@@ -62,7 +63,7 @@ export async function loadKitImage(
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
       if (options.signal?.aborted) throw interrupted(options.signal.reason);
-      await docker.loadImage(stream);
+      loaded = await docker.loadImage(stream);
     } catch (error) {
       if (options.signal?.aborted) throw interrupted(error);
       throw kitFailure(
@@ -77,16 +78,29 @@ export async function loadKitImage(
   } finally {
     await kit.close();
   }
-  if ((await docker.imageInfo(image.id)) === null) await refuseImpostor(docker, image, before);
+  // What the engine says it loaded, besides the recorded id (untagged) or its own reference.
+  const others = [
+    ...loaded.ids.filter((id) => id !== image.id),
+    ...loaded.references.filter((name) => tagged === null || familiar(name) !== familiar(tagged)),
+  ];
+  if (others.length > 0 || (await docker.imageInfo(image.id)) === null)
+    await refuseImpostor(docker, image, before, others);
   await pointReference(docker, image);
   return 'loaded';
 }
 
-/** The file loaded, but not as the recorded image: the reference goes back to where it was. */
+/** `postgres:17` for `docker.io/library/postgres:17`: the name the engine says it loaded. */
+const familiar = (name: string) => name.replace(/^(?:index\.)?docker\.io\/(?:library\/)?/, '');
+
+/**
+ * The file loaded, but not (only) as the recorded image: the reference goes back to where it
+ * was; the other names it loaded are named, as no one can tell where they pointed before.
+ */
 async function refuseImpostor(
   docker: DockerAdapter,
   image: KitImageToLoad,
   before: { id: string } | null,
+  others: readonly string[],
 ): Promise<never> {
   const tagged = taggedName(image.reference);
   const now = tagged === null ? null : await docker.imageInfo(tagged);
@@ -95,9 +109,13 @@ async function refuseImpostor(
     if (before !== null) await docker.tagImage(before.id, tagged);
     else left = ` It left ${tagged} pointing at ${now.id}: remove it (docker rmi ${tagged}).`;
   }
+  const what =
+    others.length === 0
+      ? 'it loaded as another image'
+      : `it also loaded ${others.join(', ')}: check or remove ${others.length === 1 ? 'it' : 'them'} (docker rmi)`;
   throw new AgentError(
     'RESTORE_FAILED',
-    `${image.saved} in the restore kit is not the image ${image.reference} (${image.id}): it loaded as another image.${left}`,
+    `${image.saved} in the restore kit is not the image ${image.reference} (${image.id}): ${what}.${left}`,
     {
       step: 'restore',
       hint: `Do not trust this drive's restore kit; get the image from its registry (docker pull ${image.repoDigests?.[0] ?? image.reference}).`,

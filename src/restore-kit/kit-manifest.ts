@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { composeFileNames } from '../config/immich-discovery.js';
 
 /**
  * `restore-kit/restore-kit.json`: what a new machine needs to know to bring this Immich back from
@@ -36,7 +37,11 @@ export const kitManifestSchema = z.object({
   kitVersion: z.literal(kitManifestVersion),
   agent: z.object({
     version: z.string().min(1).max(64),
-    /** The bundled agent beside this file, and its sha256 (hex), checked before it is trusted. */
+    /**
+     * The bundled agent beside this file and its sha256 (hex). It proves nothing against the
+     * drive it is on: an agent run from a drive is only as trustworthy as the drive (see
+     * docs/restore-from-drive.md); it tells a copy from another.
+     */
     file: z.literal('immich-backup-agent.mjs'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   }),
@@ -64,7 +69,9 @@ export const kitManifestSchema = z.object({
   layout: z.object({
     files: z.literal('files'),
     versions: z.literal('versions'),
-    compose: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    compose: z
+      .string()
+      .refine((name) => composeFileNames.includes(name), 'not a compose file name'),
     env: z.literal('.env'),
     dumps: z.literal('immich-db-YYYY-MM-DD.sql.gz'),
   }),

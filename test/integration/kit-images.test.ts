@@ -19,6 +19,8 @@ import { createSandbox, type Sandbox } from '../env/sandbox.js';
 describe('restore kit images on the real Docker engine', () => {
   let sandbox: Sandbox;
   let kitDir: string;
+  /** The record of the files written, in a state folder of the sandbox's. */
+  let ledger: { stateDir: string; driveUuid: string };
   const docker = createDockerAdapter();
   const made = new Set<string>();
   const repository = () => `iba-test-${sandbox.id}/tiny`;
@@ -46,6 +48,7 @@ describe('restore kit images on the real Docker engine', () => {
     sandbox = await createSandbox();
     kitDir = sandbox.path('restore-kit');
     await mkdir(kitDir);
+    ledger = { stateDir: sandbox.path('state'), driveUuid: 'TEST-0001' };
     sandbox.defer('remove the test images', async () => {
       for (const id of made) await execa('docker', ['rmi', '--force', id], { reject: false });
     });
@@ -60,7 +63,7 @@ describe('restore kit images on the real Docker engine', () => {
   test('an image is saved once, and loaded back with its id and its reference', async () => {
     const id = await makeImage('a');
     const reference = `${repository()}:a`;
-    const first = await saveKitImages(docker, [{ reference, id }], kitDir);
+    const first = await saveKitImages(docker, [{ reference, id }], kitDir, { ledger });
     const file = path.join(kitDir, savedImageName(id));
     assert.deepEqual(
       first.saved.map((entry) => entry.file),
@@ -69,11 +72,12 @@ describe('restore kit images on the real Docker engine', () => {
     const saved = await stat(file);
     assert.equal(first.saved[0]?.bytes, saved.size);
 
-    const second = await saveKitImages(docker, [{ reference, id }], kitDir);
+    const second = await saveKitImages(docker, [{ reference, id }], kitDir, { ledger });
     assert.deepEqual(second, {
       saved: [],
       present: [{ id, file: savedImageName(id) }],
       skipped: [],
+      failed: [],
       held: 1,
     });
     const again = await stat(file);
@@ -113,6 +117,29 @@ describe('restore kit images on the real Docker engine', () => {
     assert.equal(await idOf(reference), older);
   });
 
+  test('a kit file with the recorded image and another image beside it is refused', async () => {
+    const recorded = await makeImage('genuine');
+    const other = await makeImage('other');
+    const reference = `${repository()}:genuine`;
+    const otherReference = `${repository()}:other`;
+    // The genuine image by id (untagged, as the agent saves it) and another, tagged, with it.
+    const file = path.join(kitDir, savedImageName(recorded));
+    await mkdir(path.dirname(file), { recursive: true });
+    const tar = sandbox.path('two.tar');
+    await execa('docker', ['save', '--output', tar, recorded, otherReference]);
+    await execa('gzip', ['-n', tar]);
+    await rename(`${tar}.gz`, file);
+    await execa('docker', ['rmi', '--force', recorded, other]);
+
+    const image = { reference, id: recorded, saved: savedImageName(recorded) };
+    await assert.rejects(loadKitImage(docker, kitDir, image), (error: unknown) => {
+      assert.ok(isAgentError(error, 'RESTORE_FAILED'), String(error));
+      assert.match(error.message, new RegExp(`also loaded .*${otherReference}`));
+      return true;
+    });
+    assert.equal(await idOf(reference), null, 'the reference is not pointed at a refused load');
+  });
+
   test('an images folder that is a symlink is refused for saving and for loading', async () => {
     const id = await makeImage('linked');
     const reference = `${repository()}:linked`;
@@ -120,11 +147,12 @@ describe('restore kit images on the real Docker engine', () => {
     const elsewhere = sandbox.path('elsewhere');
     await mkdir(linkedKit);
     await mkdir(elsewhere);
-    await saveKitImages(docker, [{ reference, id }], elsewhere);
+    await saveKitImages(docker, [{ reference, id }], elsewhere, { ledger });
     await symlink(path.join(elsewhere, 'images'), path.join(linkedKit, 'images'));
 
-    await assert.rejects(saveKitImages(docker, [{ reference, id }], linkedKit), (error: unknown) =>
-      isAgentError(error, 'RESTORE_KIT_FAILED'),
+    await assert.rejects(
+      saveKitImages(docker, [{ reference, id }], linkedKit, { ledger }),
+      (error: unknown) => isAgentError(error, 'RESTORE_KIT_FAILED'),
     );
     await removeImage(reference);
     const image = { reference, id, saved: savedImageName(id) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chown, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -76,5 +76,27 @@ describe('restoreKit.images: the exact images the backup ran with, on the drive 
     const ids = new Set([await imageIdOf(bed.database), await imageIdOf(bed.server)]);
     assert.deepEqual(record.restoreKit?.images, { saved: 0, present: ids.size, bytesWritten: 0 });
     assert.deepEqual(await imagesOnDrive(), before);
+  });
+
+  test('a file the agent did not write under an image name is saved again; the folder is root’s', async () => {
+    const databaseId = await imageIdOf(bed.database);
+    const name = savedImageName(databaseId);
+    await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const kitDir = path.join(root, 'immich-backup', 'restore-kit');
+      await writeFile(path.join(kitDir, name), 'not an image, planted on the drive');
+      await chown(path.join(kitDir, 'images'), 1000, 1000);
+    });
+    const run = await bed.run('run', '--force');
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+    const record = await bed.lastRun();
+    assert.equal(record.outcome, 'success', JSON.stringify([record.warnings, record.errors]));
+    assert.equal(record.restoreKit?.images?.saved, 1);
+    const files = await imagesOnDrive();
+    assert.ok((files[name]?.size ?? 0) > 10_000_000, JSON.stringify(files));
+    const owner = await withDriveMounted(sandbox, bed.drive, async (root) => {
+      const info = await stat(path.join(root, 'immich-backup', 'restore-kit', 'images'));
+      return [info.uid, info.gid];
+    });
+    assert.deepEqual(owner, [0, 0]);
   });
 });

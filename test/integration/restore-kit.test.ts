@@ -23,7 +23,7 @@ describe('each backup leaves a restore kit on the drive', () => {
   /** The kit's files as they are on the drive, with their inode numbers and sizes. */
   async function kitOnDrive(): Promise<{
     names: string[];
-    manifest: KitManifest | { problem: string };
+    manifest: KitManifest | { problem: string } | null;
     guide: string;
     files: Record<string, { ino: number; size: number }>;
   }> {
@@ -38,10 +38,14 @@ describe('each backup leaves a restore kit on the drive', () => {
       // A copy of the agent outside the project, for running it alone.
       const alone = sandbox.path('kit agent alone');
       await mkdir(alone, { recursive: true });
-      await copyFile(path.join(kitDir, 'immich-backup-agent.mjs'), path.join(alone, 'agent.mjs'));
+      if (names.includes('immich-backup-agent.mjs'))
+        await copyFile(path.join(kitDir, 'immich-backup-agent.mjs'), path.join(alone, 'agent.mjs'));
+      const manifestFile = path.join(kitDir, 'restore-kit.json');
       return {
         names,
-        manifest: parseKitManifest(await readFile(path.join(kitDir, 'restore-kit.json'), 'utf8')),
+        manifest: names.includes('restore-kit.json')
+          ? parseKitManifest(await readFile(manifestFile, 'utf8'))
+          : null,
         guide: await readFile(path.join(kitDir, 'RESTORE.md'), 'utf8'),
         files,
       };
@@ -93,7 +97,7 @@ describe('each backup leaves a restore kit on the drive', () => {
 
   test('restore-kit.json parses and names the database image the bed ran, by id', async () => {
     const kit = await kitOnDrive();
-    assert.ok(!('problem' in kit.manifest), JSON.stringify(kit.manifest));
+    assert.ok(kit.manifest && !('problem' in kit.manifest), JSON.stringify(kit.manifest));
     const imageId = (
       await execa('docker', ['inspect', '--format', '{{.Image}}', bed.database])
     ).stdout.trim();
@@ -159,7 +163,7 @@ describe('each backup leaves a restore kit on the drive', () => {
     assert.deepEqual((await kitOnDrive()).files, before.files);
   });
 
-  test('without the bundle the kit is written without it and the run is a RESTORE_KIT_FAILED warning', async () => {
+  test('without the bundle the kit is RESTORE.md alone (no older agent or manifest) and the run is a RESTORE_KIT_FAILED warning', async () => {
     const aside = `${bundleFile}.aside`;
     await rename(bundleFile, aside);
     let record: RunRecord;
@@ -174,13 +178,24 @@ describe('each backup leaves a restore kit on the drive', () => {
     assert.equal(record.reason, 'RESTORE_KIT_FAILED');
     assert.match(record.warnings.join('\n'), /agent as one file is not in it/);
     assert.deepEqual(record.restoreKit?.written, ['RESTORE.md']);
+    assert.equal(record.restoreKit?.unchanged, false);
     const kit = await kitOnDrive();
     assert.match(kit.guide, /holds no copy of the agent/);
-    // The next run with the bundle back puts RESTORE.md back as it was, and nothing else.
+    // The earlier run's agent and manifest are gone: nothing beside RESTORE.md contradicts it.
+    assert.deepEqual(kit.names, ['RESTORE.md']);
+    assert.equal(kit.manifest, null);
+    // The next run with the bundle back writes the whole kit again, as the first did.
     const again = await bed.run('run');
     assert.equal(again.exitCode, 0, again.stdout + again.stderr);
     const next = await bed.lastRun();
     assert.equal(next.outcome, 'success', JSON.stringify(next.warnings));
-    assert.deepEqual(next.restoreKit?.written, ['RESTORE.md']);
+    assert.deepEqual(next.restoreKit?.written, [
+      'immich-backup-agent.mjs',
+      'RESTORE.md',
+      'restore-kit.json',
+    ]);
+    const whole = await kitOnDrive();
+    assert.deepEqual(whole.names, [...kitFiles].sort());
+    assert.ok(whole.manifest && !('problem' in whole.manifest), JSON.stringify(whole.manifest));
   });
 });

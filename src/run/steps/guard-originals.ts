@@ -118,9 +118,11 @@ export async function guardOriginals(context: StepContext, replaced: ReplacedLis
   try {
     library = await openFolder(config.immich.libraryDir);
     const folder = library;
+    // One read buffer for the check: checkOriginals hashes one file at a time.
+    const buffer = Buffer.allocUnsafe(sha1BufferBytes);
     verdict = await checkOriginals(replaced.paths, {
       lookup: (paths) => lookup.lookup(paths),
-      hash: (relative) => sha1Of(folder, relative, context.signal),
+      hash: (relative) => sha1Of(folder, relative, context.signal, buffer),
       uploadMounts: config.immich.uploadMounts,
     });
   } catch (error) {
@@ -176,11 +178,17 @@ export function warnIfNoneKnown(
   );
 }
 
-/** A file's SHA-1 under `base` (the library, or files/ on the drive), opened without following links. */
+export const sha1BufferBytes = 1024 * 1024;
+
+/**
+ * A file's SHA-1 under `base` (the library, or files/ on the drive), opened without following
+ * links. `buffer` is the reader's own, reused file after file (one reader hashes one at a time).
+ */
 export async function sha1Of(
   library: FileHandle,
   relative: string,
   signal: AbortSignal,
+  buffer: Buffer = Buffer.allocUnsafe(sha1BufferBytes),
 ): Promise<string | null> {
   let file: FileHandle;
   try {
@@ -189,7 +197,7 @@ export async function sha1Of(
     return null; // gone, or a link or special file now: not judged; rsync decides what it copies
   }
   try {
-    const read = await sha1OfOpenFile(file, Buffer.allocUnsafe(1024 * 1024), () => signal.aborted);
+    const read = await sha1OfOpenFile(file, buffer, () => signal.aborted);
     signal.throwIfAborted();
     return read?.sha1 ?? null;
   } catch (error) {

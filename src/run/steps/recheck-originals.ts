@@ -13,6 +13,7 @@ import {
   checksumLookupFor,
   recordOriginals,
   replacedListLimit,
+  sha1BufferBytes,
   sha1Of,
 } from './guard-originals.js';
 
@@ -53,9 +54,11 @@ export async function checkCopiedOriginals(
   relatives: readonly string[],
   deps: CopiedCheckDeps,
 ): Promise<CopiedCheck> {
+  // One buffer for every file (checkOriginals hashes one at a time).
+  const buffer = Buffer.allocUnsafe(sha1BufferBytes);
   const verdict = await checkOriginals(relatives, {
     lookup: deps.lookup,
-    hash: (relative) => sha1Of(deps.filesDir, relative, deps.signal),
+    hash: (relative) => sha1Of(deps.filesDir, relative, deps.signal, buffer),
     uploadMounts: deps.uploadMounts,
   });
   const result: CopiedCheck = {

@@ -2,15 +2,21 @@ import path from 'node:path';
 import { postgresServerVersion } from '../../adapters/database-info.js';
 import { readImmichInstall } from '../../config/immich-discovery.js';
 import { readSidecar } from '../../drive-content/sidecar.js';
-import { AgentError } from '../../errors.js';
-import { formatBytes, formatDuration } from '../../format.js';
+import { AgentError, isAgentError } from '../../errors.js';
+import { formatBytes, formatDuration, plural } from '../../format.js';
 import { restoreKitFiles, restoreKitFolder } from '../../layout/drive.js';
 import { buildKitManifest, type RunningImage } from '../../restore-kit/build-manifest.js';
 import { findBundle } from '../../restore-kit/bundle-source.js';
 import { manifestText } from '../../restore-kit/kit-manifest.js';
 import { saveImagesIfWanted } from '../../restore-kit/kit-images-step.js';
 import { restoreMd } from '../../restore-kit/restore-md.js';
-import { sha256Hex, writeKitFiles, type KitFile } from '../../restore-kit/write-kit.js';
+import {
+  removeKitFiles,
+  sha256Hex,
+  sweepPartials,
+  writeKitFiles,
+  type KitFile,
+} from '../../restore-kit/write-kit.js';
 import { ensureFolderOnDrive } from '../../session/drive-folders.js';
 import type { PreparedDrive } from '../../session/prepare-drive.js';
 import { chosenDrive, type StepContext } from '../context.js';
@@ -20,11 +26,13 @@ import { chosenDrive, type StepContext } from '../context.js';
  * RESTORE.md, restore-kit.json and the agent as one file (and with restoreKit.images the exact
  * images). After the backup is made and checked, so it describes what just ran; a file is
  * rewritten only when its content changed, so a run that changed nothing writes nothing. It never
- * fails the backup: what goes wrong is the run's warning RESTORE_KIT_FAILED.
+ * fails the backup: what goes wrong is the run's warning RESTORE_KIT_FAILED. A stopped run
+ * (SIGTERM) does not start it, and one stopped while an image is saved ends as INTERRUPTED with
+ * nothing more written.
  */
 export async function restoreKitStep(context: StepContext, target: PreparedDrive): Promise<void> {
   const { config, state, log } = context;
-  if (!config.restoreKit.enabled || state.failed) return;
+  if (!config.restoreKit.enabled || state.failed || context.signal.aborted) return;
   if (context.request.dryRun) {
     log.info(
       { step: 'restore-kit' },
@@ -36,13 +44,17 @@ export async function restoreKitStep(context: StepContext, target: PreparedDrive
   try {
     await writeKit(context, target);
     const kit = state.restoreKit;
+    const took = formatDuration(Date.now() - started);
+    const images = kit?.images?.saved ? [plural(kit.images.saved, 'image')] : [];
+    const bytes = (kit?.bytesWritten ?? 0) + (kit?.images?.bytesWritten ?? 0);
     log.info(
       { step: 'restore-kit', durationMs: Date.now() - started, ...kit },
       kit?.unchanged
-        ? `The restore kit on the drive is up to date (checked in ${formatDuration(Date.now() - started)}).`
-        : `Updated the restore kit on the drive: ${kit?.written.join(', ')} (${formatBytes(kit?.bytesWritten ?? 0)}) in ${formatDuration(Date.now() - started)}.`,
+        ? `The restore kit on the drive is up to date (checked in ${took}).`
+        : `Updated the restore kit on the drive: ${[...(kit?.written ?? []), ...images].join(', ')} (${formatBytes(bytes)}) in ${took}.`,
     );
   } catch (error) {
+    if (isAgentError(error, 'INTERRUPTED')) throw error;
     const message = `The restore kit on the drive could not be brought up to date: ${(error as Error).message}`;
     log.warn({ step: 'restore-kit', err: error }, message);
     state.warnWithCode('RESTORE_KIT_FAILED', message);
@@ -60,6 +72,7 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
     true,
   );
   const kitDir = path.join(target.backupDir, restoreKitFolder);
+  await sweepPartials(kitDir); // what a killed run left half-written
   const [server, database, install, postgresVersion, bundle] = await Promise.all([
     runningImage(context, immich.serverContainer),
     runningImage(context, immich.databaseContainer),
@@ -68,15 +81,17 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
     findBundle(),
   ]);
   const wanted = [server, database].filter((image): image is RunningImage => image !== null);
-  // Images that cannot be saved keep the rest of the kit from nothing: it is written without them.
-  let imagesProblem: Error | null = null;
+  // Images that cannot be saved keep the rest of the kit from nothing: it is written without
+  // them (naming those saved before or found there); a stop ends the step here (INTERRUPTED).
   const images = await saveImagesIfWanted(config.restoreKit.images, docker, wanted, kitDir, {
     signal: context.signal,
     log,
-  }).catch((error: unknown) => {
-    imagesProblem = error instanceof Error ? error : new Error(String(error));
-    return { saved: [], present: [], skipped: [] };
+    ledger: { stateDir: config.stateDir, driveUuid: target.filesystem.uuid },
   });
+  if (context.signal.aborted)
+    throw new AgentError('INTERRUPTED', 'The run was stopped while the restore kit was written.', {
+      step: 'restore-kit',
+    });
   const files: KitFile[] = [];
   if ('content' in bundle)
     files.push({ name: restoreKitFiles.agent, content: bundle.content, mode: 0o755 });
@@ -116,11 +131,18 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
       mode: 0o644,
     });
   await context.drive.proveOnDrive(kitDir, target.filesystem);
+  // Without the bundle, an earlier run's agent and manifest would contradict the new RESTORE.md
+  // (and --from-drive would trust a manifest naming an agent this run did not vouch for): the
+  // manifest goes first (it names the agent), then the agent, then RESTORE.md is written.
+  const removed =
+    'missing' in bundle
+      ? await removeKitFiles(kitDir, [restoreKitFiles.manifest, restoreKitFiles.agent])
+      : [];
   const written = await writeKitFiles(kitDir, files);
   const imagesWritten = images.saved.reduce((sum, image) => sum + image.bytes, 0);
   state.restoreKit = {
     written: written.written,
-    unchanged: written.written.length === 0 && images.saved.length === 0,
+    unchanged: written.written.length === 0 && images.saved.length === 0 && removed.length === 0,
     bytesWritten: written.bytesWritten,
     images: config.restoreKit.images
       ? { saved: images.saved.length, present: images.present.length, bytesWritten: imagesWritten }
@@ -131,8 +153,8 @@ async function writeKit(context: StepContext, target: PreparedDrive): Promise<vo
       { step: 'restore-kit', image: skipped.id },
       `Did not save image ${skipped.id} in the restore kit: ${skipped.reason}.`,
     );
-  if (imagesProblem !== null) {
-    const problem: Error = imagesProblem;
+  if (images.problem !== null) {
+    const problem = images.problem;
     throw new AgentError('RESTORE_KIT_FAILED', `the images were not saved: ${problem.message}`, {
       step: 'restore-kit',
       cause: problem,

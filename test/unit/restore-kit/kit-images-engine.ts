@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import type { DockerAdapter, ImageInfo } from '../../../src/adapters/docker.js';
+import type { DockerAdapter, ImageInfo, LoadedImages } from '../../../src/adapters/docker.js';
 import { savedImageName } from '../../../src/restore-kit/kit-manifest.js';
 
 /** The unit tests' engine and kit folder for kit-images.ts (saving) and its loading half. */
@@ -14,7 +14,11 @@ export const line = (id: string) => `image ${id}\n`;
 /** The engine answers later, as a socket does. */
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** An engine in memory: an image's tar is its id line many times (a few MB, many chunks). */
+/**
+ * An engine in memory: an image's tar is its id line many times (a few MB, many chunks); a tar
+ * may hold several images (`image <id>` lines), each tagged by a `tag <name>` line after it.
+ * A load says what it loaded as the engine does: the tag of a tagged image, else its id.
+ */
 export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) {
   const images = new Map<string, ImageInfo>(
     ids.map((id) => [id, { id, repoTags: [], repoDigests: [], size: 1000 }]),
@@ -44,15 +48,23 @@ export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) 
         })(),
       );
     },
-    async loadImage(tar: Readable) {
+    async loadImage(tar: Readable): Promise<LoadedImages> {
       calls.load += 1;
       const parts: Buffer[] = [];
       for await (const chunk of tar) parts.push(chunk as Buffer);
       const text = gunzipSync(Buffer.concat(parts)).toString('utf8');
-      const [, id = '', tag] = /^image (\S+)\n(?:tag (\S+)\n)?/.exec(text) ?? [];
-      for (const image of images.values())
-        image.repoTags = image.repoTags.filter((name) => name !== tag);
-      images.set(id, { id, repoTags: tag ? [tag] : [], repoDigests: [], size: 1000 });
+      const loaded: LoadedImages = { references: [], ids: [] };
+      const tags = new Map<string, string | undefined>();
+      for (const [, id = '', tag] of text.matchAll(/image (\S+)\n(?:tag (\S+)\n)?/g))
+        if (!tags.has(id) || tag !== undefined) tags.set(id, tag);
+      for (const [id, tag] of tags) {
+        for (const image of images.values())
+          image.repoTags = image.repoTags.filter((name) => name !== tag);
+        images.set(id, { id, repoTags: tag ? [tag] : [], repoDigests: [], size: 1000 });
+        if (tag) loaded.references.push(tag);
+        else loaded.ids.push(id);
+      }
+      return loaded;
     },
     async tagImage(id: string, reference: string) {
       calls.tag.push(`${id} ${reference}`);
@@ -64,6 +76,16 @@ export function fakeEngine(ids: string[], options: { failAfter?: number } = {}) 
   } as unknown as DockerAdapter;
   return { docker, images, calls };
 }
+
+/** A `docker save` that the engine breaks off before its first byte. */
+export const brokenTar = () =>
+  Promise.resolve(
+    new Readable({
+      read() {
+        this.destroy(new Error('engine hung up'));
+      },
+    }),
+  );
 
 /** A fresh kit folder (`<tmp>/restore-kit`) per test; its parent is removed after. */
 export async function makeKitDir(): Promise<string> {

@@ -3,6 +3,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { loadedImagesOf } from '../../../src/adapters/docker-images.js';
 import { isAgentError } from '../../../src/errors.js';
 import { loadKitImage, taggedName } from '../../../src/restore-kit/kit-images.js';
 import { savedImageName } from '../../../src/restore-kit/kit-manifest.js';
@@ -67,6 +68,20 @@ describe('loadKitImage', () => {
     assert.deepEqual(images.get(idB)?.repoTags, []);
   });
 
+  test('a saved file with the recorded image and another image beside it is refused', async () => {
+    await kitWith(`${line(idA)}${line(idB)}tag other:1\n`);
+    const { docker, calls } = fakeEngine([]);
+    await assert.rejects(
+      loadKitImage(docker, kitDir, { reference: 'db:17', id: idA, saved: savedImageName(idA) }),
+      (error: unknown) => {
+        assert.ok(isAgentError(error, 'RESTORE_FAILED'));
+        assert.match(error.message, /is not the image db:17 .*it also loaded other:1/);
+        return true;
+      },
+    );
+    assert.deepEqual(calls.tag, [], 'the reference is not pointed at a refused load');
+  });
+
   test('a stopped restore loads nothing and says INTERRUPTED', async () => {
     await kitWith(line(idA));
     const { docker, calls } = fakeEngine([]);
@@ -108,6 +123,23 @@ describe('loadKitImage', () => {
     );
     assert.equal(calls.load, 0);
   });
+});
+
+test("the engine's answer to a load says what it loaded; an error line fails it", () => {
+  const id = `sha256:${'f'.repeat(64)}`;
+  const answer = [
+    JSON.stringify({ stream: `Loaded image ID: ${id}\n` }),
+    JSON.stringify({ stream: 'Loaded image: ghcr.io/immich-app/postgres:14\n' }),
+    JSON.stringify({ status: 'Loading layer', progress: '[==>  ]' }),
+  ].join('\r\n');
+  assert.deepEqual(loadedImagesOf(answer), {
+    ids: [id],
+    references: ['ghcr.io/immich-app/postgres:14'],
+  });
+  assert.throws(
+    () => loadedImagesOf(JSON.stringify({ error: 'x', errorDetail: { message: 'bad tar' } })),
+    /bad tar/,
+  );
 });
 
 test('a reference names the name:tag that docker tag points, without a digest', () => {

@@ -17,8 +17,11 @@ import {
 } from './kit-images-engine.js';
 
 let kitDir: string;
+/** The record of what was written, in a state folder beside the kit (root's, in the agent). */
+let ledger: { stateDir: string; driveUuid: string };
 beforeEach(async () => {
   kitDir = await makeKitDir();
+  ledger = { stateDir: path.join(path.dirname(kitDir), 'state'), driveUuid: '1234-ABCD' };
 });
 afterEach(() => removeKitDir(kitDir));
 
@@ -33,7 +36,7 @@ describe('saveKitImages', () => {
       { reference: 'server:v2', id: idB },
       { reference: 'db:latest', id: idA },
     ];
-    const result = await saveKitImages(docker, images, kitDir);
+    const result = await saveKitImages(docker, images, kitDir, { ledger });
     assert.deepEqual(calls.save, [idA, idB]);
     assert.deepEqual(result.present, []);
     assert.equal(result.held, 2);
@@ -53,13 +56,16 @@ describe('saveKitImages', () => {
 
   test('an image already saved is present and not saved again', async () => {
     const { docker, calls } = fakeEngine([idA]);
-    await saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir);
+    await saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir, { ledger });
     const before = await lstat(imageFile(idA));
-    const again = await saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir);
+    const again = await saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir, {
+      ledger,
+    });
     assert.deepEqual(again, {
       saved: [],
       present: [{ id: idA, file: savedImageName(idA) }],
       skipped: [],
+      failed: [],
       held: 1,
     });
     assert.equal(calls.save.length, 1);
@@ -69,14 +75,13 @@ describe('saveKitImages', () => {
 
   test('a save that fails midway leaves no partial file and no image file', async () => {
     const { docker } = fakeEngine([idA], { failAfter: 50 });
-    await assert.rejects(
-      saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir),
-      (error: unknown) => {
-        assert.ok(isAgentError(error, 'RESTORE_KIT_FAILED'));
-        assert.match(error.message, /db:17.*the engine hung up/);
-        return true;
-      },
-    );
+    const result = await saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir, {
+      ledger,
+    });
+    const error = result.failed[0]?.error;
+    assert.ok(isAgentError(error, 'RESTORE_KIT_FAILED'), String(error));
+    assert.match(error.message, /db:17.*the engine hung up/);
+    assert.deepEqual([result.saved, result.present, result.held], [[], [], 0]);
     assert.deepEqual(await readdir(path.join(kitDir, 'images')), []);
   });
 
@@ -85,6 +90,7 @@ describe('saveKitImages', () => {
     const controller = new AbortController();
     const saving = saveKitImages(docker, [{ reference: 'db:17', id: idA }], kitDir, {
       signal: controller.signal,
+      ledger,
     });
     setImmediate(() => controller.abort());
     await assert.rejects(saving, code('INTERRUPTED'));
@@ -101,6 +107,7 @@ describe('saveKitImages', () => {
       fakeEngine([idA]).docker,
       [{ reference: 'db:17', id: idA }],
       kitDir,
+      { ledger },
     );
     assert.equal(result.saved.length, 1);
     assert.equal(await readFile(outside, 'utf8'), 'not the drive');
@@ -113,7 +120,9 @@ describe('saveKitImages', () => {
     await mkdir(elsewhere);
     await symlink(elsewhere, path.join(kitDir, 'images'));
     await assert.rejects(
-      saveKitImages(fakeEngine([idA]).docker, [{ reference: 'db:17', id: idA }], kitDir),
+      saveKitImages(fakeEngine([idA]).docker, [{ reference: 'db:17', id: idA }], kitDir, {
+        ledger,
+      }),
       (error: unknown) => {
         assert.ok(isAgentError(error, 'RESTORE_KIT_FAILED'));
         assert.match(error.message, /images is a symlink/);
@@ -127,18 +136,22 @@ describe('saveKitImages', () => {
     const link = path.join(path.dirname(kitDir), 'kit-link');
     await symlink(kitDir, link);
     await assert.rejects(
-      saveKitImages(fakeEngine([idA]).docker, [{ reference: 'db:17', id: idA }], link),
+      saveKitImages(fakeEngine([idA]).docker, [{ reference: 'db:17', id: idA }], link, { ledger }),
       code('RESTORE_KIT_FAILED'),
     );
   });
 
-  test('a folder under the image file name is skipped, and older images are counted as held', async () => {
+  test('a folder under the image file name is skipped; only files the agent wrote are held', async () => {
+    await saveKitImages(fakeEngine([idB]).docker, [{ reference: 'old:1', id: idB }], kitDir, {
+      ledger,
+    });
     await mkdir(imageFile(idA), { recursive: true });
-    await writeFile(path.join(kitDir, 'images', `${'9'.repeat(64)}.tar.gz`), 'an older image');
+    await writeFile(path.join(kitDir, 'images', `${'9'.repeat(64)}.tar.gz`), 'planted');
     const result = await saveKitImages(
       fakeEngine([idA]).docker,
       [{ reference: 'db:17', id: idA }],
       kitDir,
+      { ledger },
     );
     assert.deepEqual(result.skipped, [
       { id: idA, reason: `${savedImageName(idA)} on the drive is a folder` },
@@ -154,6 +167,7 @@ describe('saveKitImages', () => {
     ];
     const result = await saveKitImages(docker, images, kitDir, {
       freeBytes: () => Promise.resolve(1.2e9),
+      ledger,
     });
     assert.deepEqual(result.skipped, [
       { id: idA, reason: 'needs about 3.0 GB, the drive has 1.2 GB free' },
@@ -162,6 +176,7 @@ describe('saveKitImages', () => {
     assert.deepEqual(calls.save, []);
     const roomy = await saveKitImages(docker, images.slice(0, 1), kitDir, {
       freeBytes: () => Promise.resolve(4e9),
+      ledger,
     });
     assert.equal(roomy.saved.length, 1);
   });

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdir, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  compose,
+  containers,
+  engine,
+  hex,
+  plan,
+  refusedWith,
+  where,
+  withBackup,
+  writeBackup,
+} from './from-drive-plan-fixture.js';
+
+withBackup('refusals');
+
+describe('restore --from-drive: the plan refuses what would reach beyond the new install', () => {
+  test('no compose on this machine: refused in the plan, before anything is written', async () => {
+    engine.composeFound = false;
+    try {
+      const appDir = path.join(where.root, 'no-compose', 'app');
+      const message = await refusedWith('TOOL_MISSING', plan({ appDir }));
+      assert.match(message, /Neither `docker compose` nor `docker-compose`/);
+      await assert.rejects(stat(appDir));
+    } finally {
+      engine.composeFound = true;
+    }
+    assert.equal((await plan()).flavour, 'v2');
+  });
+
+  test('an app dir reached through a link to a system folder is refused (its real path)', async () => {
+    const link = path.join(where.root, 'etc-link');
+    await symlink('/etc', link);
+    const message = await refusedWith(
+      'CONFIG_INVALID',
+      plan({ appDir: path.join(link, 'immich') }),
+    );
+    assert.match(message, /app folder .* by its real path/);
+    const toDrive = path.join(where.root, 'drive-link');
+    await symlink(where.backupDir, toDrive);
+    await refusedWith('CONFIG_INVALID', plan({ appDir: path.join(toDrive, 'app') }));
+  });
+
+  test('a library and an app folder that overlap are refused; <app>/library is fine', async () => {
+    const appDir = path.join(where.root, 'overlap', 'app');
+    await refusedWith('CONFIG_INVALID', plan({ appDir, library: appDir }));
+    await refusedWith('CONFIG_INVALID', plan({ appDir, library: path.dirname(appDir) }));
+    await refusedWith(
+      'CONFIG_INVALID',
+      plan({ appDir, library: path.join(appDir, 'postgres', 'l') }),
+    );
+    // By real paths: a link to the app folder given as the library.
+    await mkdir(appDir, { recursive: true });
+    await symlink(appDir, path.join(where.root, 'overlap', 'lib-link'));
+    await refusedWith(
+      'CONFIG_INVALID',
+      plan({ appDir, library: path.join(where.root, 'overlap', 'lib-link') }),
+    );
+    const result = await plan({ appDir, library: path.join(appDir, 'library') });
+    assert.equal(result.library, path.join(appDir, 'library'));
+  });
+
+  test('another Immich here (a container of the same name) is refused with what to do', async () => {
+    containers.add('immich_postgres');
+    try {
+      const message = await refusedWith('RESTORE_FAILED', plan());
+      assert.match(
+        message,
+        /already has the container immich_postgres.*docker rm -f immich_postgres/,
+      );
+    } finally {
+      containers.delete('immich_postgres');
+    }
+  });
+
+  test('a database service on a named volume (or not on DB_DATA_LOCATION) is refused', async () => {
+    for (const [index, volumes] of [
+      '      - pgdata:/var/lib/postgresql/data\n',
+      '      - ${DB_DATA_LOCATION}:/var/lib/postgresql/data\n      - other:/srv\n',
+      '      - /srv/old-postgres:/var/lib/postgresql/data\n',
+      '      []\n',
+    ].entries()) {
+      const folder = path.join(where.root, `volume-${index}`, 'immich-backup');
+      await writeBackup(
+        folder,
+        'v2.7.5',
+        compose.replace(/ {6}- \$\{DB_DATA_LOCATION\}.*\n/, volumes),
+      );
+      const message = await refusedWith('RESTORE_FAILED', plan({ backupDir: folder }));
+      assert.match(message, /does not keep its data only in \$\{DB_DATA_LOCATION\}/);
+    }
+  });
+
+  test("a digest-pinned image of the kit's is unpinned in the file written, and not said to be pulled", async () => {
+    const folder = path.join(where.root, 'pinned', 'immich-backup');
+    const pinned = `ghcr.io/immich-app/postgres:14@sha256:${hex('f')}`;
+    await writeBackup(
+      folder,
+      'v2.7.5',
+      compose.replace('image: postgres', `image: ${pinned} # pinned`),
+    );
+    const result = await plan({ backupDir: folder });
+    assert.deepEqual(result.unpinned, ['database']);
+    assert.match(result.composeText, /image: ghcr\.io\/immich-app\/postgres:14 # pinned\n/);
+    assert.doesNotMatch(result.composeText, /@sha256/);
+    assert.deepEqual(result.toPull, []);
+    assert.equal(result.services[0]?.image, 'ghcr.io/immich-app/postgres:14');
+  });
+});

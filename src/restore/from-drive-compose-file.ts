@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { interpolate } from '../config/dotenv.js';
 import { AgentError } from '../errors.js';
@@ -102,4 +103,84 @@ export function withoutDigests(composeText: string, services: readonly string[])
       document.setIn(['services', name, 'image'], image.slice(0, image.indexOf('@')));
   }
   return document.toString();
+}
+
+/** Service keys that reach beyond the containers Immich needs (the host's devices, its kernel). */
+const refusedKeys = [
+  'privileged',
+  'cap_add',
+  'devices',
+  'security_opt',
+  'build',
+  'extends',
+  'volumes_from',
+  'cgroup_parent',
+  'device_cgroup_rules',
+];
+const hostModes = ['pid', 'network_mode', 'ipc', 'userns_mode', 'uts'];
+
+/**
+ * The drive's compose file runs as root: refused when it asks for more than Immich's own does. No
+ * privileged, host namespaces, added capabilities, devices, security options, builds, extends or
+ * includes; env_file only the app dir's .env; host folders mounted only the library, the database
+ * folder and a read-only /etc/localtime; no external, driver-configured, config or secret files.
+ * Read as the agent reads it (YAML with merge keys, the new .env interpolated): a first line;
+ * the plan lists every service, image and mount for a person to read too.
+ */
+export function refuseBeyondImmich(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+  places: { appDir: string; library: string; dbDataDir: string },
+): void {
+  const document = (documentOf(composeText) ?? {}) as Record<string, unknown>;
+  const found: string[] = [];
+  for (const key of ['include', 'configs', 'secrets'])
+    if (document[key] !== undefined) found.push(`top-level ${key}`);
+  const volumes = (document.volumes ?? {}) as Record<string, Record<string, unknown> | null>;
+  for (const [name, volume] of Object.entries(volumes)) {
+    if (volume && (volume.external || volume.driver_opts || volume.driver || volume.name))
+      found.push(`the volume ${name} is external or configured`);
+  }
+  const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
+  for (const [name, service] of Object.entries(services)) {
+    for (const key of refusedKeys)
+      if (service?.[key] !== undefined && service[key] !== false) found.push(`${name}: ${key}`);
+    for (const key of hostModes) {
+      const value = service?.[key];
+      if (typeof value === 'string' && /^(host|container:|service:)/.test(interpolate(value, env)))
+        found.push(`${name}: ${key} ${value}`);
+    }
+    const envFiles = service?.env_file === undefined ? [] : [service.env_file].flat();
+    for (const entry of envFiles) {
+      const file = typeof entry === 'string' ? entry : (entry as { path?: unknown })?.path;
+      if (
+        typeof file !== 'string' ||
+        path.resolve(places.appDir, interpolate(file, env)) !== path.join(places.appDir, '.env')
+      )
+        found.push(`${name}: env_file ${String(file)}`);
+    }
+  }
+  for (const service of composeServices(composeText, env)) {
+    const raw = (services[service.name]?.volumes ?? []) as unknown[];
+    service.volumes.forEach((volume, index) => {
+      const bind = (raw[index] as { type?: unknown } | null)?.type === 'bind';
+      if (!bind && !/^[/.~]/.test(volume.source)) return;
+      const host = path.resolve(places.appDir, volume.source);
+      const readOnly =
+        /:ro$/.test(String(raw[index])) ||
+        (raw[index] as { read_only?: unknown })?.read_only === true;
+      if (host === places.library || host === places.dbDataDir) return;
+      if (host === '/etc/localtime' && readOnly) return;
+      found.push(`${service.name}: mounts ${host}`);
+    });
+  }
+  if (found.length === 0) return;
+  throw new AgentError(
+    'RESTORE_FAILED',
+    `The backed-up compose file asks for more than Immich's own: ${found.join('; ')}. It would run as root on this machine.`,
+    {
+      step: 'restore',
+      hint: 'Read it; if you trust it, start Immich from it by hand (RESTORE.md), else use Immich’s own compose file.',
+    },
+  );
 }

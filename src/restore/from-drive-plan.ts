@@ -15,6 +15,7 @@ import { findCompose, type ComposeFlavour } from './from-drive-compose.js';
 import {
   assertDatabaseMount,
   composeServices,
+  refuseBeyondImmich,
   serviceOf,
   withoutDigests,
   type ComposeService,
@@ -163,6 +164,7 @@ export async function planFromDrive(
     driveServices.find((service) => service.name === databaseService) as ComposeService,
     dbDataDir,
   );
+  refuseBeyondImmich(driveCompose, env, { appDir, library, dbDataDir });
   await refuseExistingContainers(deps.docker, driveServices);
 
   await checkFilesFolder(backupDir);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { formatFromDrivePlan } from '../../../src/cli/restore-from-drive-text.js';
 import {
   compose,
   containers,
@@ -107,5 +108,43 @@ describe('restore --from-drive: the plan refuses what would reach beyond the new
     assert.doesNotMatch(result.composeText, /@sha256/);
     assert.deepEqual(result.toPull, []);
     assert.equal(result.services[0]?.image, 'ghcr.io/immich-app/postgres:14');
+  });
+
+  test('a compose file asking for more than Immich does is refused; Immich-like mounts are not', async () => {
+    const server = (lines: string) =>
+      `${compose}  immich-server:\n    image: ghcr.io/immich-app/immich-server:v2.7.5\n${lines}`;
+    const refused = [
+      '    privileged: true\n',
+      '    network_mode: host\n',
+      '    cap_add: [SYS_ADMIN]\n',
+      '    env_file: [/etc/shadow]\n',
+      '    volumes:\n      - /:/host\n',
+      '    volumes:\n      - /etc/localtime:/etc/localtime\n',
+      '    volumes:\n      - type: bind\n        source: ../elsewhere\n        target: /x\n',
+      '    volumes:\n      - data:/x\nvolumes:\n  data:\n    driver_opts: { type: none, o: bind, device: / }\n',
+      '    <<: { pid: host }\n',
+    ];
+    for (const [index, lines] of refused.entries()) {
+      const folder = path.join(where.root, `beyond-${index}`, 'immich-backup');
+      await writeBackup(folder, 'v2.7.5', server(lines));
+      const message = await refusedWith('RESTORE_FAILED', plan({ backupDir: folder }));
+      assert.match(message, /asks for more than Immich's own/, lines);
+    }
+    const folder = path.join(where.root, 'immich-like', 'immich-backup');
+    await writeBackup(
+      folder,
+      'v2.7.5',
+      server(
+        '    env_file: [.env]\n    volumes:\n      - ${UPLOAD_LOCATION}:/data\n      - /etc/localtime:/etc/localtime:ro\n      - model-cache:/cache\nvolumes:\n  model-cache:\n',
+      ),
+    );
+    const result = await plan({ backupDir: folder });
+    const text = formatFromDrivePlan(result);
+    assert.match(
+      text,
+      new RegExp(
+        `immich-server: .*mounts ${result.library.replace(/[$()]/g, '\\$&')} → /data, /etc/localtime → /etc/localtime, model-cache → /cache`,
+      ),
+    );
   });
 });

@@ -17,16 +17,14 @@ import { inside, openFolder } from './no-follow.js';
  */
 export async function writeAppFolder(plan: FromDrivePlan): Promise<void> {
   await mkdir(plan.appDir, { recursive: true, mode: 0o755 });
-  const real = await realpath(plan.appDir);
-  if (real !== plan.appDir) {
-    throw new AgentError(
-      'RESTORE_FAILED',
-      `The app folder ${plan.appDir} is now reached through a link (really ${real}): nothing is written there.`,
-      { step: 'restore', hint: 'Check who changed it, and give a new, empty --app-dir.' },
-    );
-  }
-  const folder = await openFolder(plan.appDir);
+  // Held open first, then its real path asked of the open folder: a link swapped in on the way
+  // between the check and the writes cannot move them.
+  const folder = await openFolder(plan.appDir).catch((error: unknown) => {
+    throw linkedAway(plan.appDir, String((error as Error).message), error);
+  });
   try {
+    const real = await realpath(inside(folder));
+    if (real !== plan.appDir) throw linkedAway(plan.appDir, `really ${real}`);
     await writeFile(inside(folder, plan.composeName), plan.composeText, {
       flag: 'wx',
       mode: 0o644,
@@ -36,6 +34,14 @@ export async function writeAppFolder(plan: FromDrivePlan): Promise<void> {
   } finally {
     await folder.close();
   }
+}
+
+function linkedAway(appDir: string, why: string, cause?: unknown): AgentError {
+  return new AgentError(
+    'RESTORE_FAILED',
+    `The app folder ${appDir} is now reached through a link (${why}): nothing is written there.`,
+    { step: 'restore', hint: 'Check who changed it, and give a new, empty --app-dir.', cause },
+  );
 }
 
 /**

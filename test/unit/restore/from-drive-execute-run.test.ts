@@ -75,7 +75,7 @@ function engine(rows: number, inspect: () => Promise<unknown>): DockerAdapter {
     imageInfo: () => Promise.resolve({ id }),
     execCollect: (_container: string, args: string[]) => {
       const sql = args.join(' ');
-      const stdout = sql.includes('count(*)') ? `public.asset|${rows}\n` : '*\n';
+      const stdout = sql.includes('count(*)') ? `0|${rows}\n` : '*\n';
       return Promise.resolve({ exitCode: 0, stdout, stderr: '' });
     },
     execWithInput: async (_container: string, _args: string[], input: NodeJS.ReadableStream) => {

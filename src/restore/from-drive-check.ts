@@ -22,7 +22,7 @@ export function qualifiedName(schema: string, table: string): string {
 /** The schema and table of a qualifiedName, unquoted. */
 export function splitQualified(name: string): [string, string] {
   const part = String.raw`("(?:[^"]|"")*"|[^".]*)`;
-  const match = new RegExp(`^${part}\.${part}$`).exec(name);
+  const match = new RegExp(`^${part}[.]${part}$`).exec(name);
   const unquote = (text: string) =>
     text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
   return [unquote(match?.[1] ?? 'public'), unquote(match?.[2] ?? name)];

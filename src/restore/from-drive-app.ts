@@ -118,5 +118,11 @@ export async function finalChecks(
       `${plural(originals.missing.length, 'original')} the database references ${originals.missing.length === 1 ? 'is' : 'are'} not in the library (${originals.missing.slice(0, 5).join(', ')}${originals.missing.length > 5 ? ', …' : ''})`,
     );
   }
+  if (originals.checked === 0 && originals.outside > 0) {
+    // Nothing looked up is not "all there": the kit's upload mounts do not match the paths.
+    problems.push(
+      `none of the ${plural(originals.outside, 'original')} the database references is under the kit's upload mounts (${kit.uploadMounts.join(', ')}): none could be checked`,
+    );
+  }
   return { problems, checked: originals.checked };
 }

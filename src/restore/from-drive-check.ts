@@ -120,8 +120,9 @@ export async function missingOriginals(
     uploadMounts: readonly string[];
     signal?: AbortSignal;
   },
-): Promise<{ checked: number; missing: string[] }> {
+): Promise<{ checked: number; missing: string[]; outside: number }> {
   const wanted: string[] = [];
+  let outside = 0;
   await readDumpCatalogue(dumpFile, {
     database: options.database,
     format,
@@ -133,6 +134,7 @@ export async function missingOriginals(
         options.uploadMounts.length ? options.uploadMounts : undefined,
       );
       if (relative !== null) wanted.push(relative);
+      else outside += 1;
     },
   });
   const missing: string[] = [];
@@ -140,7 +142,7 @@ export async function missingOriginals(
     const info = await lstat(path.join(options.library, relative)).catch(() => null);
     if (!info?.isFile()) missing.push(relative);
   }
-  return { checked: wanted.length, missing };
+  return { checked: wanted.length, missing, outside };
 }
 
 /** Running and not restarting, now and still after `seconds`; else what it is. */

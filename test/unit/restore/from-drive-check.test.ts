@@ -135,6 +135,13 @@ y
       uploadMounts: ['/data'],
     });
     assert.equal(result.checked, 3, 'the external one is not in the library');
+    assert.equal(result.outside, 0);
+    const elsewhere = await missingOriginals(await dump(immichDump), 'pg_dump', {
+      database: 'immich',
+      library,
+      uploadMounts: ['/elsewhere'],
+    });
+    assert.deepEqual([elsewhere.checked, elsewhere.outside], [0, 3]);
     assert.deepEqual(result.missing, ['upload/u/missing.jpg', 'library/admin/linked.jpg']);
   });
 

@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { DockerAdapter } from '../../../src/adapters/docker.js';
 import { createProcessGateway, type ProcessGateway } from '../../../src/adapters/process.js';
 import type { KitManifest } from '../../../src/restore-kit/kit-manifest.js';
+import { finalChecks } from '../../../src/restore/from-drive-app.js';
 import { executeFromDrive } from '../../../src/restore/from-drive-execute.js';
 import type { FromDrivePlan } from '../../../src/restore/from-drive-plan.js';
 
@@ -144,5 +145,28 @@ describe('restore --from-drive: a whole run', () => {
     assert.equal(summary.ok, false);
     assert.match(summary.failure?.next ?? '', /rsync -rt --no-links --no-devices --no-specials/);
     assert.doesNotMatch(summary.failure?.next ?? '', /rsync -a/);
+  });
+
+  test('no original checked while the dump has some is a problem, not a pass', async () => {
+    const sha = 'a'.repeat(40);
+    const file = path.join(root, 'drive', 'assets.sql.gz');
+    await writeFile(
+      file,
+      gzipSync(
+        `COPY public.asset (id, "originalPath", checksum, "checksumAlgorithm", "isExternal", "deletedAt") FROM stdin;\n1\t/usr/src/app/upload/library/a.jpg\t\\\\x${sha}\tsha1\tf\t\\N\n\\.\n`,
+      ),
+    );
+    const checked = { ...plan('none-checked'), dumpFile: file };
+    const found = await finalChecks(checked, {
+      docker: engine(0, () => Promise.resolve({ running: true, restarting: false })),
+      gateway: gateway([]),
+      log,
+      settleSeconds: 0,
+    });
+    assert.deepEqual(found.checked, 0);
+    assert.match(
+      found.problems.join(''),
+      /none of the 1 original .* under the kit's upload mounts \(\/data\)/,
+    );
   });
 });

@@ -82,6 +82,8 @@ export async function restoreFromDriveCommand(
       loadKitImage: extra.loadKitImage,
     });
     process.stdout.write(`${formatFromDriveSummary(summary)}\n`);
+    // Interrupted: what still runs (psql fed the dump, before its COMMIT) ends with the process.
+    if (controller.signal.aborted) process.exit(exitCodes.failed);
     return summary.ok ? exitCodes.ok : exitCodes.failed;
   } catch (error) {
     if (!isAgentError(error)) throw error;

@@ -103,12 +103,15 @@ export async function executeFromDrive(
     // From here a container may exist: the advice says how to take it down.
     next = `The app folder ${plan.appDir} is written and the database container may run: fix the cause, then remove them (${compose} down in ${plan.appDir}, and the folder) and run the restore again.`;
     await composeUp(gateway, flavour, project, [plan.databaseService], signal);
-    const ready = await waitForDatabaseServer(docker, kit.databaseContainer, {
-      user: kit.databaseUser,
-      database: kit.database,
-      password,
-      timeoutMs: deps.databaseTimeoutMs ?? 10 * 60 * 1000,
-    });
+    const ready = await untilAborted(
+      signal,
+      waitForDatabaseServer(docker, kit.databaseContainer, {
+        user: kit.databaseUser,
+        database: kit.database,
+        password,
+        timeoutMs: deps.databaseTimeoutMs ?? 10 * 60 * 1000,
+      }),
+    );
     if (!ready) {
       throw new AgentError(
         'RESTORE_FAILED',
@@ -121,7 +124,12 @@ export async function executeFromDrive(
     }
     step(`Started the database (${compose} up -d ${plan.databaseService}).`);
 
-    const restored = await restoreDump(docker, plan.dumpFile, plan.format, target);
+    // Ctrl-C stops the wait here; the command then exits, which ends psql's input before its
+    // COMMIT: nothing of the dump is kept.
+    const restored = await untilAborted(
+      signal,
+      restoreDump(docker, plan.dumpFile, plan.format, target),
+    );
     const meaning = interpretExit(psqlExits, restored.exitCode ?? -1);
     if (meaning.outcome === 'error') {
       throw new AgentError(
@@ -151,12 +159,14 @@ export async function executeFromDrive(
     step(`Checked: ${plural(tables, 'table')} hold the dump's rows.`);
     next = `The database is restored. Run the rest by hand: copy ${path.join(plan.backupDir, filesFolder)}/ into ${plan.library}/ without following the drive's links (this agent again, or rsync -rt --no-links --no-devices --no-specials), then ${compose} up -d in ${plan.appDir}.`;
 
+    signal?.throwIfAborted();
     const copied = await copyFilesBack(plan, deps);
     step(
       `Copied ${plural(copied.files, 'file')} (${formatBytes(copied.bytes)}) into ${plan.library}.`,
     );
     next = `The database and the files are back. Start Immich by hand: ${compose} up -d in ${plan.appDir}.`;
 
+    signal?.throwIfAborted();
     await composeUp(gateway, flavour, project, [], signal);
     step('Started Immich.');
     next = `Immich is started: look at what the checks found (docker logs ${kit.serverContainer}).`;
@@ -214,5 +224,25 @@ async function copyFilesBack(
     return { files: copied.transferredFiles, bytes: copied.transferredBytes };
   } finally {
     await library.handle.close();
+  }
+}
+
+/** `work`, or an INTERRUPTED failure as soon as `signal` aborts (work itself is not stopped). */
+async function untilAborted<T>(signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
+  if (!signal) return work;
+  let stop: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () =>
+      reject(
+        new AgentError('INTERRUPTED', 'Interrupted (Ctrl-C or SIGTERM).', { step: 'restore' }),
+      );
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
 }

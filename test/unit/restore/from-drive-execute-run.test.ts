@@ -169,4 +169,23 @@ describe('restore --from-drive: a whole run', () => {
       /none of the 1 original .* under the kit's upload mounts \(\/data\)/,
     );
   });
+
+  test('Ctrl-C during the dump restore stops the wait at once, with what to do', async () => {
+    const controller = new AbortController();
+    const docker = engine(2, () => Promise.resolve(null));
+    // psql that never ends; the run must not wait for it once interrupted.
+    docker.execWithInput = () => new Promise(() => undefined);
+    setTimeout(() => controller.abort(), 200);
+    const summary = await executeFromDrive(plan('interrupted'), {
+      docker,
+      gateway: gateway([]),
+      log,
+      signal: controller.signal,
+      loadKitImage: () => Promise.resolve(),
+    });
+    assert.equal(summary.ok, false);
+    assert.match(summary.failure?.message ?? '', /Interrupted/);
+    assert.match(summary.done.at(-1) ?? '', /Started the database/);
+    assert.match(summary.failure?.next ?? '', /docker compose down/);
+  });
 });

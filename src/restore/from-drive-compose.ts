@@ -70,10 +70,7 @@ export function composeCommand(
     string,
     unknown
   >;
-  const name =
-    project.env.get('COMPOSE_PROJECT_NAME') ||
-    (typeof document.name === 'string' ? interpolate(document.name, project.env) : '') ||
-    path.basename(project.appDir);
+  const name = composeProjectName(project.composeText, project.env, project.appDir);
   delete document.name;
   const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
   for (const service of Object.values(services)) {
@@ -94,7 +91,7 @@ export function composeCommand(
     file: 'docker-compose',
     args: [
       '--project-name',
-      projectName(name),
+      name,
       '--project-directory',
       project.appDir,
       '--env-file',
@@ -107,8 +104,26 @@ export function composeCommand(
   };
 }
 
-/** Compose lowercases the project name and keeps only [a-z0-9_-]. */
-function projectName(name: string): string {
+/**
+ * The project compose gives the app: COMPOSE_PROJECT_NAME of .env, else the file's `name:`, else
+ * the folder's name; lowercased, only [a-z0-9_-] kept (as compose does).
+ */
+export function composeProjectName(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+  appDir: string,
+): string {
+  let document: unknown = null;
+  try {
+    document = parseYaml(composeText, { merge: true });
+  } catch {
+    // Read again, with its error, where it matters (composeServices).
+  }
+  const named = (document as { name?: unknown } | null)?.name;
+  const name =
+    env.get('COMPOSE_PROJECT_NAME') ||
+    (typeof named === 'string' ? interpolate(named, env) : '') ||
+    path.basename(appDir);
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'immich';
 }
 

@@ -102,12 +102,15 @@ export async function refuseInstalled(appDir: string): Promise<void> {
 export async function refuseExistingContainers(
   docker: DockerAdapter,
   services: readonly ComposeService[],
+  project: string,
 ): Promise<void> {
   const names = services.flatMap((service) =>
     service.containerName ? [service.containerName] : [],
   );
-  const found: string[] = [];
-  for (const name of names) if ((await docker.inspect(name)) !== null) found.push(name);
+  // Compose also takes over every container of its project (those it named itself).
+  const found = await docker.namesWithLabel(`com.docker.compose.project=${project}`);
+  for (const name of names)
+    if (!found.includes(name) && (await docker.inspect(name)) !== null) found.push(name);
   if (found.length === 0) return;
   throw new AgentError(
     'RESTORE_FAILED',

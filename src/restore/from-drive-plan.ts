@@ -11,7 +11,7 @@ import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
 import { taggedName } from '../restore-kit/kit-images.js';
-import { findCompose, type ComposeFlavour } from './from-drive-compose.js';
+import { composeProjectName, findCompose, type ComposeFlavour } from './from-drive-compose.js';
 import {
   assertDatabaseMount,
   composeServices,
@@ -165,7 +165,11 @@ export async function planFromDrive(
     dbDataDir,
   );
   refuseBeyondImmich(driveCompose, env, { appDir, library, dbDataDir });
-  await refuseExistingContainers(deps.docker, driveServices);
+  await refuseExistingContainers(
+    deps.docker,
+    driveServices,
+    composeProjectName(driveCompose, env, appDir),
+  );
 
   await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));

@@ -103,11 +103,15 @@ export async function writeBackup(
 
 /** Containers this fake engine has (another Immich's, for the tests that say so). */
 export const containers = new Set<string>();
+/** Containers of the compose project `immich` (named by compose). */
+export const projectContainers = new Set<string>();
 export const docker = {
   imageInfo: (reference: string) =>
     Promise.resolve(
       reference === `sha256:${hex('b')}` ? { id: reference, repoTags: [], repoDigests: [] } : null,
     ),
+  namesWithLabel: (label: string) =>
+    Promise.resolve(label === 'com.docker.compose.project=immich' ? [...projectContainers] : []),
   inspect: (name: string) =>
     Promise.resolve(containers.has(name) ? { running: true, status: 'running' } : null),
 } as unknown as DockerAdapter;

@@ -9,6 +9,7 @@ import {
   engine,
   hex,
   plan,
+  projectContainers,
   refusedWith,
   where,
   withBackup,
@@ -73,6 +74,14 @@ describe('restore --from-drive: the plan refuses what would reach beyond the new
       );
     } finally {
       containers.delete('immich_postgres');
+    }
+    // One compose named itself (no container_name): found by its project's label.
+    projectContainers.add('immich-redis-1');
+    try {
+      const message = await refusedWith('RESTORE_FAILED', plan());
+      assert.match(message, /already has the container immich-redis-1/);
+    } finally {
+      projectContainers.delete('immich-redis-1');
     }
   });
 

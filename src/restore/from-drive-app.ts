@@ -4,10 +4,33 @@ import type { DockerAdapter } from '../adapters/docker.js';
 import { AgentError } from '../errors.js';
 import { plural } from '../format.js';
 import { loadKitImage } from '../restore-kit/kit-images.js';
-import type { FromDriveDeps } from './from-drive-execute.js';
+import type { ProcessGateway } from '../adapters/process.js';
+import type { Logger } from '../log/logger.js';
+import type { KitImage } from '../restore-kit/kit-manifest.js';
 import { missingOriginals, staysUp } from './from-drive-check.js';
 import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
 import { inside, openFolder } from './no-follow.js';
+
+/** `docker load` of a kit's saved image, checked to be the recorded id (restore-kit/kit-images.ts). */
+export type LoadKitImage = (
+  docker: DockerAdapter,
+  kitDir: string,
+  image: KitImage,
+  options: { signal?: AbortSignal },
+) => Promise<unknown>;
+
+export interface FromDriveDeps {
+  docker: DockerAdapter;
+  gateway: ProcessGateway;
+  log: Logger;
+  signal?: AbortSignal;
+  /** The kit's image loader (default: loadKitImage; tests give their own). */
+  loadKitImage?: LoadKitImage;
+  /** How long the server must stay up to count as started (default 10 s). */
+  settleSeconds?: number;
+  /** How long the new database may take to start (default 10 min). */
+  databaseTimeoutMs?: number;
+}
 
 /**
  * The new app folder: made, then proven to be the real path the plan checked (no link on the

@@ -1,14 +1,11 @@
 import path from 'node:path';
 import { psqlExits } from '../adapters/database-dump.js';
 import { waitForDatabaseServer } from '../adapters/database-info.js';
-import type { DockerAdapter } from '../adapters/docker.js';
-import { interpretExit, type ProcessGateway } from '../adapters/process.js';
+import { interpretExit } from '../adapters/process.js';
 import { syncLibrary } from '../adapters/rsync.js';
 import { AgentError, toAgentError } from '../errors.js';
 import { formatBytes, plural } from '../format.js';
 import { filesFolder } from '../layout/drive.js';
-import type { Logger } from '../log/logger.js';
-import type { KitImage } from '../restore-kit/kit-manifest.js';
 import { restoreDump } from './dump-stream.js';
 import { compareRowCounts, dumpRowCounts } from './from-drive-check.js';
 import { composeUp, type ComposeProject } from './from-drive-compose.js';
@@ -17,6 +14,7 @@ import { checkFilesFolder } from './from-drive-places.js';
 import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-settings.js';
 import { openLibraryFolder } from './library-folder.js';
 import {
+  type FromDriveDeps,
   assertComposeUsesKitImages,
   ensureImage,
   finalChecks,
@@ -25,26 +23,7 @@ import {
 import { insideForChild } from './no-follow.js';
 import { restoreTarget, syncTimeoutMs } from './plan.js';
 
-/** `docker load` of a kit's saved image, checked to be the recorded id (restore-kit/kit-images.ts). */
-export type LoadKitImage = (
-  docker: DockerAdapter,
-  kitDir: string,
-  image: KitImage,
-  options: { signal?: AbortSignal },
-) => Promise<unknown>;
-
-export interface FromDriveDeps {
-  docker: DockerAdapter;
-  gateway: ProcessGateway;
-  log: Logger;
-  signal?: AbortSignal;
-  /** The kit's image loader (default: loadKitImage; tests give their own). */
-  loadKitImage?: LoadKitImage;
-  /** How long the server must stay up to count as started (default 10 s). */
-  settleSeconds?: number;
-  /** How long the new database may take to start (default 10 min). */
-  databaseTimeoutMs?: number;
-}
+export type { FromDriveDeps, LoadKitImage } from './from-drive-app.js';
 
 export interface FromDriveSummary {
   ok: boolean;

@@ -134,6 +134,15 @@ export function refuseBeyondImmich(
 ): void {
   const document = (documentOf(composeText) ?? {}) as Record<string, unknown>;
   const found: string[] = [];
+  for (const text of stringsOf(document.services)) {
+    // What the agent interpolates as compose does; anything else (`${A:+x}`, `${A:?e}`, nested
+    // defaults) could become a path the agent did not see.
+    const rest = text.replace(
+      /\$\$|\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}$]*)?\}|\$[A-Za-z_][A-Za-z0-9_]*/g,
+      '',
+    );
+    if (rest.includes('$')) found.push(`an interpolation the agent does not read: ${text}`);
+  }
   for (const key of ['include', 'configs', 'secrets'])
     if (document[key] !== undefined) found.push(`top-level ${key}`);
   const volumes = (document.volumes ?? {}) as Record<string, Record<string, unknown> | null>;
@@ -183,4 +192,12 @@ export function refuseBeyondImmich(
       hint: 'Read it; if you trust it, start Immich from it by hand (RESTORE.md), else use Immich’s own compose file.',
     },
   );
+}
+
+/** Every string value in a parsed YAML value (not the keys). */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(stringsOf);
+  return [];
 }

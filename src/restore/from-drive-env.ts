@@ -100,6 +100,10 @@ export function assertLineBased(backedUp: string): void {
 function lineProblem(line: string): string | null {
   if (/^\s*(#.*)?$/.test(line)) return null;
   if (!definition.test(line)) return 'is not a KEY=value line';
+  const key = definition.exec(line)?.[1] ?? '';
+  // Compose's and Docker's own settings (another engine, file, profile) are not Immich's.
+  if (/^(COMPOSE_|DOCKER_)/.test(key) && key !== 'COMPOSE_PROJECT_NAME')
+    return `sets ${key}, a setting of compose itself`;
   const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(['"])(.*)$/.exec(line);
   if (!match) return null;
   const [, quote, rest] = match as unknown as [string, string, string];

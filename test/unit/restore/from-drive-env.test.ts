@@ -70,6 +70,8 @@ describe("the new machine's .env", () => {
       'UPLOAD_LOCATION=./library\n  UPLOAD_LOCATION : /etc\n',
       "DB_PASSWORD='a\\'\nUPLOAD_LOCATION='/x'\n",
       'just words\n',
+      'COMPOSE_FILE=/tmp/evil.yml\n',
+      'DOCKER_HOST=tcp://elsewhere:2375\n',
     ]) {
       assert.throws(
         () => newMachineEnv(bad, { uploadLocation: '/l', dbDataLocation: '/d' }),

@@ -117,7 +117,7 @@ const refusedKeys = [
   'cgroup_parent',
   'device_cgroup_rules',
 ];
-const hostModes = ['pid', 'network_mode', 'ipc', 'userns_mode', 'uts'];
+const hostModes = ['pid', 'network_mode', 'ipc', 'userns_mode', 'uts', 'cgroup'];
 
 /**
  * The drive's compose file runs as root: refused when it asks for more than Immich's own does. No
@@ -149,6 +149,11 @@ export function refuseBeyondImmich(
   for (const [name, volume] of Object.entries(volumes)) {
     if (volume && (volume.external || volume.driver_opts || volume.driver || volume.name))
       found.push(`the volume ${name} is external or configured`);
+  }
+  const networks = (document.networks ?? {}) as Record<string, Record<string, unknown> | null>;
+  for (const [name, network] of Object.entries(networks)) {
+    if (network && (network.external || network.driver || network.driver_opts || network.name))
+      found.push(`the network ${name} is external or configured`);
   }
   const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
   for (const [name, service] of Object.entries(services)) {

@@ -132,6 +132,8 @@ describe('restore --from-drive: the plan refuses what would reach beyond the new
       '    volumes:\n      - type: bind\n        source: ../elsewhere\n        target: /x\n',
       '    volumes:\n      - data:/x\nvolumes:\n  data:\n    driver_opts: { type: none, o: bind, device: / }\n',
       '    <<: { pid: host }\n',
+      '    cgroup: host\n',
+      '    networks: [other]\nnetworks:\n  other:\n    external: true\n',
       '    volumes:\n      - ${DB_PASSWORD:+/}:/host\n',
       '    volumes:\n      - ${NOPE:-${DB_DATA_LOCATION}/..}:/host\n',
     ];

@@ -60,6 +60,7 @@ export async function restoreFromDriveCommand(
     const docker = createDockerAdapter();
     // Before anything: without the engine, no image can be looked at and nothing started.
     await docker.ping();
+    const gateway = createProcessGateway({ logger, secrets: [] });
     const plan = await planFromDrive(
       {
         library: options.library as string,
@@ -67,18 +68,22 @@ export async function restoreFromDriveCommand(
         backupDir: options.backupDir,
         scriptPath: extra.scriptPath ?? process.argv[1] ?? '',
       },
-      { docker, log: logger, signal: controller.signal },
+      { docker, gateway, log: logger, signal: controller.signal },
     );
-    process.stdout.write(`${lines(formatFromDrivePlan(plan))}\n`);
+    // Every value in the text is escaped where it is put (a line break from the drive stays in
+    // its line); the text itself is written as it is.
+    process.stdout.write(`${formatFromDrivePlan(plan)}\n`);
     if (!options.yes) return exitCodes.ok;
     const summary = await executeFromDrive(plan, {
       docker,
-      gateway: createProcessGateway({ logger, secrets: [] }),
+      gateway,
       log: logger,
       signal: controller.signal,
       loadKitImage: extra.loadKitImage,
     });
-    process.stdout.write(`${lines(formatFromDriveSummary(summary))}\n`);
+    process.stdout.write(`${formatFromDriveSummary(summary)}\n`);
+    // Interrupted: what still runs (psql fed the dump, before its COMMIT) ends with the process.
+    if (controller.signal.aborted) process.exit(exitCodes.failed);
     return summary.ok ? exitCodes.ok : exitCodes.failed;
   } catch (error) {
     if (!isAgentError(error)) throw error;
@@ -89,9 +94,4 @@ export async function restoreFromDriveCommand(
     process.off('SIGINT', abort);
     process.off('SIGTERM', abort);
   }
-}
-
-/** Each line on its own: paths from the drive can hold anything but a line is kept a line. */
-function lines(text: string): string {
-  return text.split('\n').map(escapeControlCharacters).join('\n');
 }

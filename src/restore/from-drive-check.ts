@@ -9,8 +9,24 @@ import { readDumpCatalogue } from '../verify/dump-catalogue.js';
 import { readGzipLines } from '../verify/dump-lines.js';
 import { libraryPathOf } from '../verify/immich-catalogue.js';
 
-/** `schema.table` → the rows its COPY holds in the dump. */
+/** `schema.table` → the rows its COPY holds in the dump (see qualifiedName). */
 export type RowCounts = Map<string, number>;
+
+/** `schema.table`, a part that is not a plain lowercase name double-quoted (so `.` splits it). */
+export function qualifiedName(schema: string, table: string): string {
+  const part = (name: string) =>
+    /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+  return `${part(schema)}.${part(table)}`;
+}
+
+/** The schema and table of a qualifiedName, unquoted. */
+export function splitQualified(name: string): [string, string] {
+  const part = String.raw`("(?:[^"]|"")*"|[^".]*)`;
+  const match = new RegExp(`^${part}[.]${part}$`).exec(name);
+  const unquote = (text: string) =>
+    text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
+  return [unquote(match?.[1] ?? 'public'), unquote(match?.[2] ?? name)];
+}
 
 /**
  * Counts the rows of every table's COPY data in a dump (in a cluster dump, only `database`'s
@@ -42,7 +58,7 @@ export async function dumpRowCounts(
       if (bytes[0] !== 0x43) return false;
       const statement = parseCopyStatement(bytes.toString('utf8'));
       if (statement === null) return false;
-      table = `${statement.schema ?? 'public'}.${statement.table}`;
+      table = qualifiedName(statement.schema ?? 'public', statement.table);
       if (reading) counts.set(table, counts.get(table) ?? 0);
       return false;
     },
@@ -60,10 +76,11 @@ export async function compareRowCounts(
 ): Promise<string[]> {
   if (expected.size === 0) return [];
   const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-  const selects = [...expected.keys()].map((name) => {
-    const [schema, table] = name.split('.') as [string, string];
-    const literal = `'${name.replaceAll("'", "''")}'`;
-    return `SELECT ${literal}, count(*) FROM ${quote(schema)}.${quote(table)}`;
+  const names = [...expected.keys()];
+  // Each table answers with its index: a name can hold `.`, `|` or a line break.
+  const selects = names.map((name, index) => {
+    const [schema, table] = splitQualified(name);
+    return `SELECT ${index}, count(*) FROM ${quote(schema)}.${quote(table)}`;
   });
   const env = target.password ? [`PGPASSWORD=${target.password}`] : [];
   const answer = await docker.execCollect(
@@ -79,7 +96,8 @@ export async function compareRowCounts(
   const actual = new Map<string, number>();
   for (const line of answer.stdout.split('\n')) {
     const cut = line.lastIndexOf('|');
-    if (cut > 0) actual.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+    const name = cut > 0 ? names[Number(line.slice(0, cut))] : undefined;
+    if (name !== undefined) actual.set(name, Number(line.slice(cut + 1)));
   }
   const problems: string[] = [];
   for (const [name, rows] of expected) {
@@ -102,8 +120,9 @@ export async function missingOriginals(
     uploadMounts: readonly string[];
     signal?: AbortSignal;
   },
-): Promise<{ checked: number; missing: string[] }> {
+): Promise<{ checked: number; missing: string[]; outside: number }> {
   const wanted: string[] = [];
+  let outside = 0;
   await readDumpCatalogue(dumpFile, {
     database: options.database,
     format,
@@ -115,6 +134,7 @@ export async function missingOriginals(
         options.uploadMounts.length ? options.uploadMounts : undefined,
       );
       if (relative !== null) wanted.push(relative);
+      else outside += 1;
     },
   });
   const missing: string[] = [];
@@ -122,7 +142,7 @@ export async function missingOriginals(
     const info = await lstat(path.join(options.library, relative)).catch(() => null);
     if (!info?.isFile()) missing.push(relative);
   }
-  return { checked: wanted.length, missing };
+  return { checked: wanted.length, missing, outside };
 }
 
 /** Running and not restarting, now and still after `seconds`; else what it is. */

@@ -3,6 +3,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ProcessGateway } from '../adapters/process.js';
 import { interpolate } from '../config/dotenv.js';
 import { AgentError } from '../errors.js';
+import { composeEnvironment } from './from-drive-env.js';
 
 /**
  * Docker Compose as a new machine has it: the plugin (`docker compose`, v2), else the old
@@ -51,19 +52,25 @@ export function composeCommand(
   flavour: ComposeFlavour,
   project: ComposeProject,
   args: readonly string[],
-): { file: string; args: string[]; input?: string } {
+): { file: string; args: string[]; input?: string; env: Record<string, string>; onlyEnv: true } {
   const composePath = path.join(project.appDir, project.composeFile);
+  // The two places through the environment too, which compose takes before .env.
+  const env = composeEnvironment(process.env, project.env);
   if (flavour === 'v2') {
     return {
+      env,
+      onlyEnv: true,
       file: 'docker',
       args: ['compose', '--project-directory', project.appDir, '-f', composePath, ...args],
     };
   }
-  const document = (parseYaml(project.composeText) ?? {}) as Record<string, unknown>;
-  const name =
-    project.env.get('COMPOSE_PROJECT_NAME') ||
-    (typeof document.name === 'string' ? interpolate(document.name, project.env) : '') ||
-    path.basename(project.appDir);
+  // Read as compose v2 reads it (YAML 1.2, merge keys), written for v1's YAML 1.1 (PyYAML): `on`,
+  // `yes`, `22:22` are quoted there, so they stay the strings they were.
+  const document = (parseYaml(project.composeText, { merge: true }) ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const name = composeProjectName(project.composeText, project.env, project.appDir);
   delete document.name;
   const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
   for (const service of Object.values(services)) {
@@ -79,10 +86,12 @@ export function composeCommand(
     );
   }
   return {
+    env,
+    onlyEnv: true,
     file: 'docker-compose',
     args: [
       '--project-name',
-      projectName(name),
+      name,
       '--project-directory',
       project.appDir,
       '--env-file',
@@ -91,12 +100,30 @@ export function composeCommand(
       '-',
       ...args,
     ],
-    input: stringifyYaml(document),
+    input: stringifyYaml(document, { version: '1.1' }),
   };
 }
 
-/** Compose lowercases the project name and keeps only [a-z0-9_-]. */
-function projectName(name: string): string {
+/**
+ * The project compose gives the app: COMPOSE_PROJECT_NAME of .env, else the file's `name:`, else
+ * the folder's name; lowercased, only [a-z0-9_-] kept (as compose does).
+ */
+export function composeProjectName(
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+  appDir: string,
+): string {
+  let document: unknown = null;
+  try {
+    document = parseYaml(composeText, { merge: true });
+  } catch {
+    // Read again, with its error, where it matters (composeServices).
+  }
+  const named = (document as { name?: unknown } | null)?.name;
+  const name =
+    env.get('COMPOSE_PROJECT_NAME') ||
+    (typeof named === 'string' ? interpolate(named, env) : '') ||
+    path.basename(appDir);
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'immich';
 }
 
@@ -127,50 +154,4 @@ export async function composeUp(
       },
     );
   }
-}
-
-export interface ComposeService {
-  name: string;
-  /** container_name, interpolated; null when compose names it. */
-  containerName: string | null;
-  /** image, interpolated ('' when it has none). */
-  image: string;
-}
-
-/** The services of a backed-up compose file, their values interpolated with the new .env. */
-export function composeServices(
-  composeText: string,
-  env: ReadonlyMap<string, string>,
-): ComposeService[] {
-  let document: unknown;
-  try {
-    document = parseYaml(composeText);
-  } catch (error) {
-    throw new AgentError(
-      'NO_BACKUP',
-      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
-      { step: 'restore' },
-    );
-  }
-  const services = ((document as { services?: unknown } | null)?.services ?? {}) as Record<
-    string,
-    { container_name?: unknown; image?: unknown } | null
-  >;
-  return Object.entries(services).map(([name, service]) => ({
-    name,
-    containerName:
-      typeof service?.container_name === 'string' ? interpolate(service.container_name, env) : null,
-    image: typeof service?.image === 'string' ? interpolate(service.image, env) : '',
-  }));
-}
-
-/** The service whose container is `container` (the kit's database container). */
-export function serviceOf(services: readonly ComposeService[], container: string): string {
-  const found = services.find((service) => service.containerName === container);
-  if (found) return found.name;
-  throw new AgentError(
-    'NO_BACKUP',
-    `The backed-up compose file has no service whose container is ${container} (the kit's database container).`,
-    { step: 'restore', hint: 'Follow RESTORE.md by hand.' },
-  );
 }

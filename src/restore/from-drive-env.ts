@@ -1,41 +1,56 @@
 import { AgentError } from '../errors.js';
 
+const rewritten = ['UPLOAD_LOCATION', 'DB_DATA_LOCATION'] as const;
+const definition = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/;
+
 /**
- * The backed-up `.env` made the new machine's: UPLOAD_LOCATION pointed at the new library and
- * DB_DATA_LOCATION at a new, empty database folder, each single-quoted so that Compose (v2, and
- * v1's dotenv) takes it literally: no `$` expansion, no `#` comment, spaces kept. Every other
- * line stays as it was (the Immich version, the database password). A path that cannot be
- * written so (a single quote, a line break, a NUL) is refused rather than written wrongly.
+ * The backed-up `.env` made the new machine's: every definition of UPLOAD_LOCATION and
+ * DB_DATA_LOCATION dropped and one of each written at the end, pointing at the new library and a
+ * new, empty database folder, single-quoted so that Compose (v2, and v1's dotenv) takes it
+ * literally. Every other line stays as it was. The same two values are also given to every
+ * compose run through its environment (composeEnvironment), which compose prefers to .env, so a
+ * line compose reads that the agent does not would still not move them.
  */
 export function newMachineEnv(
   backedUp: string,
   values: { uploadLocation: string; dbDataLocation: string },
 ): string {
-  const replacements = new Map([
+  const replacements = new Map<string, string>([
     ['UPLOAD_LOCATION', values.uploadLocation],
     ['DB_DATA_LOCATION', values.dbDataLocation],
   ]);
   for (const [key, value] of replacements) assertWritable(key, value);
-  const seen = new Set<string>();
-  const lines = backedUp.replace(/\r\n?/g, '\n').split('\n');
+  assertLineBased(backedUp);
   const out: string[] = [];
-  for (const line of lines) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/.exec(line);
-    const key = match?.[1];
-    const value = key === undefined ? undefined : replacements.get(key);
-    if (key === undefined || value === undefined) {
-      out.push(line);
-      continue;
-    }
-    // A key given twice: the last one counts for compose; both are made the new value.
-    seen.add(key);
-    out.push(`${key}=${singleQuoted(value)}`);
+  for (const line of backedUp.replace(/\r\n?/g, '\n').split('\n')) {
+    const key = definition.exec(line)?.[1];
+    if (key === undefined || !replacements.has(key)) out.push(line);
   }
   while (out.length > 0 && out.at(-1) === '') out.pop();
-  for (const [key, value] of replacements) {
-    if (!seen.has(key)) out.push(`${key}=${singleQuoted(value)}`);
-  }
+  for (const [key, value] of replacements) out.push(`${key}=${singleQuoted(value)}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * What every compose run is given as its environment: the agent's own, without what could change
+ * the project (the two places, IMMICH_VERSION, COMPOSE_*, any key the .env defines), and the two
+ * places. Compose takes the environment before .env (v1 and v2).
+ */
+export function composeEnvironment(
+  own: NodeJS.ProcessEnv,
+  env: ReadonlyMap<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(own)) {
+    if (value === undefined || key.startsWith('COMPOSE_') || env.has(key)) continue;
+    if (['UPLOAD_LOCATION', 'DB_DATA_LOCATION', 'IMMICH_VERSION'].includes(key)) continue;
+    out[key] = value;
+  }
+  for (const key of rewritten) {
+    const value = env.get(key);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 function singleQuoted(value: string): string {
@@ -44,11 +59,14 @@ function singleQuoted(value: string): string {
 
 /** A value .env can hold literally between single quotes. */
 export function assertWritable(key: string, value: string): void {
-  if (/['\n\r\0]/.test(value)) {
+  if (/['\n\r\0\\]/.test(value)) {
     throw new AgentError(
       'CONFIG_INVALID',
-      `${key} would be ${JSON.stringify(value)}, which .env cannot hold literally (it has a single quote or a line break).`,
-      { step: 'restore', hint: 'Choose a folder whose path has no single quote or line break.' },
+      `${key} would be ${JSON.stringify(value)}, which .env cannot hold literally (it has a single quote, a backslash or a line break).`,
+      {
+        step: 'restore',
+        hint: 'Choose a folder whose path has no single quote, backslash or line break.',
+      },
     );
   }
   if (!value.startsWith('/')) {
@@ -59,25 +77,41 @@ export function assertWritable(key: string, value: string): void {
 }
 
 /**
- * A multi-line single-quoted value in the backed-up .env would swallow the lines after it:
- * the lines rewritten above could then be inside a value. Refused, as the agent cannot tell
- * where compose would end it.
+ * Only lines the agent reads as compose does: blank, a comment, or `KEY=` (compose v2 also takes
+ * `KEY: value`, which the agent would not see). A quoted value must end on its line, and a
+ * single-quoted one hold no backslash (compose v2 reads `\'` as an escaped quote): else the agent
+ * cannot tell where compose would end it. Refused, with the line's number.
  */
 export function assertLineBased(backedUp: string): void {
   for (const [index, line] of backedUp.replace(/\r\n?/g, '\n').split('\n').entries()) {
-    const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(['"])(.*)$/.exec(line);
-    if (!match) continue;
-    const [, quote, rest] = match as unknown as [string, string, string];
-    const closed = quote === "'" ? rest.includes("'") : /^(?:[^"\\]|\\.)*"/.test(rest);
-    if (!closed) {
-      throw new AgentError(
-        'CONFIG_INVALID',
-        `The backed-up .env has a quoted value that goes on past its line (line ${index + 1}).`,
-        {
-          step: 'restore',
-          hint: 'Write the app folder by hand from the drive’s compose file and .env (see RESTORE.md).',
-        },
-      );
-    }
+    const why = lineProblem(line);
+    if (why === null) continue;
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `The backed-up .env's line ${index + 1} ${why}: the agent cannot tell what compose would read from it.`,
+      {
+        step: 'restore',
+        hint: 'Write the app folder by hand from the drive’s compose file and .env (see RESTORE.md).',
+      },
+    );
   }
+}
+
+function lineProblem(line: string): string | null {
+  if (/^\s*(#.*)?$/.test(line)) return null;
+  if (!definition.test(line)) return 'is not a KEY=value line';
+  const key = definition.exec(line)?.[1] ?? '';
+  // Compose's and Docker's own settings (another engine, file, profile) are not Immich's.
+  if (/^(COMPOSE_|DOCKER_)/.test(key) && key !== 'COMPOSE_PROJECT_NAME')
+    return `sets ${key}, a setting of compose itself`;
+  const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(['"])(.*)$/.exec(line);
+  if (!match) return null;
+  const [, quote, rest] = match as unknown as [string, string, string];
+  if (quote === "'") {
+    const end = rest.indexOf("'");
+    if (end < 0) return 'has a quoted value that goes on past its line';
+    if (rest.slice(0, end).includes('\\')) return 'has a backslash inside single quotes';
+    return null;
+  }
+  return /^(?:[^"\\]|\\.)*"/.test(rest) ? null : 'has a quoted value that goes on past its line';
 }

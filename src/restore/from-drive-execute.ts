@@ -1,46 +1,29 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { psqlExits } from '../adapters/database-dump.js';
 import { waitForDatabaseServer } from '../adapters/database-info.js';
-import type { DockerAdapter } from '../adapters/docker.js';
-import { interpretExit, type ProcessGateway } from '../adapters/process.js';
+import { interpretExit } from '../adapters/process.js';
 import { syncLibrary } from '../adapters/rsync.js';
 import { AgentError, toAgentError } from '../errors.js';
 import { formatBytes, plural } from '../format.js';
 import { filesFolder } from '../layout/drive.js';
-import type { Logger } from '../log/logger.js';
-import type { KitImage } from '../restore-kit/kit-manifest.js';
 import { restoreDump } from './dump-stream.js';
-import { compareRowCounts, dumpRowCounts, missingOriginals, staysUp } from './from-drive-check.js';
-import { composeUp, findCompose, type ComposeProject } from './from-drive-compose.js';
-import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
+import { compareRowCounts, dumpRowCounts } from './from-drive-check.js';
+import { composeUp, type ComposeProject } from './from-drive-compose.js';
+import type { FromDrivePlan } from './from-drive-plan.js';
 import { checkFilesFolder } from './from-drive-places.js';
 import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-settings.js';
 import { openLibraryFolder } from './library-folder.js';
-import { loadKitImage } from '../restore-kit/kit-images.js';
+import {
+  type FromDriveDeps,
+  assertComposeUsesKitImages,
+  ensureImage,
+  finalChecks,
+  writeAppFolder,
+} from './from-drive-app.js';
 import { insideForChild } from './no-follow.js';
 import { restoreTarget, syncTimeoutMs } from './plan.js';
 
-/** `docker load` of a kit's saved image, checked to be the recorded id (restore-kit/kit-images.ts). */
-export type LoadKitImage = (
-  docker: DockerAdapter,
-  kitDir: string,
-  image: KitImage,
-  options: { signal?: AbortSignal },
-) => Promise<unknown>;
-
-export interface FromDriveDeps {
-  docker: DockerAdapter;
-  gateway: ProcessGateway;
-  log: Logger;
-  signal?: AbortSignal;
-  /** The kit's image loader (default: loadKitImage; tests give their own). */
-  loadKitImage?: LoadKitImage;
-  /** How long the server must stay up to count as started (default 10 s). */
-  settleSeconds?: number;
-  /** How long the new database may take to start (default 10 min). */
-  databaseTimeoutMs?: number;
-}
+export type { FromDriveDeps, LoadKitImage } from './from-drive-app.js';
 
 export interface FromDriveSummary {
   ok: boolean;
@@ -84,30 +67,30 @@ export async function executeFromDrive(
     password,
   };
   let next = 'Run the restore again once the cause is fixed, with a new, empty --app-dir.';
+  let tables: number | undefined;
   try {
     for (const planned of plan.images) step(await ensureImage(plan, planned, deps));
 
-    await mkdir(plan.appDir, { recursive: true, mode: 0o755 });
-    // 'wx': never over a file that appeared since the plan.
-    await writeFile(path.join(plan.appDir, plan.composeName), plan.composeText, {
-      flag: 'wx',
-      mode: 0o644,
-    });
-    await writeFile(path.join(plan.appDir, '.env'), plan.envText, { flag: 'wx', mode: 0o600 });
-    await chmod(path.join(plan.appDir, '.env'), 0o600);
-    await mkdir(plan.dbDataDir, { mode: 0o700 });
+    await writeAppFolder(plan);
     step(
       `Wrote ${plan.composeName} and .env (UPLOAD_LOCATION=${plan.library}, DB_DATA_LOCATION=${plan.dbDataDir}) into ${plan.appDir}.`,
     );
+    await assertComposeUsesKitImages(plan, docker);
 
-    const flavour = await findCompose(gateway, signal);
+    const flavour = plan.flavour;
+    const compose = flavour === 'v2' ? 'docker compose' : 'docker-compose';
+    // From here a container may exist: the advice says how to take it down.
+    next = `The app folder ${plan.appDir} is written and the database container may run: fix the cause, then remove them (${compose} down in ${plan.appDir}, and the folder) and run the restore again.`;
     await composeUp(gateway, flavour, project, [plan.databaseService], signal);
-    const ready = await waitForDatabaseServer(docker, kit.databaseContainer, {
-      user: kit.databaseUser,
-      database: kit.database,
-      password,
-      timeoutMs: deps.databaseTimeoutMs ?? 10 * 60 * 1000,
-    });
+    const ready = await untilAborted(
+      signal,
+      waitForDatabaseServer(docker, kit.databaseContainer, {
+        user: kit.databaseUser,
+        database: kit.database,
+        password,
+        timeoutMs: deps.databaseTimeoutMs ?? 10 * 60 * 1000,
+      }),
+    );
     if (!ready) {
       throw new AgentError(
         'RESTORE_FAILED',
@@ -118,12 +101,14 @@ export async function executeFromDrive(
         },
       );
     }
-    step(
-      `Started the database (${flavour === 'v2' ? 'docker compose' : 'docker-compose'} up -d ${plan.databaseService}).`,
-    );
-    next = `The app folder ${plan.appDir} is written and the database container runs: fix the cause, then remove them (docker compose down in ${plan.appDir}, and the folder) and run the restore again.`;
+    step(`Started the database (${compose} up -d ${plan.databaseService}).`);
 
-    const restored = await restoreDump(docker, plan.dumpFile, plan.format, target);
+    // Ctrl-C stops the wait here; the command then exits, which ends psql's input before its
+    // COMMIT: nothing of the dump is kept.
+    const restored = await untilAborted(
+      signal,
+      restoreDump(docker, plan.dumpFile, plan.format, target),
+    );
     const meaning = interpretExit(psqlExits, restored.exitCode ?? -1);
     if (meaning.outcome === 'error') {
       throw new AgentError(
@@ -139,14 +124,28 @@ export async function executeFromDrive(
         'Set the database’s search_path as Immich’s recorded migration did (no dump carries it).',
       );
     }
-    next = `The database is restored. Run the rest by hand: copy ${path.join(plan.backupDir, filesFolder)}/ into ${plan.library}/ (rsync -a), then docker compose up -d in ${plan.appDir}.`;
+    // Counted now, before the copy and before Immich runs (and migrates or writes).
+    const expected = await dumpRowCounts(plan.dumpFile, plan.format, kit.database, signal);
+    const differ = await compareRowCounts(docker, target, expected);
+    if (differ.length > 0) {
+      throw new AgentError(
+        'RESTORE_FAILED',
+        `The restored database does not hold the dump's rows: ${differ.join('; ')}.`,
+        { step: 'restore' },
+      );
+    }
+    tables = expected.size;
+    step(`Checked: ${plural(tables, 'table')} hold the dump's rows.`);
+    next = `The database is restored. Run the rest by hand: copy ${path.join(plan.backupDir, filesFolder)}/ into ${plan.library}/ without following the drive's links (this agent again, or rsync -rt --no-links --no-devices --no-specials), then ${compose} up -d in ${plan.appDir}.`;
 
+    signal?.throwIfAborted();
     const copied = await copyFilesBack(plan, deps);
     step(
       `Copied ${plural(copied.files, 'file')} (${formatBytes(copied.bytes)}) into ${plan.library}.`,
     );
-    next = `The database and the files are back. Start Immich by hand: docker compose up -d in ${plan.appDir}.`;
+    next = `The database and the files are back. Start Immich by hand: ${compose} up -d in ${plan.appDir}.`;
 
+    signal?.throwIfAborted();
     await composeUp(gateway, flavour, project, [], signal);
     step('Started Immich.');
     next = `Immich is started: look at what the checks found (docker logs ${kit.serverContainer}).`;
@@ -157,24 +156,19 @@ export async function executeFromDrive(
   }
 
   const problems: string[] = [];
-  const down = await staysUp(docker, kit.serverContainer, deps.settleSeconds ?? 10);
-  if (down) problems.push(`the server container ${down}`);
-  const expected = await dumpRowCounts(plan.dumpFile, plan.format, kit.database, signal);
-  problems.push(...(await compareRowCounts(docker, target, expected)));
-  const originals = await missingOriginals(plan.dumpFile, plan.format, {
-    database: kit.database,
-    library: plan.library,
-    uploadMounts: kit.uploadMounts,
-    signal,
-  });
-  if (originals.missing.length > 0) {
-    problems.push(
-      `${plural(originals.missing.length, 'original')} the database references ${originals.missing.length === 1 ? 'is' : 'are'} not in the library (${originals.missing.slice(0, 5).join(', ')}${originals.missing.length > 5 ? ', …' : ''})`,
-    );
+  let originals = 0;
+  try {
+    const found = await finalChecks(plan, deps);
+    problems.push(...found.problems);
+    originals = found.checked;
+  } catch (error) {
+    // A check that cannot run is a problem to report, not a lost summary.
+    const failure = toAgentError(error, 'RESTORE_FAILED', 'restore');
+    problems.push(`the checks could not finish: ${failure.longMessage}`);
   }
   if (problems.length === 0) {
     step(
-      `Checked: ${kit.serverContainer} stays up, ${plural(expected.size, 'table')} hold the dump's rows, and ${plural(originals.checked, 'original')} the database references ${originals.checked === 1 ? 'is' : 'are'} in the library.`,
+      `Checked: ${kit.serverContainer} stays up, ${plural(tables ?? 0, 'table')} hold the dump's rows, and ${plural(originals, 'original')} the database references ${originals === 1 ? 'is' : 'are'} in the library.`,
     );
   }
   return {
@@ -184,31 +178,6 @@ export async function executeFromDrive(
     failure:
       problems.length === 0 ? null : { message: `The check found: ${problems.join('; ')}.`, next },
   };
-}
-
-async function ensureImage(
-  plan: FromDrivePlan,
-  planned: PlannedImage,
-  deps: FromDriveDeps,
-): Promise<string> {
-  const { image, role } = planned;
-  if (!image) return `The kit names no ${role} image: compose takes the compose file's.`;
-  if ((await deps.docker.imageInfo(image.id).catch(() => null)) !== null)
-    return `The ${role} image ${image.reference} is here.`;
-  if (image.saved) {
-    const load = deps.loadKitImage ?? loadKitImage;
-    await load(deps.docker, plan.kitDir, image, { signal: deps.signal });
-    return `Loaded the ${role} image ${image.reference} from the drive.`;
-  }
-  const pull = image.repoDigests[0] ?? image.reference;
-  throw new AgentError(
-    'IMAGE_MISSING',
-    `The ${role} image ${image.reference} (${image.id}) is not here and the drive holds no copy.`,
-    {
-      step: 'restore',
-      hint: `Pull it (docker pull ${pull}), then run the restore again.`,
-    },
-  );
 }
 
 /** files/ into the new library: the configured restore's copy (see execute.ts restoreFiles). */
@@ -234,5 +203,25 @@ async function copyFilesBack(
     return { files: copied.transferredFiles, bytes: copied.transferredBytes };
   } finally {
     await library.handle.close();
+  }
+}
+
+/** `work`, or an INTERRUPTED failure as soon as `signal` aborts (work itself is not stopped). */
+async function untilAborted<T>(signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
+  if (!signal) return work;
+  let stop: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () =>
+      reject(
+        new AgentError('INTERRUPTED', 'Interrupted (Ctrl-C or SIGTERM).', { step: 'restore' }),
+      );
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
 }

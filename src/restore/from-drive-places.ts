@@ -1,9 +1,11 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { composeFileNames } from '../config/immich-discovery.js';
+import type { DockerAdapter } from '../adapters/docker.js';
 import { AgentError } from '../errors.js';
 import { filesFolder } from '../layout/drive.js';
-import { refusedPlace } from './library-folder.js';
+import type { ComposeService } from './from-drive-compose-file.js';
+import { checkLibraryPlace, refusedPlace } from './library-folder.js';
 
 /**
  * files/ of the backup: a real folder on the backup's own filesystem, never a link (rsync would
@@ -25,16 +27,52 @@ export async function checkFilesFolder(backupDir: string): Promise<string> {
   return filesDir;
 }
 
+/**
+ * The app folder's real path (links resolved, as the library's): refused in a system folder or on
+ * the drive, whichever way it is reached.
+ */
+export async function checkAppPlace(appDir: string, backupDir: string): Promise<string> {
+  const refusedAs = (folder: string, why: string) =>
+    new AgentError('CONFIG_INVALID', `The app folder ${appDir} is in ${folder}, ${why}.`, {
+      step: 'restore',
+      hint: 'Choose a new folder for Immich, such as /opt/immich-app.',
+    });
+  const refused = refusedPlace(appDir, [backupDir]);
+  if (refused) throw refusedAs(refused.folder, refused.why);
+  return checkLibraryPlace(appDir, [backupDir]).catch(() => {
+    throw refusedAs('a system folder or on the drive', 'by its real path (a link leads there)');
+  });
+}
+
+/**
+ * The library and the app folder apart (real paths): not the same folder, the app folder not in
+ * the library, the library not in the database folder. A library below the app folder (Immich's
+ * own ./library) is fine.
+ */
+export function refuseOverlap(library: string, appDir: string, dbDataDir: string): void {
+  const within = (child: string, parent: string) =>
+    child === parent || child.startsWith(`${parent}/`);
+  const why =
+    library === appDir
+      ? 'is the app folder'
+      : within(appDir, library)
+        ? 'holds the app folder'
+        : within(library, dbDataDir)
+          ? 'is in the database folder'
+          : null;
+  if (why === null) return;
+  throw new AgentError(
+    'CONFIG_INVALID',
+    `The library ${library} ${why} (${appDir}): the copy and the database would write into each other.`,
+    {
+      step: 'restore',
+      hint: 'Give --library and --app-dir folders apart (or the library as <app>/library).',
+    },
+  );
+}
+
 /** Never over an installation: an app dir with a compose file or .env is refused. */
 export async function refuseInstalled(appDir: string): Promise<void> {
-  const refused = refusedPlace(appDir, []);
-  if (refused) {
-    throw new AgentError(
-      'CONFIG_INVALID',
-      `The app folder ${appDir} is in ${refused.folder}, ${refused.why}.`,
-      { step: 'restore', hint: 'Choose a new folder for Immich, such as /opt/immich-app.' },
-    );
-  }
   const names = await readdir(appDir).catch(() => [] as string[]);
   const found = names.filter((name) => [...composeFileNames, '.env'].includes(name));
   if (found.length > 0) {
@@ -55,4 +93,31 @@ export async function refuseInstalled(appDir: string): Promise<void> {
       { step: 'restore', hint: 'Give a new, empty --app-dir.' },
     );
   }
+}
+
+/**
+ * Compose recreates a container of the same name: another Immich on this machine (its
+ * immich_postgres, immich_server) would be replaced by the restore's. Refused while any exists.
+ */
+export async function refuseExistingContainers(
+  docker: DockerAdapter,
+  services: readonly ComposeService[],
+  project: string,
+): Promise<void> {
+  const names = services.flatMap((service) =>
+    service.containerName ? [service.containerName] : [],
+  );
+  // Compose also takes over every container of its project (those it named itself).
+  const found = await docker.namesWithLabel(`com.docker.compose.project=${project}`);
+  for (const name of names)
+    if (!found.includes(name) && (await docker.inspect(name)) !== null) found.push(name);
+  if (found.length === 0) return;
+  throw new AgentError(
+    'RESTORE_FAILED',
+    `This machine already has the container${found.length > 1 ? 's' : ''} ${found.join(', ')}: compose would replace ${found.length > 1 ? 'them' : 'it'} with the restore's (an Immich installed here would be taken over).`,
+    {
+      step: 'restore',
+      hint: `If it is an Immich to keep, restore into it with the configured \`restore\`; if it is a leftover, remove it (docker compose down in its app folder, or docker rm -f ${found.join(' ')}) and run again.`,
+    },
+  );
 }

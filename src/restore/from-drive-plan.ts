@@ -2,6 +2,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
+import type { ProcessGateway } from '../adapters/process.js';
 import { parseDotenv } from '../config/dotenv.js';
 import { listDumps, pickDump, type DumpEntry } from '../drive-content/dumps.js';
 import { AgentError } from '../errors.js';
@@ -9,9 +10,24 @@ import { readSmallRegularFile } from '../files/small-file.js';
 import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
 import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
-import { composeServices, serviceOf } from './from-drive-compose.js';
-import { assertLineBased, newMachineEnv } from './from-drive-env.js';
-import { checkFilesFolder, refuseInstalled } from './from-drive-places.js';
+import { taggedName } from '../restore-kit/kit-images.js';
+import { composeProjectName, findCompose, type ComposeFlavour } from './from-drive-compose.js';
+import {
+  assertDatabaseMount,
+  composeServices,
+  refuseBeyondImmich,
+  serviceOf,
+  withoutDigests,
+  type ComposeService,
+} from './from-drive-compose-file.js';
+import { newMachineEnv } from './from-drive-env.js';
+import {
+  checkAppPlace,
+  checkFilesFolder,
+  refuseExistingContainers,
+  refuseInstalled,
+  refuseOverlap,
+} from './from-drive-places.js';
 import { checkLibraryPlace } from './library-folder.js';
 import { guardVersions, versionFacts, type VersionFacts } from './version-guard.js';
 
@@ -45,12 +61,21 @@ export interface FromDrivePlan {
   library: string;
   dbDataDir: string;
   composeName: string;
+  /** The compose file as written into the app dir (the drive's, digests removed as said). */
   composeText: string;
+  /** Services whose image's `@sha256:` was removed so that compose uses the loaded image. */
+  unpinned: string[];
+  /** Which compose runs it. */
+  flavour: ComposeFlavour;
   /** The .env the new app dir gets, and its values. */
   envText: string;
   env: Map<string, string>;
   /** The compose service whose container is the kit's database container. */
   databaseService: string;
+  /** The compose service whose container is the kit's server container, if there is one. */
+  serverService: string | null;
+  /** Every service, its image and its container name (as shown in the plan). */
+  services: ComposeService[];
   images: PlannedImage[];
   /** Image references of the compose file the engine does not have: compose would pull them. */
   toPull: string[];
@@ -96,7 +121,7 @@ async function readKitFile(file: string, what: string): Promise<string> {
  */
 export async function planFromDrive(
   options: FromDriveOptions,
-  deps: { docker: DockerAdapter; log: Logger; signal?: AbortSignal },
+  deps: { docker: DockerAdapter; gateway: ProcessGateway; log: Logger; signal?: AbortSignal },
 ): Promise<FromDrivePlan> {
   const backupDir = await findBackupDir(options.scriptPath, options.backupDir);
   const kitDir = path.join(backupDir, restoreKitFolder);
@@ -114,22 +139,37 @@ export async function planFromDrive(
     );
   }
   const kit = manifest;
-  const appDir = path.resolve(options.appDir);
-  // Never into the backup itself (the drive), nor a system folder.
+  // Never into the backup itself (the drive), nor a system folder; real paths, links resolved.
   const library = await checkLibraryPlace(path.resolve(options.library), [backupDir]);
+  const appDir = await checkAppPlace(path.resolve(options.appDir), backupDir);
   await refuseInstalled(appDir);
   const dbDataDir = path.join(appDir, 'postgres');
+  refuseOverlap(library, appDir, dbDataDir);
+  // Before anything is written: which compose will run it.
+  const flavour = await findCompose(deps.gateway, deps.signal);
 
-  const composeText = await readKitFile(path.join(backupDir, kit.layout.compose), 'compose file');
+  const driveCompose = await readKitFile(path.join(backupDir, kit.layout.compose), 'compose file');
   const backedUpEnv = await readKitFile(path.join(backupDir, kit.layout.env), '.env');
-  assertLineBased(backedUpEnv);
   const envText = newMachineEnv(backedUpEnv, {
     uploadLocation: library,
     dbDataLocation: dbDataDir,
   });
   const env = parseDotenv(envText);
-  const services = composeServices(composeText, env);
-  const databaseService = serviceOf(services, kit.immich.databaseContainer);
+  const driveServices = composeServices(driveCompose, env);
+  const databaseService = serviceOf(driveServices, kit.immich.databaseContainer);
+  const serverService =
+    driveServices.find((service) => service.containerName === kit.immich.serverContainer)?.name ??
+    null;
+  assertDatabaseMount(
+    driveServices.find((service) => service.name === databaseService) as ComposeService,
+    dbDataDir,
+  );
+  refuseBeyondImmich(driveCompose, env, { appDir, library, dbDataDir });
+  await refuseExistingContainers(
+    deps.docker,
+    driveServices,
+    composeProjectName(driveCompose, env, appDir),
+  );
 
   await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));
@@ -143,14 +183,29 @@ export async function planFromDrive(
     const image = kit.images[role];
     images.push({ role, image, source: await imageSource(deps.docker, kitDir, image) });
   }
-  // What compose would pull: images the engine does not find by the compose file's reference
-  // (a digest-pinned one is found only in an image pulled from a registry, not a loaded one).
-  const savedIds = new Set(
-    images.filter((entry) => entry.source === 'drive').map((entry) => entry.image?.reference),
+  // A loaded image has no registry digest: compose would pull a digest-pinned reference, so the
+  // database's and the server's digests are removed from the file the new app dir gets.
+  const roleService = { database: databaseService, server: serverService };
+  const unpinned = images
+    .filter((entry) => entry.source === 'here' || entry.source === 'drive')
+    .map((entry) => roleService[entry.role])
+    .filter((name): name is string => {
+      const service = driveServices.find((candidate) => candidate.name === name);
+      return service !== undefined && service.image.includes('@');
+    });
+  const composeText = withoutDigests(driveCompose, unpinned);
+  const services = composeServices(composeText, env);
+  // What compose would pull: images the engine does not have by the reference compose uses,
+  // but for the kit's images, which the restore points their tag at.
+  const kitTags = new Set(
+    images
+      .filter((entry) => entry.source === 'here' || entry.source === 'drive')
+      .map((entry) => (entry.image ? taggedName(entry.image.reference) : null)),
   );
   const toPull: string[] = [];
   for (const service of services) {
-    if (service.image === '' || savedIds.has(service.image)) continue;
+    if (service.image === '' || (!service.image.includes('@') && kitTags.has(service.image)))
+      continue;
     if ((await deps.docker.imageInfo(service.image).catch(() => null)) === null)
       toPull.push(service.image);
   }
@@ -167,9 +222,13 @@ export async function planFromDrive(
     dbDataDir,
     composeName: kit.layout.compose,
     composeText,
+    unpinned,
+    flavour,
     envText,
     env,
     databaseService,
+    serverService,
+    services,
     images,
     toPull,
   };

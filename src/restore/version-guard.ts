@@ -23,9 +23,12 @@ export function versionFacts(kit: KitManifest, sidecar: DumpSidecar | null): Ver
   };
 }
 
-/** An exact Immich version (`v2.7.5`, `2.7`), without its `v`; null for `release`, `v2`, none. */
+/**
+ * An exact Immich version (`v2.7.5`), without its `v`; null for `release`, `v2`, `v2.7` (a tag
+ * that moves with each patch release), none.
+ */
 export function exactImmichVersion(version: string | null): string | null {
-  const match = /^v?(\d+\.\d+(?:\.\d+)?)$/.exec(version ?? '');
+  const match = /^v?(\d+\.\d+\.\d+)$/.exec(version ?? '');
   return match ? (match[1] as string) : null;
 }
 

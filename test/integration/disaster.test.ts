@@ -111,6 +111,12 @@ describe('disaster: Immich comes back from the drive alone', () => {
       /database: immich-backup-agent-test\/postgres:17-pgvector .*already on this machine/,
     );
     assert.match(plan.stdout, /compose finds every image of the compose file here/);
+    // Which compose runs it, and every service with its host mounts (this machine has v1).
+    assert.match(plan.stdout, /Compose: docker-compose \(v1\), services:/);
+    assert.ok(
+      plan.stdout.includes(`mounts ${path.join(newRoot, 'library')} → `),
+      'the server mounts the new library',
+    );
     assert.match(plan.stdout, /Nothing was changed\. Run again with --yes/);
     assert.equal(existsSync(path.join(newRoot, 'immich-app')), false);
     assert.equal(existsSync(path.join(newRoot, 'library')), false);

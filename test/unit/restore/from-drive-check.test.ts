@@ -95,7 +95,8 @@ y
         sql = command.at(-1) ?? '';
         return Promise.resolve({
           exitCode: 0,
-          stdout: 'public.album|2\npublic.asset|3\npublic.user|0\n',
+          // Each table by its index in the query: a name may hold `.`, `|`, a line break.
+          stdout: '0|2\n1|3\n2|0\n4|1\n',
           stderr: '',
         });
       },
@@ -108,9 +109,11 @@ y
         ['public.asset', 4],
         ['public.user', 0],
         ['public.kysely_migrations', 2],
+        ['public."a.b|c"', 1],
       ]),
     );
     assert.match(sql, /FROM "public"\."user"/);
+    assert.match(sql, /SELECT 4, count\(\*\) FROM "public"\."a\.b\|c"/);
     assert.deepEqual(problems, [
       'public.asset has 3 rows, the dump 4',
       'public.kysely_migrations has no rows, the dump 2',
@@ -132,6 +135,13 @@ y
       uploadMounts: ['/data'],
     });
     assert.equal(result.checked, 3, 'the external one is not in the library');
+    assert.equal(result.outside, 0);
+    const elsewhere = await missingOriginals(await dump(immichDump), 'pg_dump', {
+      database: 'immich',
+      library,
+      uploadMounts: ['/elsewhere'],
+    });
+    assert.deepEqual([elsewhere.checked, elsewhere.outside], [0, 3]);
     assert.deepEqual(result.missing, ['upload/u/missing.jpg', 'library/admin/linked.jpg']);
   });
 
@@ -148,5 +158,12 @@ y
 `;
     // Immich v1's typeorm table names the class.
     assert.equal(await dumpRanSearchPathMigration(await dump(v1), 'pg_dump', 'immich'), true);
+  });
+
+  test('a table whose name holds a dot is counted under its own name', async () => {
+    const dotted =
+      'COPY public."a.b" (id) FROM stdin;\n1\n\\.\nCOPY "x.y".t (id) FROM stdin;\n\\.\n';
+    const counts = await dumpRowCounts(await dump(dotted), 'pg_dump', 'immich');
+    assert.deepEqual(Object.fromEntries(counts), { 'public."a.b"': 1, '"x.y".t': 0 });
   });
 });

@@ -79,4 +79,42 @@ describe('compose on a new machine', () => {
     const unnamed = composeCommand('v1', { ...project, composeText: 'services: {}\n' }, ['ps']);
     assert.equal(unnamed.args[1], 'immichappx');
   });
+
+  test('both flavours get the two places through the environment, and only what the agent sets', () => {
+    const places = new Map([
+      ['UPLOAD_LOCATION', '/new/library'],
+      ['DB_DATA_LOCATION', '/new/app/postgres'],
+    ]);
+    const saved = process.env.COMPOSE_FILE;
+    process.env.COMPOSE_FILE = '/tmp/other.yml';
+    try {
+      for (const flavour of ['v1', 'v2'] as const) {
+        const command = composeCommand(flavour, { ...project, env: places }, ['up', '-d']);
+        assert.equal(command.onlyEnv, true);
+        assert.equal(command.env.UPLOAD_LOCATION, '/new/library');
+        assert.equal(command.env.DB_DATA_LOCATION, '/new/app/postgres');
+        assert.equal(command.env.COMPOSE_FILE, undefined);
+        assert.equal(command.env.PATH, process.env.PATH);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.COMPOSE_FILE;
+      else process.env.COMPOSE_FILE = saved;
+    }
+  });
+
+  test('v1 (YAML 1.1) gets "on", "yes" and 22:22 with the meaning they had', () => {
+    const command = composeCommand(
+      'v1',
+      {
+        ...project,
+        composeText: `services:\n  a:\n    environment:\n      X: "on"\n      Y: "yes"\n    ports:\n      - "22:22"\n`,
+      },
+      ['ps'],
+    );
+    const document = parse(command.input ?? '', { version: '1.1' }) as {
+      services: { a: { environment: Record<string, unknown>; ports: unknown[] } };
+    };
+    assert.deepEqual(document.services.a.environment, { X: 'on', Y: 'yes' });
+    assert.deepEqual(document.services.a.ports, ['22:22']);
+  });
 });

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDotenv } from '../../../src/config/dotenv.js';
 import { isAgentError } from '../../../src/errors.js';
-import { assertLineBased, newMachineEnv } from '../../../src/restore/from-drive-env.js';
+import {
+  assertLineBased,
+  composeEnvironment,
+  newMachineEnv,
+} from '../../../src/restore/from-drive-env.js';
 
 const immichEnv = `# comment
 UPLOAD_LOCATION=./library
@@ -58,5 +62,51 @@ describe("the new machine's .env", () => {
       (error) => isAgentError(error, 'CONFIG_INVALID'),
     );
     assertLineBased('DB_PASSWORD=\'abc\'\nA="q \\" x"\nB=plain # note\n');
+  });
+
+  test("refuses what compose reads and the agent would not: `KEY: value`, `\\'` in single quotes", () => {
+    for (const bad of [
+      'DB_DATA_LOCATION=./postgres\nDB_DATA_LOCATION: /\n',
+      'UPLOAD_LOCATION=./library\n  UPLOAD_LOCATION : /etc\n',
+      "DB_PASSWORD='a\\'\nUPLOAD_LOCATION='/x'\n",
+      'just words\n',
+      'COMPOSE_FILE=/tmp/evil.yml\n',
+      'DOCKER_HOST=tcp://elsewhere:2375\n',
+    ]) {
+      assert.throws(
+        () => newMachineEnv(bad, { uploadLocation: '/l', dbDataLocation: '/d' }),
+        (error) => isAgentError(error, 'CONFIG_INVALID'),
+        bad,
+      );
+    }
+  });
+
+  test('every earlier definition of the two places is dropped; theirs are the last lines', () => {
+    const text = newMachineEnv('DB_DATA_LOCATION=/\nA=1\nexport DB_DATA_LOCATION = /x\n', {
+      uploadLocation: '/l',
+      dbDataLocation: '/d',
+    });
+    assert.equal(text, "A=1\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n");
+  });
+
+  test("compose's environment: the two places set, the agent's own project values not passed", () => {
+    const env = new Map([
+      ['UPLOAD_LOCATION', '/l'],
+      ['DB_DATA_LOCATION', '/d'],
+      ['DB_PASSWORD', 'pw'],
+    ]);
+    const out = composeEnvironment(
+      {
+        PATH: '/usr/bin',
+        UPLOAD_LOCATION: '/',
+        DB_DATA_LOCATION: '/',
+        IMMICH_VERSION: 'release',
+        COMPOSE_FILE: '/evil.yml',
+        COMPOSE_PROJECT_NAME: 'other',
+        DB_PASSWORD: 'agent',
+      },
+      env,
+    );
+    assert.deepEqual(out, { PATH: '/usr/bin', UPLOAD_LOCATION: '/l', DB_DATA_LOCATION: '/d' });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,7 +26,7 @@ const image: KitImage = {
   saved: null,
 };
 
-function plan(appDir: string, saved: string | null): FromDrivePlan {
+function plan(appDir: string, saved: string | null, source?: 'here'): FromDrivePlan {
   return {
     backupDir: path.join(root, 'drive'),
     kitDir: path.join(root, 'drive', 'restore-kit'),
@@ -47,24 +47,30 @@ function plan(appDir: string, saved: string | null): FromDrivePlan {
     envText: "DB_PASSWORD=pw\nUPLOAD_LOCATION='/l'\n",
     env: new Map([['DB_PASSWORD', 'pw']]),
     databaseService: 'database',
-    images: [{ role: 'database', image: { ...image, saved }, source: saved ? 'drive' : 'missing' }],
+    serverService: null,
+    flavour: 'v2',
+    unpinned: [],
+    services: [
+      { name: 'database', containerName: 'immich_postgres', image: image.reference, volumes: [] },
+    ],
+    images: [
+      {
+        role: 'database',
+        image: { ...image, saved },
+        source: source ?? (saved ? 'drive' : 'missing'),
+      },
+    ],
   } as unknown as FromDrivePlan;
 }
 
 const noImages = { imageInfo: () => Promise.resolve(null) } as unknown as DockerAdapter;
-const noCompose: ProcessGateway = {
-  run: () => Promise.resolve({ exitCode: 127, stdout: '', stderr: 'not found', durationMs: 1 }),
-  hold: () => {
-    throw new Error('not used');
-  },
-};
 
 describe('restore --from-drive: execution stops where it fails, and says what is next', () => {
   test('an image neither here nor on the drive: IMAGE_MISSING naming what to pull, nothing written', async () => {
     const appDir = path.join(root, 'app-1');
     const summary = await executeFromDrive(plan(appDir, null), {
       docker: noImages,
-      gateway: noCompose,
+      gateway: composeFails([]),
       log,
     });
     assert.equal(summary.ok, false);
@@ -80,12 +86,14 @@ describe('restore --from-drive: execution stops where it fails, and says what is
     await assert.rejects(stat(appDir));
   });
 
-  test('a saved image is loaded from the kit; no compose: TOOL_MISSING after the app dir is written', async () => {
+  test('a saved image is loaded; the app folder written with its modes; a compose failure says how to take it down', async () => {
     const appDir = path.join(root, 'app-2');
     const loaded: string[] = [];
+    const ran: string[][] = [];
     const summary = await executeFromDrive(plan(appDir, `images/${'b'.repeat(64)}.tar.gz`), {
-      docker: noImages,
-      gateway: noCompose,
+      // The kit's id is not here until loaded; the compose file's reference then is it.
+      docker: kitImageBy(image.reference),
+      gateway: composeFails(ran),
       log,
       loadKitImage: (_docker, kitDir, kitImage) => {
         loaded.push(`${kitDir}:${kitImage.saved ?? ''}`);
@@ -98,13 +106,91 @@ describe('restore --from-drive: execution stops where it fails, and says what is
     assert.equal(summary.ok, false);
     assert.match(summary.done[0] ?? '', /Loaded the database image .* from the drive/);
     assert.match(summary.done[1] ?? '', /Wrote docker-compose\.yml and \.env/);
-    assert.match(summary.failure?.message ?? '', /Neither `docker compose` nor `docker-compose`/);
-    assert.match(summary.failure?.next ?? '', /new, empty --app-dir/);
+    assert.deepEqual(ran, [
+      [
+        'compose',
+        '--project-directory',
+        appDir,
+        '-f',
+        `${appDir}/docker-compose.yml`,
+        'up',
+        '-d',
+        'database',
+      ],
+    ]);
+    assert.match(summary.failure?.message ?? '', /Starting database with compose failed/);
+    assert.match(summary.failure?.next ?? '', /docker compose down in /);
     assert.deepEqual((await readdir(appDir)).sort(), ['.env', 'docker-compose.yml', 'postgres']);
     assert.equal((await stat(path.join(appDir, '.env'))).mode & 0o777, 0o600);
+    assert.equal((await stat(path.join(appDir, 'postgres'))).mode & 0o777, 0o700);
     assert.equal(
       await readFile(path.join(appDir, '.env'), 'utf8'),
       "DB_PASSWORD=pw\nUPLOAD_LOCATION='/l'\n",
     );
   });
+
+  test('an image here by id is pointed at by the kit reference; a tag compose uses elsewhere is refused before anything starts', async () => {
+    const appDir = path.join(root, 'app-3');
+    const loaded: string[] = [];
+    const ran: string[][] = [];
+    const summary = await executeFromDrive(plan(appDir, null, 'here'), {
+      docker: {
+        imageInfo: (reference: string) =>
+          Promise.resolve(
+            reference === image.id
+              ? { id: image.id }
+              : { id: `sha256:${'9'.repeat(64)}` /* what the tag points at: the newest */ },
+          ),
+      } as unknown as DockerAdapter,
+      gateway: composeFails(ran),
+      log,
+      loadKitImage: (_docker, _kitDir, kitImage) => {
+        loaded.push(kitImage.reference);
+        return Promise.resolve();
+      },
+    });
+    assert.deepEqual(loaded, [image.reference]);
+    assert.equal(summary.ok, false);
+    assert.match(
+      summary.failure?.message ?? '',
+      /would run the database service database from ghcr\.io\/immich-app\/postgres:14, which is the image sha256:9+, not the kit's/,
+    );
+    assert.deepEqual(ran, []);
+  });
+
+  test('an app folder swapped for a link since the plan: nothing written through it', async () => {
+    const appDir = path.join(root, 'app-4');
+    const elsewhere = path.join(root, 'elsewhere');
+    await mkdir(elsewhere);
+    await symlink(elsewhere, appDir);
+    const summary = await executeFromDrive(plan(appDir, `images/${'b'.repeat(64)}.tar.gz`), {
+      docker: kitImageBy(image.reference),
+      gateway: composeFails([]),
+      log,
+      loadKitImage: () => Promise.resolve(),
+    });
+    assert.equal(summary.ok, false);
+    assert.match(summary.failure?.message ?? '', /reached through a link/);
+    assert.deepEqual(await readdir(elsewhere), []);
+  });
 });
+
+/** An engine where the kit's id is found only by `reference` (as after `docker load` + tag). */
+function kitImageBy(reference: string): DockerAdapter {
+  return {
+    imageInfo: (asked: string) => Promise.resolve(asked === reference ? { id: image.id } : null),
+  } as unknown as DockerAdapter;
+}
+
+/** Compose is there (the plan found it); `up` fails. The args of every run are kept. */
+function composeFails(ran: string[][]): ProcessGateway {
+  return {
+    run: (request: { args: string[] }) => {
+      ran.push(request.args);
+      return Promise.resolve({ exitCode: 1, stdout: '', stderr: 'no such image', durationMs: 1 });
+    },
+    hold: () => {
+      throw new Error('not used');
+    },
+  } as unknown as ProcessGateway;
+}

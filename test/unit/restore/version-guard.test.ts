@@ -62,7 +62,9 @@ describe('version guard of a restore from the drive', () => {
 
   test('version parsing', () => {
     assert.equal(exactImmichVersion('v2.7.5'), '2.7.5');
-    assert.equal(exactImmichVersion('v1.133'), '1.133');
+    // A minor's tag moves with each patch release: not exact.
+    assert.equal(exactImmichVersion('v1.133'), null);
+    assert.equal(exactImmichVersion('v2.7'), null);
     assert.equal(exactImmichVersion('v2'), null);
     assert.equal(exactImmichVersion('release'), null);
     assert.equal(postgresMajor('17.2 (Debian 17.2-1.pgdg120+1)'), 17);

@@ -21,6 +21,10 @@ export interface ContainerState {
   running: boolean;
   restarting: boolean;
   status: string;
+  /** When its process last started (ISO); a restart policy's restarts change it. */
+  startedAt: string;
+  /** How often the engine restarted it under its restart policy. */
+  restartCount: number;
 }
 
 /** The Docker engine, from the caller's side. */
@@ -145,6 +149,8 @@ export function createDockerAdapter(
           running: info.State.Running,
           restarting: info.State.Restarting,
           status: info.State.Status,
+          startedAt: info.State.StartedAt,
+          restartCount: info.RestartCount,
         };
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) return null;

@@ -145,7 +145,11 @@ export async function missingOriginals(
   return { checked: wanted.length, missing, outside };
 }
 
-/** Running and not restarting, now and still after `seconds`; else what it is. */
+/**
+ * Running and not restarting, now and still after `seconds`, and the same process: a container
+ * under `restart: always` that crashed and came back in between reads "running" at both looks,
+ * but its start time and restart count moved. Else what it is.
+ */
 export async function staysUp(
   docker: DockerAdapter,
   container: string,
@@ -156,6 +160,8 @@ export async function staysUp(
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const second = await docker.inspect(container);
   if (!second?.running || second.restarting) return describe(container, second);
+  if (second.startedAt !== first.startedAt || second.restartCount !== first.restartCount)
+    return `${container} restarted in the ${seconds} s it was watched (restart count ${first.restartCount} → ${second.restartCount}): it is not staying up`;
   return null;
 }
 

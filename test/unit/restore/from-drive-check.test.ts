@@ -9,6 +9,7 @@ import {
   compareRowCounts,
   dumpRowCounts,
   missingOriginals,
+  staysUp,
 } from '../../../src/restore/from-drive-check.js';
 import { dumpRanSearchPathMigration } from '../../../src/restore/from-drive-settings.js';
 
@@ -165,5 +166,40 @@ y
       'COPY public."a.b" (id) FROM stdin;\n1\n\\.\nCOPY "x.y".t (id) FROM stdin;\n\\.\n';
     const counts = await dumpRowCounts(await dump(dotted), 'pg_dump', 'immich');
     assert.deepEqual(Object.fromEntries(counts), { 'public."a.b"': 1, '"x.y".t': 0 });
+  });
+});
+
+describe('the server stays up', () => {
+  /** An engine whose container reads as these states, one per look. */
+  const engine = (
+    ...looks: { running: boolean; startedAt: string; restartCount: number }[]
+  ): DockerAdapter =>
+    ({
+      inspect: () => {
+        const look = looks.shift() ?? looks.at(-1);
+        return Promise.resolve(
+          look && { ...look, restarting: false, status: look.running ? 'running' : 'exited' },
+        );
+      },
+    }) as unknown as DockerAdapter;
+  const up = { running: true, startedAt: '2026-12-07T23:00:00Z', restartCount: 0 };
+
+  test('the same process running at both looks stays up', async () => {
+    assert.equal(await staysUp(engine(up, up), 'immich_server', 0), null);
+  });
+
+  test('a crash loop under restart: always reads running at both looks, and is caught', async () => {
+    const again = { running: true, startedAt: '2026-12-07T23:00:07Z', restartCount: 3 };
+    assert.match(
+      (await staysUp(engine(up, again), 'immich_server', 0)) ?? '',
+      /immich_server restarted .*restart count 0 → 3/,
+    );
+  });
+
+  test('a server that stopped is named with its state', async () => {
+    assert.match(
+      (await staysUp(engine(up, { ...up, running: false }), 'immich_server', 0)) ?? '',
+      /immich_server is exited/,
+    );
   });
 });

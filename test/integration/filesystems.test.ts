@@ -41,7 +41,9 @@ for (const fsType of driveFilesystems) {
     // exFAT and vfat refuse `"` and control characters, which the test library's names hold;
     // ntfs-3g stores them (NTFS's POSIX namespace), the POSIX filesystems store anything.
     const refusesNames = fsType === 'exfat' || fsType === 'vfat';
-    const dumpName = `immich-db-${localDate(new Date())}.sql.gz`;
+    // The first run's dump, from its record (not today's date when the file loaded: the suite
+    // may run past midnight).
+    let dumpName = '';
 
     before(async () => {
       sandbox = await createSandbox();
@@ -56,6 +58,8 @@ for (const fsType of driveFilesystems) {
       const result = await bed.run('run');
       assert.equal(result.exitCode, 0, result.stdout + result.stderr);
       const record = await bed.lastRun();
+      dumpName = record.database?.file ?? '';
+      assert.equal(dumpName, `immich-db-${localDate(new Date(record.startedAt))}.sql.gz`);
       assert.equal(record.drive?.filesystemType, fsType, 'the filesystem, not the FUSE driver');
       assert.deepEqual(record.config?.files.sort(), ['.env', 'docker-compose.yml']);
       assert.equal(await isRunning(bed.server), true);

@@ -79,7 +79,10 @@ export async function writeBackup(
   await writeFile(path.join(folder, 'restore-kit', 'immich-backup-agent.mjs'), '// agent\n');
   await writeFile(path.join(folder, 'restore-kit', 'images', `${hex('a')}.tar.gz`), 'x');
   await writeFile(path.join(folder, 'docker-compose.yml'), composeText);
-  await writeFile(path.join(folder, '.env'), 'UPLOAD_LOCATION=./library\nDB_PASSWORD=pw\n');
+  await writeFile(
+    path.join(folder, '.env'),
+    'UPLOAD_LOCATION=./library\nDB_PASSWORD=pw\nDB_CONTAINER=immich_postgres\n',
+  );
   const dump = gzipSync(dumpSql);
   await writeFile(path.join(folder, 'immich-db-2026-12-01.sql.gz'), dump);
   await writeFile(

@@ -174,7 +174,7 @@ function serviceProblems(
       const entry = volumes[index];
       const long = typeof entry === 'string' ? null : (entry as Record<string, unknown>);
       // Long syntax: anything but a named volume or a tmpfs is a host path.
-      const type = long ? interpolate(String(long.type ?? ''), env) : '';
+      const type = typeof long?.type === 'string' ? interpolate(long.type, env) : '';
       const host = long ? !['volume', 'tmpfs'].includes(type) : /^[/.~]/.test(volume.source);
       if (!host) return;
       const where = path.resolve(places.appDir, volume.source);

@@ -9,8 +9,8 @@ import { AgentError } from '../errors.js';
 /** The compose file as plain YAML: no explicit tag (`!!binary`, `!reset`…), no warning, no error. */
 export function plainDocument(composeText: string): unknown {
   const document = parseDocument(composeText, { merge: true });
-  const problems = [...document.errors, ...document.warnings].map(
-    (problem) => problem.message.split('\n')[0] ?? '',
+  const problems = [...document.errors, ...document.warnings].map((problem) =>
+    (problem.message.split('\n')[0] ?? '').replace(/:$/, ''),
   );
   visit(document, {
     Node(_key, node) {

@@ -25,6 +25,7 @@ import {
   checkAppPlace,
   checkFilesFolder,
   refuseExistingContainers,
+  refuseProjectResources,
   refuseInstalled,
   refuseOverlap,
 } from './from-drive-places.js';
@@ -167,11 +168,9 @@ export async function planFromDrive(
   );
   const defined = new Set(env.keys());
   refuseBeyondImmich(driveCompose, values, { ...kit.immich, appDir, library, dbDataDir, defined });
-  await refuseExistingContainers(
-    deps.docker,
-    driveServices,
-    composeProjectName(driveCompose, env, appDir),
-  );
+  const project = composeProjectName(driveCompose, env, appDir);
+  await refuseExistingContainers(deps.docker, driveServices, project);
+  await refuseProjectResources(deps.gateway, project, deps.signal);
 
   await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));

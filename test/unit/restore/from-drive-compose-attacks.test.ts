@@ -10,6 +10,7 @@ import { repoRoot } from '../../env/cli.js';
 import {
   compose,
   plan,
+  projectResources,
   refusedWith,
   where,
   withBackup,
@@ -146,6 +147,19 @@ describe('restore --from-drive: attacks through the compose file and .env are re
     assert.match(shown, /anonymous: x, mounts \(anonymous\) → \/scratch/);
     assert.match(shown, /immich-machine-learning: .*mounts model-cache → \/cache/);
     assert.doesNotMatch(shown, /\(no image\)/);
+  });
+
+  test('a volume or network of the project already here is refused (compose would take it over)', async () => {
+    for (const kind of ['volume', 'network'] as const) {
+      projectResources[kind].add('immich_model-cache');
+      try {
+        const message = await refusedWith('RESTORE_FAILED', plan());
+        assert.match(message, new RegExp(`already has the ${kind} immich_model-cache`));
+      } finally {
+        projectResources[kind].delete('immich_model-cache');
+      }
+    }
+    assert.equal((await plan()).databaseService, 'database');
   });
 
   test("the project name is compose-go's, and compose runs in the app dir (v1 and v2)", () => {

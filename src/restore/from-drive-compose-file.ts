@@ -176,6 +176,9 @@ function serviceProblems(
       // Long syntax: anything but a named volume or a tmpfs is a host path.
       const type = typeof long?.type === 'string' ? interpolate(long.type, env) : '';
       const host = long ? !['volume', 'tmpfs'].includes(type) : /^[/.~]/.test(volume.source);
+      const options = long ? [] : interpolate(String(entry), env).split(':').slice(2);
+      if (options.length > 1 || !['ro', 'rw', undefined].includes(options[0]))
+        found.push(`${service.name}: a volume's options ${options.join(':')}`);
       if (!host) return;
       const where = path.resolve(places.appDir, volume.source);
       const readOnly = long

@@ -112,6 +112,8 @@ describe('restore --from-drive: attacks through the compose file and .env are re
     const relative =
       '    volumes:\n      - type: bind\n        source: ./postgres/../elsewhere\n        target: /x\n';
     assert.match(await refused(server(relative)), /mounts .*elsewhere/);
+    const propagation = '    volumes:\n      - ${UPLOAD_LOCATION}:/data:rshared\n';
+    assert.match(await refused(server(propagation)), /options rshared/);
   });
 
   test('ports on any service but the server are refused; two services with a kit container too', async () => {

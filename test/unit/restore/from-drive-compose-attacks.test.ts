@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import pino from 'pino';
+import { createProcessGateway } from '../../../src/adapters/process.js';
 import { formatFromDrivePlan } from '../../../src/cli/restore-from-drive-text.js';
 import { composeCommand, composeProjectName } from '../../../src/restore/from-drive-compose.js';
 import { normalizeProjectName } from '../../../src/restore/from-drive-compose-rules.js';
@@ -176,5 +178,12 @@ describe('restore --from-drive: attacks through the compose file and .env are re
     };
     for (const flavour of ['v1', 'v2'] as const)
       assert.equal(composeCommand(flavour, project, ['up']).cwd, '/opt/app', flavour);
+  });
+
+  test('the process gateway runs a command in the cwd it is given', async () => {
+    const gateway = createProcessGateway({ logger: pino({ level: 'silent' }), secrets: [] });
+    const request = { tool: 'pwd', file: 'pwd', args: [], timeoutMs: 10_000 };
+    const result = await gateway.run({ ...request, cwd: where.root });
+    assert.equal(result.stdout.trim(), where.root);
   });
 });

@@ -91,6 +91,13 @@ export function keyProblems(document: Record<string, unknown>): string[] {
     if (typeof entries.image !== 'string') found.push(`${name}: an image that is not a string`);
     if (entries.container_name !== undefined && typeof entries.container_name !== 'string')
       found.push(`${name}: a container_name that is not a string`);
+    // A service's networks: names, or names with at most their aliases.
+    const networks = entries.networks;
+    if (networks !== undefined && !Array.isArray(networks) && typeof networks === 'object') {
+      for (const [network, value] of Object.entries(networks ?? {}))
+        if (!isEmpty(value) && Object.keys(value as object).some((key) => key !== 'aliases'))
+          found.push(`${name}: the network ${network} is configured`);
+    }
     if (entries.volumes !== undefined && !Array.isArray(entries.volumes))
       found.push(`${name}: volumes that are not a list`);
     for (const volume of Array.isArray(entries.volumes) ? (entries.volumes as unknown[]) : []) {

@@ -74,6 +74,10 @@ describe('restore --from-drive: attacks through the compose file and .env are re
       ['networks:\n  n:\n    internal: true\n', 'network n is configured'],
       ['networks:\n  n:\n    driver: macvlan\n', 'network n is configured'],
       ['volumes:\n  v:\n    external: true\n', 'volume v is configured'],
+      [
+        '    networks:\n      default:\n        ipv4_address: 172.17.0.1\nnetworks:\n  default:\n',
+        'database: the network default is configured',
+      ],
       ['volumes:\n  v:\n    driver_opts: { device: / }\n', 'volume v is configured'],
     ] as const) {
       assert.match(await refused(`${compose}${lines}`), new RegExp(said), lines);

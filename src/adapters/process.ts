@@ -20,6 +20,8 @@ export interface CommandRequest {
   env?: Record<string, string>;
   /** Only `env` (and LC_ALL): none of the agent's own environment (a program run as a user). */
   onlyEnv?: boolean;
+  /** The working directory (default: the agent's). */
+  cwd?: string;
   /** The step that runs the command, for errors. */
   step?: StepName;
   /** Run as this user and group (a notification into a user's own session). */
@@ -86,6 +88,7 @@ export function createProcessGateway(options: {
         // A program that reports progress writes without end over hours: only its tail is kept.
         buffer: { stdout: !request.onOutput, stderr: !request.onErrorOutput },
         ...(request.uid === undefined ? {} : { uid: request.uid, gid: request.gid }),
+        ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
       });
       let tail = '';
       if (request.onOutput) {

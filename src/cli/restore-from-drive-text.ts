@@ -19,10 +19,10 @@ function imageLine(planned: PlannedImage): string {
   return `  ${role}: ${v(image.reference)} (${v(image.id.slice(0, 19))}…): ${how}`;
 }
 
+/** Every mount, an anonymous volume (no source) too. */
 function mounts(volumes: readonly { source: string; target: string }[]): string {
-  const shown = volumes.filter((volume) => volume.source !== '');
-  if (shown.length === 0) return '';
-  return `, mounts ${shown.map((volume) => `${v(volume.source)} → ${v(volume.target)}`).join(', ')}`;
+  if (volumes.length === 0) return '';
+  return `, mounts ${volumes.map((volume) => `${v(volume.source || '(anonymous)')} → ${v(volume.target)}`).join(', ')}`;
 }
 
 /** What `restore --from-drive` would do, for a person to read before giving --yes. */
@@ -46,7 +46,7 @@ export function formatFromDrivePlan(plan: FromDrivePlan): string {
     `Compose: ${compose}, services:`,
     ...plan.services.map(
       (service) =>
-        `  ${v(service.name)}: ${v(service.image || '(no image)')}${service.containerName ? ` (container ${v(service.containerName)})` : ''}${mounts(service.volumes)}`,
+        `  ${v(service.name)}: ${v(service.image)}${service.containerName ? ` (container ${v(service.containerName)})` : ''}${mounts(service.volumes)}`,
     ),
     `App folder: ${v(plan.appDir)} gets ${v(plan.composeName)} and .env (0600) from the drive, with`,
     `  UPLOAD_LOCATION=${v(plan.library)}`,

@@ -1,7 +1,13 @@
 import path from 'node:path';
-import { parse as parseYaml, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import { interpolate } from '../config/dotenv.js';
 import { AgentError } from '../errors.js';
+import {
+  keyProblems,
+  plainDocument,
+  referenceProblems,
+  stringsOf,
+} from './from-drive-compose-rules.js';
 
 export interface ComposeService {
   name: string;
@@ -14,15 +20,7 @@ export interface ComposeService {
 }
 
 function documentOf(composeText: string): unknown {
-  try {
-    return parseYaml(composeText, { merge: true });
-  } catch (error) {
-    throw new AgentError(
-      'NO_BACKUP',
-      `The backed-up compose file is not YAML: ${(error as Error).message}.`,
-      { step: 'restore' },
-    );
-  }
+  return plainDocument(composeText);
 }
 
 /** The services of a backed-up compose file, their values interpolated with the new .env. */
@@ -105,89 +103,34 @@ export function withoutDigests(composeText: string, services: readonly string[])
   return document.toString();
 }
 
-/** Service keys that reach beyond the containers Immich needs (the host's devices, its kernel). */
-const refusedKeys = [
-  'privileged',
-  'cap_add',
-  'devices',
-  'security_opt',
-  'build',
-  'extends',
-  'volumes_from',
-  'cgroup_parent',
-  'device_cgroup_rules',
-];
-const hostModes = ['pid', 'network_mode', 'ipc', 'userns_mode', 'uts', 'cgroup'];
-
 /**
- * The drive's compose file runs as root: refused when it asks for more than Immich's own does. No
- * privileged, host namespaces, added capabilities, devices, security options, builds, extends or
- * includes; env_file only the app dir's .env; host folders mounted only the library, the database
- * folder and a read-only /etc/localtime; no external, driver-configured, config or secret files.
- * Read as the agent reads it (YAML with merge keys, the new .env interpolated): a first line;
- * the plan lists every service, image and mount for a person to read too.
+ * The drive's compose file runs as root: refused when it asks for more than Immich's own does.
+ * Only the keys Immich's file uses (from-drive-compose-rules.ts); every interpolation plain and of
+ * a variable .env defines, read with what compose is given (composeInterpolation); env_file only
+ * the app dir's .env; host folders mounted only the library, the database folder and a read-only
+ * /etc/localtime; ports only on the server; one service for each of the kit's containers.
+ * A first line; the plan lists every service, image and mount for a person to read too.
  */
 export function refuseBeyondImmich(
   composeText: string,
   env: ReadonlyMap<string, string>,
-  places: { appDir: string; library: string; dbDataDir: string },
+  places: {
+    appDir: string;
+    library: string;
+    dbDataDir: string;
+    serverContainer: string;
+    databaseContainer: string;
+    /** The keys the new .env defines: what a reference may name. */
+    defined: ReadonlySet<string>;
+  },
 ): void {
   const document = (documentOf(composeText) ?? {}) as Record<string, unknown>;
-  const found: string[] = [];
-  for (const text of stringsOf(document.services)) {
-    // What the agent interpolates as compose does; anything else (`${A:+x}`, `${A:?e}`, nested
-    // defaults) could become a path the agent did not see.
-    const rest = text.replace(
-      /\$\$|\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}$]*)?\}|\$[A-Za-z_][A-Za-z0-9_]*/g,
-      '',
-    );
-    if (rest.includes('$')) found.push(`an interpolation the agent does not read: ${text}`);
+  const found = keyProblems(document);
+  if (found.length === 0) {
+    for (const text of stringsOf(document))
+      found.push(...referenceProblems(text, (name) => places.defined.has(name)));
   }
-  for (const key of ['include', 'configs', 'secrets'])
-    if (document[key] !== undefined) found.push(`top-level ${key}`);
-  const volumes = (document.volumes ?? {}) as Record<string, Record<string, unknown> | null>;
-  for (const [name, volume] of Object.entries(volumes)) {
-    if (volume && (volume.external || volume.driver_opts || volume.driver || volume.name))
-      found.push(`the volume ${name} is external or configured`);
-  }
-  const networks = (document.networks ?? {}) as Record<string, Record<string, unknown> | null>;
-  for (const [name, network] of Object.entries(networks)) {
-    if (network && (network.external || network.driver || network.driver_opts || network.name))
-      found.push(`the network ${name} is external or configured`);
-  }
-  const services = (document.services ?? {}) as Record<string, Record<string, unknown> | null>;
-  for (const [name, service] of Object.entries(services)) {
-    for (const key of refusedKeys)
-      if (service?.[key] !== undefined && service[key] !== false) found.push(`${name}: ${key}`);
-    for (const key of hostModes) {
-      const value = service?.[key];
-      if (typeof value === 'string' && /^(host|container:|service:)/.test(interpolate(value, env)))
-        found.push(`${name}: ${key} ${value}`);
-    }
-    const envFiles = service?.env_file === undefined ? [] : [service.env_file].flat();
-    for (const entry of envFiles) {
-      const file = typeof entry === 'string' ? entry : (entry as { path?: unknown })?.path;
-      if (
-        typeof file !== 'string' ||
-        path.resolve(places.appDir, interpolate(file, env)) !== path.join(places.appDir, '.env')
-      )
-        found.push(`${name}: env_file ${String(file)}`);
-    }
-  }
-  for (const service of composeServices(composeText, env)) {
-    const raw = (services[service.name]?.volumes ?? []) as unknown[];
-    service.volumes.forEach((volume, index) => {
-      const bind = (raw[index] as { type?: unknown } | null)?.type === 'bind';
-      if (!bind && !/^[/.~]/.test(volume.source)) return;
-      const host = path.resolve(places.appDir, volume.source);
-      const readOnly =
-        /:ro$/.test(String(raw[index])) ||
-        (raw[index] as { read_only?: unknown })?.read_only === true;
-      if (host === places.library || host === places.dbDataDir) return;
-      if (host === '/etc/localtime' && readOnly) return;
-      found.push(`${service.name}: mounts ${host}`);
-    });
-  }
+  if (found.length === 0) found.push(...serviceProblems(document, composeText, env, places));
   if (found.length === 0) return;
   throw new AgentError(
     'RESTORE_FAILED',
@@ -199,10 +142,52 @@ export function refuseBeyondImmich(
   );
 }
 
-/** Every string value in a parsed YAML value (not the keys). */
-function stringsOf(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsOf);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(stringsOf);
-  return [];
+function serviceProblems(
+  document: Record<string, unknown>,
+  composeText: string,
+  env: ReadonlyMap<string, string>,
+  places: Parameters<typeof refuseBeyondImmich>[2],
+): string[] {
+  const found: string[] = [];
+  const services = (document.services ?? {}) as Record<string, Record<string, unknown>>;
+  const parsed = composeServices(composeText, env);
+  for (const container of [places.serverContainer, places.databaseContainer]) {
+    const holders = parsed.filter((service) => service.containerName === container);
+    if (holders.length > 1)
+      found.push(`${holders.map((service) => service.name).join(', ')} all name ${container}`);
+  }
+  for (const service of parsed) {
+    const raw = services[service.name] ?? {};
+    if (raw.ports !== undefined && service.containerName !== places.serverContainer)
+      found.push(`${service.name}: ports (only the server publishes one)`);
+    const envFiles = raw.env_file === undefined ? [] : [raw.env_file].flat();
+    for (const entry of envFiles) {
+      const file = typeof entry === 'string' ? entry : (entry as { path?: unknown })?.path;
+      if (
+        typeof file !== 'string' ||
+        path.resolve(places.appDir, interpolate(file, env)) !== path.join(places.appDir, '.env')
+      )
+        found.push(`${service.name}: env_file ${String(file)}`);
+    }
+    const volumes = (raw.volumes ?? []) as unknown[];
+    service.volumes.forEach((volume, index) => {
+      const entry = volumes[index];
+      const long = typeof entry === 'string' ? null : (entry as Record<string, unknown>);
+      // Long syntax: anything but a named volume or a tmpfs is a host path.
+      const type = typeof long?.type === 'string' ? interpolate(long.type, env) : '';
+      const host = long ? !['volume', 'tmpfs'].includes(type) : /^[/.~]/.test(volume.source);
+      const options = long ? [] : interpolate(String(entry), env).split(':').slice(2);
+      if (options.length > 1 || !['ro', 'rw', undefined].includes(options[0]))
+        found.push(`${service.name}: a volume's options ${options.join(':')}`);
+      if (!host) return;
+      const where = path.resolve(places.appDir, volume.source);
+      const readOnly = long
+        ? long.read_only === true
+        : /:ro$/.test(interpolate(String(entry), env));
+      if (where === places.library || where === places.dbDataDir) return;
+      if (where === '/etc/localtime' && readOnly) return;
+      found.push(`${service.name}: mounts ${where}`);
+    });
+  }
+  return found;
 }

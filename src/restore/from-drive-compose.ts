@@ -3,7 +3,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ProcessGateway } from '../adapters/process.js';
 import { interpolate } from '../config/dotenv.js';
 import { AgentError } from '../errors.js';
-import { composeEnvironment } from './from-drive-env.js';
+import { normalizeProjectName } from './from-drive-compose-rules.js';
+import { composeEnvironment, composeInterpolation } from './from-drive-env.js';
 
 /**
  * Docker Compose as a new machine has it: the plugin (`docker compose`, v2), else the old
@@ -52,7 +53,14 @@ export function composeCommand(
   flavour: ComposeFlavour,
   project: ComposeProject,
   args: readonly string[],
-): { file: string; args: string[]; input?: string; env: Record<string, string>; onlyEnv: true } {
+): {
+  file: string;
+  args: string[];
+  input?: string;
+  env: Record<string, string>;
+  onlyEnv: true;
+  cwd: string;
+} {
   const composePath = path.join(project.appDir, project.composeFile);
   // The two places through the environment too, which compose takes before .env.
   const env = composeEnvironment(process.env, project.env);
@@ -60,6 +68,7 @@ export function composeCommand(
     return {
       env,
       onlyEnv: true,
+      cwd: project.appDir,
       file: 'docker',
       args: ['compose', '--project-directory', project.appDir, '-f', composePath, ...args],
     };
@@ -88,6 +97,8 @@ export function composeCommand(
   return {
     env,
     onlyEnv: true,
+    // v1 resolves a relative path from its working directory: the app dir, as the check does.
+    cwd: project.appDir,
     file: 'docker-compose',
     args: [
       '--project-name',
@@ -122,9 +133,9 @@ export function composeProjectName(
   const named = (document as { name?: unknown } | null)?.name;
   const name =
     env.get('COMPOSE_PROJECT_NAME') ||
-    (typeof named === 'string' ? interpolate(named, env) : '') ||
+    (typeof named === 'string' ? interpolate(named, composeInterpolation(env)) : '') ||
     path.basename(appDir);
-  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'immich';
+  return normalizeProjectName(name) || 'immich';
 }
 
 /** Runs `compose up -d [services]`; fails with compose's own words. */

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { AgentError } from '../errors.js';
+import { referenceProblems } from './from-drive-compose-rules.js';
 
 const rewritten = ['UPLOAD_LOCATION', 'DB_DATA_LOCATION'] as const;
 const definition = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/;
@@ -28,29 +30,38 @@ export function newMachineEnv(
   }
   while (out.length > 0 && out.at(-1) === '') out.pop();
   for (const [key, value] of replacements) out.push(`${key}=${singleQuoted(value)}`);
+  assertKnownReferences(out);
   return `${out.join('\n')}\n`;
 }
 
 /**
- * What every compose run is given as its environment: the agent's own, without what could change
- * the project (the two places, IMMICH_VERSION, COMPOSE_*, any key the .env defines), and the two
- * places. Compose takes the environment before .env (v1 and v2).
+ * What every compose run is given as its environment, and nothing else of the agent's: PATH,
+ * HOME as the password database has it for the agent's user (root's own /root, not one a caller
+ * set: the docker CLI reads its config there), DOCKER_HOST when the agent has one (the engine
+ * the agent talks to), and the two places. Compose takes the environment before .env (v1 and v2).
  */
 export function composeEnvironment(
   own: NodeJS.ProcessEnv,
   env: ReadonlyMap<string, string>,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(own)) {
-    if (value === undefined || key.startsWith('COMPOSE_') || env.has(key)) continue;
-    if (['UPLOAD_LOCATION', 'DB_DATA_LOCATION', 'IMMICH_VERSION'].includes(key)) continue;
-    out[key] = value;
-  }
+  const out: Record<string, string> = {
+    PATH: own.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: os.userInfo().homedir,
+  };
+  if (own.DOCKER_HOST !== undefined) out.DOCKER_HOST = own.DOCKER_HOST;
   for (const key of rewritten) {
     const value = env.get(key);
     if (value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/** What compose interpolates the compose file with: .env, under its environment. */
+export function composeInterpolation(
+  env: ReadonlyMap<string, string>,
+  own: NodeJS.ProcessEnv = process.env,
+): Map<string, string> {
+  return new Map([...env, ...Object.entries(composeEnvironment(own, env))]);
 }
 
 function singleQuoted(value: string): string {
@@ -114,4 +125,31 @@ function lineProblem(line: string): string | null {
     return null;
   }
   return /^(?:[^"\\]|\\.)*"/.test(rest) ? null : 'has a quoted value that goes on past its line';
+}
+
+/**
+ * A value that is not single-quoted is interpolated by compose: it may name only a variable an
+ * earlier line defines (else compose takes it from its environment, where the agent's reading of
+ * .env would have none), in the plain forms the agent reads.
+ */
+function assertKnownReferences(lines: readonly string[]): void {
+  const defined = new Set<string>();
+  for (const [index, line] of lines.entries()) {
+    const key = definition.exec(line)?.[1];
+    if (key === undefined) continue;
+    const value = line.slice(line.indexOf('=') + 1).trim();
+    const problems = value.startsWith("'")
+      ? []
+      : referenceProblems(value, (name) => defined.has(name));
+    defined.add(key);
+    if (problems.length === 0) continue;
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `The backed-up .env's line ${index + 1} (of the new one) has ${problems.join('; ')}: the agent cannot tell what compose would read from it.`,
+      {
+        step: 'restore',
+        hint: 'Write the app folder by hand from the drive’s compose file and .env (see RESTORE.md).',
+      },
+    );
+  }
 }

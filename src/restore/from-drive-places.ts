@@ -2,6 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { composeFileNames } from '../config/immich-discovery.js';
 import type { DockerAdapter } from '../adapters/docker.js';
+import type { ProcessGateway } from '../adapters/process.js';
 import { AgentError } from '../errors.js';
 import { filesFolder } from '../layout/drive.js';
 import type { ComposeService } from './from-drive-compose-file.js';
@@ -118,6 +119,50 @@ export async function refuseExistingContainers(
     {
       step: 'restore',
       hint: `If it is an Immich to keep, restore into it with the configured \`restore\`; if it is a leftover, remove it (docker compose down in its app folder, or docker rm -f ${found.join(' ')}) and run again.`,
+    },
+  );
+}
+
+/**
+ * Compose also takes over the volumes and networks of its project (a leftover `docker compose
+ * down` keeps volumes): refused while any exists. Listed with the docker CLI (the Docker adapter
+ * lists containers only); refused too when they cannot be listed.
+ */
+export async function refuseProjectResources(
+  gateway: ProcessGateway,
+  project: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const found: string[] = [];
+  const label = `label=com.docker.compose.project=${project}`;
+  for (const kind of ['volume', 'network'] as const) {
+    const result = await gateway
+      .run({
+        tool: 'docker',
+        file: 'docker',
+        args: [kind, 'ls', '--quiet', '--filter', label],
+        timeoutMs: 60_000,
+        signal,
+        step: 'restore',
+      })
+      .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
+    if (result.exitCode !== 0) {
+      throw new AgentError(
+        'RESTORE_FAILED',
+        `The ${kind}s of the compose project ${project} could not be listed (docker ${kind} ls: ${result.stderr.trim() || `exit ${result.exitCode}`}): compose could take over one that exists.`,
+        { step: 'restore', hint: 'Check that the docker CLI works, then run the restore again.' },
+      );
+    }
+    for (const name of result.stdout.split('\n').filter((line) => line.trim() !== ''))
+      found.push(`the ${kind} ${name.trim()}`);
+  }
+  if (found.length === 0) return;
+  throw new AgentError(
+    'RESTORE_FAILED',
+    `This machine already has ${found.join(', ')} of the compose project ${project}: compose would take ${found.length > 1 ? 'them' : 'it'} over for the restore.`,
+    {
+      step: 'restore',
+      hint: `If it is a leftover, remove it (docker volume rm / docker network rm), or give another --app-dir (another project name), and run again.`,
     },
   );
 }

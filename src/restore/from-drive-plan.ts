@@ -20,11 +20,12 @@ import {
   withoutDigests,
   type ComposeService,
 } from './from-drive-compose-file.js';
-import { newMachineEnv } from './from-drive-env.js';
+import { composeInterpolation, newMachineEnv } from './from-drive-env.js';
 import {
   checkAppPlace,
   checkFilesFolder,
   refuseExistingContainers,
+  refuseProjectResources,
   refuseInstalled,
   refuseOverlap,
 } from './from-drive-places.js';
@@ -155,7 +156,8 @@ export async function planFromDrive(
     dbDataLocation: dbDataDir,
   });
   const env = parseDotenv(envText);
-  const driveServices = composeServices(driveCompose, env);
+  const values = composeInterpolation(env); // .env under the environment compose is given
+  const driveServices = composeServices(driveCompose, values);
   const databaseService = serviceOf(driveServices, kit.immich.databaseContainer);
   const serverService =
     driveServices.find((service) => service.containerName === kit.immich.serverContainer)?.name ??
@@ -164,12 +166,11 @@ export async function planFromDrive(
     driveServices.find((service) => service.name === databaseService) as ComposeService,
     dbDataDir,
   );
-  refuseBeyondImmich(driveCompose, env, { appDir, library, dbDataDir });
-  await refuseExistingContainers(
-    deps.docker,
-    driveServices,
-    composeProjectName(driveCompose, env, appDir),
-  );
+  const defined = new Set(env.keys());
+  refuseBeyondImmich(driveCompose, values, { ...kit.immich, appDir, library, dbDataDir, defined });
+  const project = composeProjectName(driveCompose, env, appDir);
+  await refuseExistingContainers(deps.docker, driveServices, project);
+  await refuseProjectResources(deps.gateway, project, deps.signal);
 
   await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));
@@ -194,7 +195,7 @@ export async function planFromDrive(
       return service !== undefined && service.image.includes('@');
     });
   const composeText = withoutDigests(driveCompose, unpinned);
-  const services = composeServices(composeText, env);
+  const services = composeServices(composeText, values);
   // What compose would pull: images the engine does not have by the reference compose uses,
   // but for the kit's images, which the restore points their tag at.
   const kitTags = new Set(

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { describe, test } from 'node:test';
 import { parseDotenv } from '../../../src/config/dotenv.js';
 import { isAgentError } from '../../../src/errors.js';
 import {
   assertLineBased,
   composeEnvironment,
+  composeInterpolation,
   newMachineEnv,
 } from '../../../src/restore/from-drive-env.js';
 
@@ -89,7 +91,7 @@ describe("the new machine's .env", () => {
     assert.equal(text, "A=1\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n");
   });
 
-  test("compose's environment: the two places set, the agent's own project values not passed", () => {
+  test("compose's environment: PATH, a fixed HOME, DOCKER_HOST and the two places; nothing else of the agent's", () => {
     const env = new Map([
       ['UPLOAD_LOCATION', '/l'],
       ['DB_DATA_LOCATION', '/d'],
@@ -104,9 +106,44 @@ describe("the new machine's .env", () => {
         COMPOSE_FILE: '/evil.yml',
         COMPOSE_PROJECT_NAME: 'other',
         DB_PASSWORD: 'agent',
+        HOME: '/home/attacker',
+        DOCKER_HOST: 'unix:///run/docker.sock',
+        DOCKER_CONFIG: '/tmp/evil',
+        SHELL: '/bin/sh',
       },
       env,
     );
-    assert.deepEqual(out, { PATH: '/usr/bin', UPLOAD_LOCATION: '/l', DB_DATA_LOCATION: '/d' });
+    assert.deepEqual(out, {
+      PATH: '/usr/bin',
+      HOME: os.userInfo().homedir,
+      DOCKER_HOST: 'unix:///run/docker.sock',
+      UPLOAD_LOCATION: '/l',
+      DB_DATA_LOCATION: '/d',
+    });
+    // The check interpolates with exactly that, over .env.
+    const values = composeInterpolation(env, { PATH: '/usr/bin', HOME: '/home/attacker' });
+    assert.equal(values.get('HOME'), os.userInfo().homedir);
+    assert.equal(values.get('DB_PASSWORD'), 'pw');
+    assert.equal(values.get('SHELL'), undefined);
+  });
+
+  test('a .env value naming a variable no earlier line defines is refused', () => {
+    const places = { uploadLocation: '/l', dbDataLocation: '/d' };
+    for (const line of [
+      'X=${HOME}/evil',
+      'X=$PATH',
+      'X="${UPLOAD_LOCATION}/../.."',
+      'X=${A:+/}',
+      'X=${NOPE:-/}',
+    ]) {
+      assert.throws(
+        () => newMachineEnv(`${line}\n`, places),
+        (error: unknown) => isAgentError(error) && error.code === 'CONFIG_INVALID',
+        line,
+      );
+    }
+    // Defined earlier, `$$`, and single quotes (literal) are fine.
+    const text = newMachineEnv("A=1\nB=${A}/x$$y\nC='$HOME'\n", places);
+    assert.match(text, /B=\$\{A\}\/x\$\$y/);
   });
 });

@@ -79,7 +79,10 @@ export async function writeBackup(
   await writeFile(path.join(folder, 'restore-kit', 'immich-backup-agent.mjs'), '// agent\n');
   await writeFile(path.join(folder, 'restore-kit', 'images', `${hex('a')}.tar.gz`), 'x');
   await writeFile(path.join(folder, 'docker-compose.yml'), composeText);
-  await writeFile(path.join(folder, '.env'), 'UPLOAD_LOCATION=./library\nDB_PASSWORD=pw\n');
+  await writeFile(
+    path.join(folder, '.env'),
+    'UPLOAD_LOCATION=./library\nDB_PASSWORD=pw\nDB_CONTAINER=immich_postgres\n',
+  );
   const dump = gzipSync(dumpSql);
   await writeFile(path.join(folder, 'immich-db-2026-12-01.sql.gz'), dump);
   await writeFile(
@@ -116,11 +119,17 @@ export const docker = {
     Promise.resolve(containers.has(name) ? { running: true, status: 'running' } : null),
 } as unknown as DockerAdapter;
 export const engine = { composeFound: true };
+/** Volumes and networks of the compose project `immich` (`docker volume|network ls`). */
+export const projectResources = { volume: new Set<string>(), network: new Set<string>() };
 export const gateway = {
-  run: (request: { file: string }) =>
+  run: (request: { file: string; args: readonly string[] }) =>
     Promise.resolve({
       exitCode: engine.composeFound && request.file === 'docker' ? 0 : 127,
-      stdout: '',
+      stdout:
+        (request.args[0] === 'volume' || request.args[0] === 'network') &&
+        request.args.includes('label=com.docker.compose.project=immich')
+          ? [...projectResources[request.args[0]]].map((name) => `${name}\n`).join('')
+          : '',
       stderr: '',
       durationMs: 1,
     }),

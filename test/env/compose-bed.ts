@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
@@ -78,4 +78,18 @@ export async function makeComposeBed(bed: ImmichBed): Promise<ComposeBed> {
     }
   });
   return { project, redis, machineLearning };
+}
+
+/**
+ * The machine is lost: everything goes but the drive (unplugged) and the base images: the
+ * containers, the app folder, the library, the agent's state, log folder, config and mount point.
+ */
+export async function loseTheMachine(bed: ImmichBed, composeBed: ComposeBed): Promise<void> {
+  await bed.drive.unmountAll();
+  for (const container of [bed.server, bed.database, composeBed.redis, composeBed.machineLearning])
+    await removeContainer(container);
+  for (const gone of [bed.appDir, bed.libraryDir, bed.stateDir, path.dirname(bed.logFile)])
+    await rm(gone, { recursive: true, force: true });
+  await rm(bed.configFile, { force: true });
+  await rm(bed.mountPoint, { recursive: true, force: true });
 }

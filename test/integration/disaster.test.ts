@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { bundleAgent, bundleFile } from '../../scripts/bundle.js';
 import { agentEnv } from '../env/cli.js';
-import { makeComposeBed, type ComposeBed } from '../env/compose-bed.js';
-import { isRunning, removeContainer } from '../env/containers.js';
+import { loseTheMachine, makeComposeBed, type ComposeBed } from '../env/compose-bed.js';
+import { isRunning } from '../env/containers.js';
 import {
   databaseSnapshot,
   diffSnapshots,
@@ -63,19 +63,7 @@ describe('disaster: Immich comes back from the drive alone', () => {
     const run = await bed.run('run');
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
 
-    // Everything goes but the drive (unplugged) and the base images.
-    await bed.drive.unmountAll();
-    for (const container of [
-      bed.server,
-      bed.database,
-      composeBed.redis,
-      composeBed.machineLearning,
-    ])
-      await removeContainer(container);
-    for (const gone of [bed.appDir, bed.libraryDir, bed.stateDir, path.dirname(bed.logFile)])
-      await rm(gone, { recursive: true, force: true });
-    await rm(bed.configFile, { force: true });
-    await rm(bed.mountPoint, { recursive: true, force: true });
+    await loseTheMachine(bed, composeBed);
 
     // The new machine: the drive plugged in and mounted where a desktop would.
     newRoot = sandbox.path(`new machine $(touch PWNED) "dq" ü 📷`);

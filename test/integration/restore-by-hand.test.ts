@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { bundleAgent, bundleFile } from '../../scripts/bundle.js';
 import { shellQuote } from '../../src/restore-kit/text-quoting.js';
-import { makeComposeBed, type ComposeBed } from '../env/compose-bed.js';
-import { isRunning, removeContainer } from '../env/containers.js';
+import { loseTheMachine, makeComposeBed, type ComposeBed } from '../env/compose-bed.js';
+import { isRunning } from '../env/containers.js';
 import {
   databaseSnapshot,
   diffSnapshots,
@@ -52,18 +52,7 @@ describe('restore by hand: RESTORE.md followed without the agent brings Immich b
     const run = await bed.run('run');
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
 
-    await bed.drive.unmountAll();
-    for (const container of [
-      bed.server,
-      bed.database,
-      composeBed.redis,
-      composeBed.machineLearning,
-    ])
-      await removeContainer(container);
-    for (const gone of [bed.appDir, bed.libraryDir, bed.stateDir, path.dirname(bed.logFile)])
-      await rm(gone, { recursive: true, force: true });
-    await rm(bed.configFile, { force: true });
-    await rm(bed.mountPoint, { recursive: true, force: true });
+    await loseTheMachine(bed, composeBed);
 
     // The new machine: no `'` in its paths (the guide says .env cannot hold one), the rest awkward.
     newRoot = sandbox.path(`new machine $(touch PWNED) "dq" ü 📷`);

@@ -1,9 +1,10 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { ownerLabel, postgresImage, removeContainer } from './containers.js';
 import type { ImmichBed } from './immich-bed.js';
+import type { Sandbox } from './sandbox.js';
 
 /** What the server, machine-learning and redis stand-ins run: nothing, until told to stop. */
 /** (Compose interpolates it: `$$` is a `$`.) */
@@ -92,4 +93,27 @@ export async function loseTheMachine(bed: ImmichBed, composeBed: ComposeBed): Pr
     await rm(gone, { recursive: true, force: true });
   await rm(bed.configFile, { force: true });
   await rm(bed.mountPoint, { recursive: true, force: true });
+}
+
+/**
+ * A folder to put first on PATH for a machine whose docker CLI has no compose plugin (Debian
+ * bookworm's docker.io with its docker-compose v1): its `docker` says what such a CLI says to
+ * `docker compose` and is the real docker for everything else.
+ */
+export async function dockerWithoutComposePlugin(sandbox: Sandbox): Promise<string> {
+  const real = (await execa('bash', ['-c', 'command -v docker'])).stdout.trim();
+  const folder = sandbox.path('docker-without-compose-plugin');
+  await mkdir(folder, { recursive: true });
+  const script = [
+    '#!/bin/sh',
+    'if [ "$1" = compose ]; then',
+    '  echo "docker: \'compose\' is not a docker command." >&2',
+    '  exit 1',
+    'fi',
+    `exec '${real.replaceAll("'", `'\\''`)}' "$@"`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(folder, 'docker'), script);
+  await chmod(path.join(folder, 'docker'), 0o755);
+  return folder;
 }

@@ -138,6 +138,14 @@ fi
 # The rules folder tests make: a freshly booted machine has none, whoever runs udevd.
 rmdir "$rules_dir" 2>/dev/null || true
 
+# --- the Docker Compose v2 plugin, when the test bed put it there ------------------------------
+compose_plugins=/usr/local/lib/docker/cli-plugins
+if [[ -e $compose_plugins/.iba-test-bed ]]; then
+  rm -f "$compose_plugins/docker-compose" "$compose_plugins/.iba-test-bed"
+  rmdir "$compose_plugins" /usr/local/lib/docker 2>/dev/null || true
+  say "removed the Docker Compose v2 plugin the test bed installed"
+fi
+
 # --- caches and notes -------------------------------------------------------------------------
 rm -rf "$cache_dir" "$runtime_dir" /var/log/iba-test-dockerd.log
 say "this machine is now fresh for immich-backup-agent: npm test or npm run demo sets it up again"

@@ -50,15 +50,42 @@ command -v gdbus >/dev/null || need+=(libglib2.0-bin)
 command -v man >/dev/null || need+=(man-db)
 command -v groff >/dev/null || need+=(groff-base)
 command -v systemd-inhibit >/dev/null || need+=(systemd)
-# restore --from-drive starts Immich with compose: the plugin (v2) where there is one, else the
-# standalone docker-compose (v1.29, Debian bookworm's), which runs on this engine's user bridge.
-docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || need+=(docker-compose)
+# restore --from-drive starts Immich with compose: the plugin (v2, below) where there is one,
+# else the standalone docker-compose (v1.29, Debian bookworm's): the tests run both.
+command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || need+=(python3-dbus python3-gi)
 if ((${#need[@]})); then
   say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Docker Compose v2, the plugin -------------------------------------------------------------
+# What most machines run `docker compose` with (Docker's own packages, Debian trixie's
+# docker-compose). Bookworm has only v1, and trixie's package has the same name, so the plugin
+# binary is taken out of trixie's package (fetched and signature-checked by apt, with a private
+# list) and put where the docker CLI looks for plugins, with a note that the test bed put it
+# there (forget-machine.sh removes it).
+compose_plugins=/usr/local/lib/docker/cli-plugins
+if ! docker compose version >/dev/null 2>&1; then
+  say "installing the Docker Compose v2 plugin from Debian trixie"
+  apt_dir=$(mktemp -d)
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} trixie main" >"$apt_dir/sources.list"
+  apt_options=(-qq -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+  apt-get "${apt_options[@]}" update >/dev/null
+  (cd "$apt_dir" && apt-get "${apt_options[@]}" download docker-compose >/dev/null)
+  mkdir -p "$compose_plugins"
+  dpkg-deb --fsys-tarfile "$apt_dir"/docker-compose_*.deb |
+    tar -x -O ./usr/libexec/docker/cli-plugins/docker-compose >"$compose_plugins/docker-compose.tmp"
+  chmod 755 "$compose_plugins/docker-compose.tmp"
+  mv "$compose_plugins/docker-compose.tmp" "$compose_plugins/docker-compose"
+  touch "$compose_plugins/.iba-test-bed"
+  rm -rf "$apt_dir"
+  docker compose version >/dev/null
 fi
 
 # --- Docker engine --------------------------------------------------------------------------

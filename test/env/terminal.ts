@@ -1,7 +1,4 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { execa } from 'execa';
 import type { Sandbox } from './sandbox.js';
 
 /**
@@ -71,33 +68,4 @@ export function openTerminal(sandbox: Sandbox, options: { cwd: string; path: str
       });
     },
   };
-}
-
-/**
- * A `docker` first in PATH that gives `docker compose …` (v2, as RESTORE.md writes it) to the
- * docker-compose v1 this machine has. It adapts exactly this: v1 (1.29) refuses the compose
- * file's top-level `name:`, so the file (docker-compose.yml in the current folder, where the
- * guide runs compose) goes to v1 on stdin without that line, its value given as
- * --project-name, with the folder as --project-directory and its .env as --env-file, as v2
- * would take them. Every other docker command is the real docker's, unchanged.
- */
-export async function composeV2Shim(sandbox: Sandbox): Promise<string> {
-  const real = (await execa('bash', ['-c', 'command -v docker'])).stdout.trim();
-  const folder = sandbox.path('docker-compose-v2-shim');
-  await mkdir(folder, { recursive: true });
-  const script = [
-    '#!/bin/bash',
-    'if [ "$1" = compose ]; then',
-    '  shift',
-    '  name=$(sed -n "s/^name:[[:space:]]*//p" docker-compose.yml)',
-    '  sed "/^name:/d" docker-compose.yml \\',
-    '    | docker-compose --project-name "$name" --project-directory "$PWD" --env-file "$PWD/.env" -f - "$@"',
-    '  exit $?',
-    'fi',
-    `exec '${real.replaceAll("'", `'\\''`)}' "$@"`,
-    '',
-  ].join('\n');
-  await writeFile(path.join(folder, 'docker'), script);
-  await chmod(path.join(folder, 'docker'), 0o755);
-  return folder;
 }

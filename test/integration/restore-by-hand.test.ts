@@ -17,7 +17,7 @@ import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { snapshotTree } from '../env/library.js';
 import { byHandSection, guideBlocks, type GuideBlock } from '../env/restore-md-blocks.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
-import { composeV2Shim, openTerminal, type Terminal } from '../env/terminal.js';
+import { openTerminal, type Terminal } from '../env/terminal.js';
 
 /**
  * RESTORE.md is enough without the agent: a real-schema Immich (the test bed's, with a compose
@@ -26,8 +26,8 @@ import { composeV2Shim, openTerminal, type Terminal } from '../env/terminal.js';
  * RESTORE.md and pastes its "By hand" blocks one at a time into one root bash, filling in only
  * what the guide says to fill (the drive's mount point, the app and library folders, `.env`'s two
  * lines), and Immich is compared with what was: every table's rows, the library file for file,
- * the server running. The only thing not as on a real machine: `docker compose` (v2, as the guide
- * writes it) is this machine's docker-compose v1, through a shim (test/env/terminal.ts).
+ * the server running. `docker compose` is the v2 plugin the test bed installs, as most machines
+ * have it.
  */
 describe('restore by hand: RESTORE.md followed without the agent brings Immich back', () => {
   let sandbox: Sandbox;
@@ -64,8 +64,7 @@ describe('restore by hand: RESTORE.md followed without the agent brings Immich b
       'utf8',
     );
     blocks = guideBlocks(byHandSection(guide));
-    const shim = await composeV2Shim(sandbox);
-    terminal = openTerminal(sandbox, { cwd: newRoot, path: `${shim}:${process.env.PATH}` });
+    terminal = openTerminal(sandbox, { cwd: newRoot, path: process.env.PATH ?? '' });
   });
   after(async () => {
     await sandbox?.dispose();

@@ -2,6 +2,7 @@ import { formatBytes } from '../format.js';
 import { escapeControlCharacters } from '../log/text.js';
 import type { FromDriveSummary } from '../restore/from-drive-execute.js';
 import type { FromDrivePlan, PlannedImage } from '../restore/from-drive-plan.js';
+import { spaceLines } from '../restore/from-drive-space.js';
 import { describeVersions } from '../restore/version-guard.js';
 
 /** A value from the drive (or any path) kept on its line: control characters shown escaped. */
@@ -54,6 +55,7 @@ export function formatFromDrivePlan(plan: FromDrivePlan): string {
     '  (both also given to compose through its environment, which it takes before .env)',
     `Database: compose starts the service ${v(plan.databaseService)} (container ${v(kit.databaseContainer)}); the dump goes into ${v(kit.database)} as ${v(kit.databaseUser)}, in one transaction, and every table's rows are counted against the dump`,
     `Library: ${v(plan.backupDir)}/files/ is copied into ${v(plan.library)} (nothing deleted)`,
+    ...spaceLines(plan.space),
     `Then: compose up -d (all of Immich: ${v(kit.serverContainer)} and the rest), and checks: the server stays up, every original the dump references is in the library`,
     '',
     'Nothing was changed. Run again with --yes to do it.',

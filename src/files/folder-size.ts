@@ -1,8 +1,8 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Files and bytes under a folder (0 when it does not exist). With `strict`, a folder that cannot
+ * Files and bytes under a folder (0 when it does not exist); no link is followed. With `strict`, a folder that cannot
  * be read throws instead of counting as empty.
  */
 export async function folderSize(
@@ -23,7 +23,9 @@ export async function folderSize(
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile()) {
         total.files += 1;
-        total.bytes += (await stat(full)).size;
+        // lstat: a file swapped for a link since readdir is not followed.
+        const info = await lstat(full);
+        if (info.isFile()) total.bytes += info.size;
       }
     }
   };

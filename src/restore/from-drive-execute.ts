@@ -199,6 +199,16 @@ async function copyFilesBack(
       timeoutMs: syncTimeoutMs,
       signal: deps.signal,
       replacedFilesDir: `.immich-backup-agent-replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    }).catch((error: unknown) => {
+      // The copy's own words are about a backup drive; here the full disk is the library's.
+      if (error instanceof AgentError && error.code === 'NO_SPACE') {
+        throw new AgentError('NO_SPACE', `The new library's disk (${plan.library}) is full.`, {
+          step: 'restore',
+          hint: 'Free space there (or choose a bigger disk), then copy the rest as the next step says: what was copied stays.',
+          cause: error,
+        });
+      }
+      throw error;
     });
     return { files: copied.transferredFiles, bytes: copied.transferredBytes };
   } finally {

@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { verifyDump, type DumpFormat } from '../adapters/database-dump.js';
 import type { DockerAdapter } from '../adapters/docker.js';
@@ -9,8 +9,8 @@ import { AgentError } from '../errors.js';
 import { readSmallRegularFile } from '../files/small-file.js';
 import { restoreKitFiles, restoreKitFolder } from '../layout/drive.js';
 import type { Logger } from '../log/logger.js';
-import { parseKitManifest, type KitImage, type KitManifest } from '../restore-kit/kit-manifest.js';
-import { taggedName } from '../restore-kit/kit-images.js';
+import { parseKitManifest, type KitManifest } from '../restore-kit/kit-manifest.js';
+import { imagesToPull, plannedImages, type PlannedImage } from './from-drive-images.js';
 import { composeProjectName, findCompose, type ComposeFlavour } from './from-drive-compose.js';
 import {
   assertDatabaseMount,
@@ -29,6 +29,7 @@ import {
   refuseInstalled,
   refuseOverlap,
 } from './from-drive-places.js';
+import { checkRestoreSpace, type RestoreSpace } from './from-drive-space.js';
 import { checkLibraryPlace } from './library-folder.js';
 import { guardVersions, versionFacts, type VersionFacts } from './version-guard.js';
 
@@ -43,12 +44,7 @@ export interface FromDriveOptions {
   scriptPath: string;
 }
 
-export interface PlannedImage {
-  role: 'server' | 'database';
-  image: KitImage | null;
-  /** here (by id), on the drive (saved in the kit), or missing (to be pulled). */
-  source: 'here' | 'drive' | 'missing' | 'unknown';
-}
+export type { PlannedImage } from './from-drive-images.js';
 
 export interface FromDrivePlan {
   backupDir: string;
@@ -80,6 +76,7 @@ export interface FromDrivePlan {
   images: PlannedImage[];
   /** Image references of the compose file the engine does not have: compose would pull them. */
   toPull: string[];
+  space: RestoreSpace;
 }
 
 const kitFileMaxBytes = 256 * 1024;
@@ -172,18 +169,20 @@ export async function planFromDrive(
   await refuseExistingContainers(deps.docker, driveServices, project);
   await refuseProjectResources(deps.gateway, project, deps.signal);
 
-  await checkFilesFolder(backupDir);
+  const filesDir = await checkFilesFolder(backupDir);
   const dump = pickDump(await listDumps(backupDir, deps.log));
   const dumpFile = path.join(backupDir, dump.name);
-  const { format } = await verifyDump(dumpFile, deps.signal);
+  const { format, uncompressedBytes } = await verifyDump(dumpFile, deps.signal);
+  const space = await checkRestoreSpace({
+    filesDir,
+    library,
+    dbDataDir,
+    sqlBytes: uncompressedBytes,
+  });
   const versions = versionFacts(kit, dump.sidecar);
   guardVersions(versions);
 
-  const images: PlannedImage[] = [];
-  for (const role of ['database', 'server'] as const) {
-    const image = kit.images[role];
-    images.push({ role, image, source: await imageSource(deps.docker, kitDir, image) });
-  }
+  const images = await plannedImages(deps.docker, kitDir, kit);
   // A loaded image has no registry digest: compose would pull a digest-pinned reference, so the
   // database's and the server's digests are removed from the file the new app dir gets.
   const roleService = { database: databaseService, server: serverService };
@@ -196,20 +195,7 @@ export async function planFromDrive(
     });
   const composeText = withoutDigests(driveCompose, unpinned);
   const services = composeServices(composeText, values);
-  // What compose would pull: images the engine does not have by the reference compose uses,
-  // but for the kit's images, which the restore points their tag at.
-  const kitTags = new Set(
-    images
-      .filter((entry) => entry.source === 'here' || entry.source === 'drive')
-      .map((entry) => (entry.image ? taggedName(entry.image.reference) : null)),
-  );
-  const toPull: string[] = [];
-  for (const service of services) {
-    if (service.image === '' || (!service.image.includes('@') && kitTags.has(service.image)))
-      continue;
-    if ((await deps.docker.imageInfo(service.image).catch(() => null)) === null)
-      toPull.push(service.image);
-  }
+  const toPull = await imagesToPull(deps.docker, services, images);
   return {
     backupDir,
     kitDir,
@@ -232,17 +218,6 @@ export async function planFromDrive(
     services,
     images,
     toPull,
+    space,
   };
-}
-
-async function imageSource(
-  docker: DockerAdapter,
-  kitDir: string,
-  image: KitImage | null,
-): Promise<PlannedImage['source']> {
-  if (!image) return 'unknown';
-  if ((await docker.imageInfo(image.id).catch(() => null)) !== null) return 'here';
-  if (image.saved && (await lstat(path.join(kitDir, image.saved)).catch(() => null))?.isFile())
-    return 'drive';
-  return 'missing';
 }

@@ -36,6 +36,15 @@ function plan(): FromDrivePlan {
     library: '/srv/library',
     dbDataDir: '/opt/app/postgres',
     databaseService: services[0]?.name ?? '',
+    space: {
+      files: 3,
+      filesBytes: 3000,
+      libraryFree: 1e9,
+      libraryHoldsFiles: false,
+      sqlBytes: 10,
+      databaseFree: 1e9,
+      sameFilesystem: true,
+    },
   } as unknown as FromDrivePlan;
 }
 

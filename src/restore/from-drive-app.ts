@@ -4,10 +4,13 @@ import type { DockerAdapter } from '../adapters/docker.js';
 import { AgentError } from '../errors.js';
 import { plural } from '../format.js';
 import { loadKitImage } from '../restore-kit/kit-images.js';
+import { shellQuote } from '../restore-kit/text-quoting.js';
 import type { ProcessGateway } from '../adapters/process.js';
 import type { Logger } from '../log/logger.js';
 import type { KitImage } from '../restore-kit/kit-manifest.js';
 import { missingOriginals, staysUp } from './from-drive-check.js';
+import { composeProjectName, type ComposeProject } from './from-drive-compose.js';
+import { composeResolved, resolvedProblems } from './from-drive-compose-config.js';
 import type { FromDrivePlan, PlannedImage } from './from-drive-plan.js';
 import { inside, openFolder } from './no-follow.js';
 
@@ -87,10 +90,40 @@ export async function assertComposeUsesKitImages(
       `Compose would run the ${planned.role} service ${service.name} from ${service.image}, which is ${found ? `the image ${found.id}` : 'not on this machine'}, not the kit's ${planned.image.reference} (${planned.image.id}).`,
       {
         step: 'restore',
-        hint: `Point it at the kit's image (docker tag ${planned.image.id} ${service.image}) or follow RESTORE.md by hand.`,
+        hint: `Point it at the kit's image (docker tag ${shellQuote(planned.image.id)} ${shellQuote(service.image)}) or follow RESTORE.md by hand.`,
       },
     );
   }
+}
+
+/**
+ * Before anything starts: compose's own model of the app folder just written (`config`, with the
+ * arguments and environment `up` gets) mounts nothing and names nothing the agent's checked
+ * reading did not. Any difference between how the agent and compose read the files is refused
+ * here, whatever caused it.
+ */
+export async function assertComposeReadsAsChecked(
+  plan: FromDrivePlan,
+  project: ComposeProject,
+  deps: FromDriveDeps,
+): Promise<void> {
+  const resolved = await composeResolved(deps.gateway, plan.flavour, project, deps.signal);
+  const found = resolvedProblems(resolved, {
+    project: composeProjectName(plan.composeText, plan.env, plan.appDir),
+    services: plan.services,
+    library: plan.library,
+    dbDataDir: plan.dbDataDir,
+    databaseContainer: plan.kit.immich.databaseContainer,
+  });
+  if (found.length === 0) return;
+  throw new AgentError(
+    'RESTORE_FAILED',
+    `Compose reads the app folder's compose file otherwise than the agent checked it: ${found.join('; ')}. Nothing was started.`,
+    {
+      step: 'restore',
+      hint: 'Read the compose file and .env on the drive; if you trust them, start Immich from them by hand (RESTORE.md).',
+    },
+  );
 }
 
 export async function ensureImage(
@@ -116,7 +149,7 @@ export async function ensureImage(
     `The ${role} image ${image.reference} (${image.id}) is not here and the drive holds no copy.`,
     {
       step: 'restore',
-      hint: `Pull it (docker pull ${pull}), then run the restore again.`,
+      hint: `Pull it (docker pull ${shellQuote(pull)}), then run the restore again.`,
     },
   );
 }

@@ -156,6 +156,7 @@ function serviceProblems(
     if (holders.length > 1)
       found.push(`${holders.map((service) => service.name).join(', ')} all name ${container}`);
   }
+  const declared = new Set(Object.keys(document.volumes ?? {}));
   for (const service of parsed) {
     const raw = services[service.name] ?? {};
     if (raw.ports !== undefined && service.containerName !== places.serverContainer)
@@ -179,12 +180,21 @@ function serviceProblems(
       const options = long ? [] : interpolate(String(entry), env).split(':').slice(2);
       if (options.length > 1 || !['ro', 'rw', undefined].includes(options[0]))
         found.push(`${service.name}: a volume's options ${options.join(':')}`);
-      if (!host) return;
+      if (!host) {
+        // A named volume the file declares (or an anonymous one, or a tmpfs): never a path.
+        if (type === 'tmpfs' || volume.source === '') return;
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(volume.source) || !declared.has(volume.source))
+          found.push(`${service.name}: the volume ${volume.source}, not one the file declares`);
+        return;
+      }
       const where = path.resolve(places.appDir, volume.source);
       const readOnly = long
         ? long.read_only === true
         : /:ro$/.test(interpolate(String(entry), env));
-      if (where === places.library || where === places.dbDataDir) return;
+      // The library for Immich's services, not for the database, which alone runs while the
+      // files are copied; the database folder only for the database.
+      if (where === places.library && service.containerName !== places.databaseContainer) return;
+      if (where === places.dbDataDir && service.containerName === places.databaseContainer) return;
       if (where === '/etc/localtime' && readOnly) return;
       found.push(`${service.name}: mounts ${where}`);
     });

@@ -113,8 +113,11 @@ export function keyProblems(document: Record<string, unknown>): string[] {
   return found;
 }
 
-/** `$$`, `${NAME}`, `${NAME:-x}`, `${NAME-x}` (x without `$` or `}`) and `$NAME`. */
-const reference = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-[^}$]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/**
+ * `$$`, `${NAME}`, `${NAME:-x}`, `${NAME-x}` and `$NAME`; x without `$`, `{` or `}` (compose-go
+ * counts braces in a default, `${S:-{x}}`, where the agent's reading would end at the first).
+ */
+const reference = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-[^{}$]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 
 /**
  * Interpolations that are not the plain forms above, or name a variable `defined` does not hold

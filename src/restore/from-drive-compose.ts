@@ -146,7 +146,10 @@ export async function composeUp(
   services: readonly string[],
   signal?: AbortSignal,
 ): Promise<void> {
-  const command = composeCommand(flavour, project, ['up', '-d', ...services]);
+  // One service alone (the database, before the files are copied): without what it depends on,
+  // so nothing else runs beside the copy.
+  const only = services.length > 0 ? ['--no-deps', ...services] : [];
+  const command = composeCommand(flavour, project, ['up', '-d', ...only]);
   const result = await gateway.run({
     tool: flavour === 'v2' ? 'docker compose' : 'docker-compose',
     ...command,

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { parseDotenv } from '../config/dotenv.js';
 import { AgentError } from '../errors.js';
 import { referenceProblems } from './from-drive-compose-rules.js';
 
@@ -6,12 +7,15 @@ const rewritten = ['UPLOAD_LOCATION', 'DB_DATA_LOCATION'] as const;
 const definition = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=/;
 
 /**
- * The backed-up `.env` made the new machine's: every definition of UPLOAD_LOCATION and
- * DB_DATA_LOCATION dropped and one of each written at the end, pointing at the new library and a
- * new, empty database folder, single-quoted so that Compose (v2, and v1's dotenv) takes it
- * literally. Every other line stays as it was. The same two values are also given to every
- * compose run through its environment (composeEnvironment), which compose prefers to .env, so a
- * line compose reads that the agent does not would still not move them.
+ * The backed-up `.env` made the new machine's, written afresh from what the agent read in it
+ * (never a line of the drive's copied as it was): a comment, then every key in its order as
+ * `KEY='value'`, with UPLOAD_LOCATION and DB_DATA_LOCATION pointing at the new library and a new,
+ * empty database folder. A value that single quotes cannot hold the same way for compose v2
+ * (compose-go) and v1 (python-dotenv, which expands `${…}` even there) is refused: a quote, a
+ * backslash, a `$`, a line break. So whatever trick the drive's file holds (text after a closing
+ * quote, escapes, references compose resolves from its own environment), compose reads exactly
+ * the values the agent checked. The same two places are also given to every compose run through
+ * its environment (composeEnvironment).
  */
 export function newMachineEnv(
   backedUp: string,
@@ -23,15 +27,38 @@ export function newMachineEnv(
   ]);
   for (const [key, value] of replacements) assertWritable(key, value);
   assertLineBased(backedUp);
-  const out: string[] = [];
-  for (const line of backedUp.replace(/\r\n?/g, '\n').split('\n')) {
-    const key = definition.exec(line)?.[1];
-    if (key === undefined || !replacements.has(key)) out.push(line);
+  assertKnownReferences(backedUp.replace(/\r\n?/g, '\n').split('\n'));
+  const read = parseDotenv(backedUp);
+  const out = [
+    "# Immich's .env, written by immich-backup-agent restore --from-drive from the backup's copy:",
+    '# every value as it was read there, single-quoted; the library and the database folder are',
+    "# this machine's.",
+  ];
+  for (const [key, value] of read) {
+    if (replacements.has(key)) continue;
+    assertCanonical(key, value);
+    out.push(`${key}='${value}'`);
   }
-  while (out.length > 0 && out.at(-1) === '') out.pop();
-  for (const [key, value] of replacements) out.push(`${key}=${singleQuoted(value)}`);
-  assertKnownReferences(out);
+  for (const [key, value] of replacements) out.push(`${key}='${value}'`);
   return `${out.join('\n')}\n`;
+}
+
+/** A key and value written as `KEY='value'` mean the same to compose v2, v1 and the agent. */
+function assertCanonical(key: string, value: string): void {
+  const problem = !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
+    ? 'is not a plain name'
+    : /['\\$\p{Cc}\u2028\u2029]/u.test(value)
+      ? 'has a value with a quote, a backslash, a $, a line break or another control character'
+      : null;
+  if (problem === null) return;
+  throw new AgentError(
+    'CONFIG_INVALID',
+    `The backed-up .env's ${JSON.stringify(key)} ${problem}: the agent cannot write it so that compose reads the value the agent checked.`,
+    {
+      step: 'restore',
+      hint: 'Write the app folder by hand from the drive’s compose file and .env (see RESTORE.md), or change that value in Immich first (Immich’s documentation asks for passwords of letters and digits).',
+    },
+  );
 }
 
 /**
@@ -62,10 +89,6 @@ export function composeInterpolation(
   own: NodeJS.ProcessEnv = process.env,
 ): Map<string, string> {
   return new Map([...env, ...Object.entries(composeEnvironment(own, env))]);
-}
-
-function singleQuoted(value: string): string {
-  return `'${value}'`;
 }
 
 /** A value .env can hold literally between single quotes. */
@@ -118,13 +141,15 @@ function lineProblem(line: string): string | null {
   const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(['"])(.*)$/.exec(line);
   if (!match) return null;
   const [, quote, rest] = match as unknown as [string, string, string];
-  if (quote === "'") {
-    const end = rest.indexOf("'");
-    if (end < 0) return 'has a quoted value that goes on past its line';
-    if (rest.slice(0, end).includes('\\')) return 'has a backslash inside single quotes';
-    return null;
-  }
-  return /^(?:[^"\\]|\\.)*"/.test(rest) ? null : 'has a quoted value that goes on past its line';
+  const closed =
+    quote === "'" ? /^([^']*)'(.*)$/.exec(rest) : /^((?:[^"\\]|\\.)*)"(.*)$/.exec(rest);
+  if (!closed) return 'has a quoted value that goes on past its line';
+  if (quote === "'" && (closed[1] ?? '').includes('\\'))
+    return 'has a backslash inside single quotes';
+  // compose v2 reads on after a closing quote (`A='x' A=/`), v1 drops the line: neither is
+  // what the agent reads.
+  if (!/^\s*(#.*)?$/.test(closed[2] ?? '')) return 'has text after its quoted value';
+  return null;
 }
 
 /**
@@ -145,7 +170,7 @@ function assertKnownReferences(lines: readonly string[]): void {
     if (problems.length === 0) continue;
     throw new AgentError(
       'CONFIG_INVALID',
-      `The backed-up .env's line ${index + 1} (of the new one) has ${problems.join('; ')}: the agent cannot tell what compose would read from it.`,
+      `The backed-up .env's line ${index + 1} has ${problems.join('; ')}: the agent cannot tell what compose would read from it.`,
       {
         step: 'restore',
         hint: 'Write the app folder by hand from the drive’s compose file and .env (see RESTORE.md).',

@@ -15,6 +15,7 @@ import { dumpRanSearchPathMigration, restoreSearchPath } from './from-drive-sett
 import { openLibraryFolder } from './library-folder.js';
 import {
   type FromDriveDeps,
+  assertComposeReadsAsChecked,
   assertComposeUsesKitImages,
   ensureImage,
   finalChecks,
@@ -76,6 +77,7 @@ export async function executeFromDrive(
       `Wrote ${plan.composeName} and .env (UPLOAD_LOCATION=${plan.library}, DB_DATA_LOCATION=${plan.dbDataDir}) into ${plan.appDir}.`,
     );
     await assertComposeUsesKitImages(plan, docker);
+    await assertComposeReadsAsChecked(plan, project, deps);
 
     const flavour = plan.flavour;
     const compose = flavour === 'v2' ? 'docker compose' : 'docker-compose';

@@ -31,13 +31,22 @@ describe("the new machine's .env", () => {
     assert.equal(values.get('DB_DATA_LOCATION'), '/opt/immich app/postgres');
     assert.equal(values.get('DB_PASSWORD'), 's3cret');
     assert.equal(values.get('IMMICH_VERSION'), 'v2.7.5');
-    assert.match(text, /^# comment\n/);
+    // Written afresh: a comment of the agent's, then KEY='value' lines only.
+    assert.match(text, /^# Immich's \.env, written by immich-backup-agent/);
+    assert.doesNotMatch(text, /^# comment$/m);
     assert.equal(text.match(/UPLOAD_LOCATION=/g)?.length, 1);
+    assert.match(text, /^DB_PASSWORD='s3cret'$/m);
   });
 
   test('adds the keys the backed-up .env did not have', () => {
     const text = newMachineEnv('DB_PASSWORD=x', { uploadLocation: '/l', dbDataLocation: '/d' });
-    assert.equal(text, "DB_PASSWORD=x\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n");
+    assert.equal(
+      text
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join('\n'),
+      "DB_PASSWORD='x'\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n",
+    );
   });
 
   test('an export prefix and a key given twice are both rewritten', () => {
@@ -88,7 +97,13 @@ describe("the new machine's .env", () => {
       uploadLocation: '/l',
       dbDataLocation: '/d',
     });
-    assert.equal(text, "A=1\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n");
+    assert.equal(
+      text
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join('\n'),
+      "A='1'\nUPLOAD_LOCATION='/l'\nDB_DATA_LOCATION='/d'\n",
+    );
   });
 
   test("compose's environment: PATH, a fixed HOME, DOCKER_HOST and the two places; nothing else of the agent's", () => {
@@ -142,8 +157,41 @@ describe("the new machine's .env", () => {
         line,
       );
     }
-    // Defined earlier, `$$`, and single quotes (literal) are fine.
-    const text = newMachineEnv("A=1\nB=${A}/x$$y\nC='$HOME'\n", places);
-    assert.match(text, /B=\$\{A\}\/x\$\$y/);
+    // Defined earlier is fine: written as the value the agent read.
+    const text = newMachineEnv('A=1\nB=${A}/x\n', places);
+    assert.match(text, /^B='1\/x'$/m);
+  });
+
+  test("what compose and the agent would read differently never reaches compose (review's attacks)", () => {
+    const places = { uploadLocation: '/l', dbDataLocation: '/d' };
+    // Refused: text after a closing quote (v2 reads on, v1 drops the line), a `$` that v1
+    // expands even in single quotes, or a `$$`, a control character.
+    for (const bad of [
+      "V='hostroot' V=/\n",
+      "X='x' COMPOSE_PROJECT_NAME=otherapp\n",
+      'E=".env" E=/etc/hostname\n',
+      "W=/\nV='${W}'\n",
+      'V=a$$b\n',
+      'V="a\\tb"\n',
+      'A.B=1\n',
+    ]) {
+      assert.throws(
+        () => newMachineEnv(bad, places),
+        (error: unknown) => isAgentError(error) && error.code === 'CONFIG_INVALID',
+        JSON.stringify(bad),
+      );
+    }
+    // Written as the agent read them, literally: compose has nothing left to interpret.
+    for (const [given, key, value] of [
+      ['V="\\0057"\n', 'V', '0057'],
+      ['HOME=hostroot\nV=${HOME}\n', 'V', 'hostroot'],
+      ['W=hostroot\nV=${W-x}\n', 'V', 'hostroot'],
+      ['V=plain # a comment\n', 'V', 'plain'],
+    ] as const) {
+      const text = newMachineEnv(given, places);
+      assert.equal(parseDotenv(text).get(key), value, given);
+      for (const line of text.split('\n').filter((line) => line !== '' && !line.startsWith('#')))
+        assert.match(line, /^[A-Za-z_][A-Za-z0-9_]*='[^'\\$]*'$/, given);
+    }
   });
 });

@@ -81,7 +81,7 @@ describe('restore --from-drive: execution stops where it fails, and says what is
     );
     assert.match(
       summary.failure?.message ?? '',
-      new RegExp(`docker pull ghcr\\.io/immich-app/postgres@sha256:${'f'.repeat(64)}`),
+      new RegExp(`docker pull 'ghcr\\.io/immich-app/postgres@sha256:${'f'.repeat(64)}'`),
     );
     await assert.rejects(stat(appDir));
   });
@@ -113,8 +113,19 @@ describe('restore --from-drive: execution stops where it fails, and says what is
         appDir,
         '-f',
         `${appDir}/docker-compose.yml`,
+        'config',
+        '--format',
+        'json',
+      ],
+      [
+        'compose',
+        '--project-directory',
+        appDir,
+        '-f',
+        `${appDir}/docker-compose.yml`,
         'up',
         '-d',
+        '--no-deps',
         'database',
       ],
     ]);
@@ -126,6 +137,7 @@ describe('restore --from-drive: execution stops where it fails, and says what is
     assert.equal(
       await readFile(path.join(appDir, '.env'), 'utf8'),
       "DB_PASSWORD=pw\nUPLOAD_LOCATION='/l'\n",
+      'the .env the plan made, as it is',
     );
   });
 
@@ -187,6 +199,13 @@ function composeFails(ran: string[][]): ProcessGateway {
   return {
     run: (request: { args: string[] }) => {
       ran.push(request.args);
+      // `config`: compose's model is the plan's (its own check is tested in compose-config).
+      if (request.args.includes('config')) {
+        const services = {
+          database: { container_name: 'immich_postgres', image: image.reference, volumes: [] },
+        };
+        return Promise.resolve({ exitCode: 0, stdout: JSON.stringify({ services }), stderr: '' });
+      }
       return Promise.resolve({ exitCode: 1, stdout: '', stderr: 'no such image', durationMs: 1 });
     },
     hold: () => {

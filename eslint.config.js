@@ -47,6 +47,7 @@ export const layerConfig = layers({
       'notify',
       'install',
       'restore-kit',
+      'metrics',
     ],
   },
   'src/{model,layout,files,log}/**/*.ts': {

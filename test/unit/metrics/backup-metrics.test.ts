@@ -21,10 +21,10 @@ function render(input: Partial<MetricsInput>) {
   return parseMetricsStrictly(renderMetrics(backupMetrics(full)));
 }
 
-const outcomeSeries = (families: ReturnType<typeof render>) =>
+const outcomeSeries = (families: ReturnType<typeof render>): Record<string, number> =>
   Object.fromEntries(
     (families.get('immich_backup_last_run_outcome')?.metrics ?? []).map((sample) => [
-      sample.labels?.outcome,
+      sample.labels?.outcome ?? '',
       Number(sample.value),
     ]),
   );

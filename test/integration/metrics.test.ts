@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import type { RunRecord } from '../../src/history/record.js';
-import { agentEnv, cliPath, logEvents, repoRoot } from '../env/cli.js';
+import { agentEnv, cliPath, logEvents, repoRoot, runAgent } from '../env/cli.js';
 import { createImmichBed, type ImmichBed } from '../env/immich-bed.js';
 import { createSandbox, type Sandbox } from '../env/sandbox.js';
 import { parseMetricsStrictly, valueOf } from '../unit/metrics/prometheus-parse.js';
@@ -80,7 +80,7 @@ describe('the Prometheus metrics file after real runs', () => {
     assert.deepEqual(await readdir(folder), ['immich_backup.prom'], 'no temporary file is left');
   });
 
-  test('a plug-in run that is not due and a run refused by the lock rewrite it; the backup’s figures stay', async () => {
+  test('a plug-in run that is not due, a run refused by the lock and a failed run rewrite it; the backup’s figures stay', async () => {
     const skipped = await bed.run('run', '--trigger', 'hotplug');
     assert.equal(skipped.exitCode, 0, skipped.stdout + skipped.stderr);
     const skip = await bed.lastRun();
@@ -126,6 +126,23 @@ describe('the Prometheus metrics file after real runs', () => {
     assert.equal(
       valueOf(families, 'immich_backup_last_run_timestamp_seconds'),
       seconds(refusal.finishedAt),
+    );
+
+    // A failed run (the Docker engine unreachable) too.
+    const failed = await runAgent(['--config', bed.configFile, 'run'], {
+      env: { DOCKER_HOST: `unix://${bed.root}/no-docker.sock` },
+    });
+    assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
+    const failure = await bed.lastRun();
+    families = await readMetrics();
+    assert.equal(lastOutcome(families), 'failed');
+    assert.equal(
+      valueOf(families, 'immich_backup_last_run_timestamp_seconds'),
+      seconds(failure.finishedAt),
+    );
+    assert.equal(
+      valueOf(families, 'immich_backup_last_success_timestamp_seconds'),
+      seconds(success.finishedAt),
     );
   });
 

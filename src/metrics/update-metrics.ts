@@ -52,7 +52,11 @@ export async function readMetricsInput(deps: Omit<MetricsDeps, 'log'>): Promise<
     config.drives.map(async (drive) => ({
       uuid: drive.uuid,
       label: drive.label,
-      lastSuccess: await history.latestSuccess(drive.uuid),
+      // The newest success of all is its drive's newest too: the history is read once for it.
+      lastSuccess:
+        lastSuccess?.drive?.uuid.toLowerCase() === drive.uuid.toLowerCase()
+          ? lastSuccess
+          : await history.latestSuccess(drive.uuid),
     })),
   );
   const lastSuccessAt = lastSuccess ? new Date(lastSuccess.finishedAt) : null;

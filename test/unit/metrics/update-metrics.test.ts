@@ -166,6 +166,26 @@ describe('updateMetrics', () => {
     assert.equal(await readFile(path.join(folder, 'elsewhere'), 'utf8'), 'keep\n');
   });
 
+  test('with two drives each has the free space of its own last success', async () => {
+    const { file, history, deps } = await setUp();
+    const other = 'ABCD-1234';
+    deps.config.drives.push({ ...deps.config.drives[0]!, uuid: other, label: 'Backup2' });
+    const first = runRecord('r1', 'success', '2026-12-05T02:17:34Z');
+    await history.write(first);
+    await history.write(
+      runRecord('r2', 'success', '2026-12-06T02:17:34Z', {
+        drive: { ...first.drive!, uuid: other, freeBytes: 1234 },
+      }),
+    );
+    await history.write(runRecord('r3', 'skipped', '2026-12-07T02:17:34Z'));
+    await updateMetrics(deps);
+    const families = parseMetricsStrictly(await readFile(file as string, 'utf8'));
+    assert.deepEqual(families.get('immich_backup_drive_free_bytes')?.metrics, [
+      { value: String(first.drive?.freeBytes), labels: { uuid, label: 'Backup "1"' } },
+      { value: '1234', labels: { uuid: other, label: 'Backup2' } },
+    ]);
+  });
+
   test('without metrics.textfile nothing is written and nothing is logged', async () => {
     const { folder, history, deps, lines } = await setUp(() => null);
     await history.write(runRecord('r1', 'success', '2026-12-06T02:17:34Z'));

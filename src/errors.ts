@@ -39,7 +39,7 @@ export const errorCodes = [
   'BACKUP_DAMAGED',
   'RESTORE_KIT_FAILED',
   'IMAGE_MISSING',
-  'METRICS_WRITE_FAILED',
+  'METRICS_NOT_WRITTEN',
   'INTERNAL',
 ] as const;
 

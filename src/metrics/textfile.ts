@@ -40,7 +40,7 @@ export async function writeMetricsFile(target: string, text: string): Promise<vo
 }
 
 function failure(message: string, cause: unknown, options: { hint?: string } = {}): AgentError {
-  return new AgentError('METRICS_WRITE_FAILED', message, {
+  return new AgentError('METRICS_NOT_WRITTEN', message, {
     step: 'metrics',
     hint:
       options.hint ??

@@ -18,7 +18,7 @@ export interface MetricsDeps {
 /**
  * Rewrites `metrics.textfile` from the run records (nothing when it is not set). Called after
  * every run's record is written, whatever its outcome, and when the daemon starts. It never
- * throws: metrics are for watching the backup, and a failure to write them (METRICS_WRITE_FAILED)
+ * throws: metrics are for watching the backup, and a failure to write them (METRICS_NOT_WRITTEN)
  * is a warning in the log, never the backup's failure. Returns whether the file was written.
  */
 export async function updateMetrics(deps: MetricsDeps): Promise<boolean> {
@@ -30,7 +30,7 @@ export async function updateMetrics(deps: MetricsDeps): Promise<boolean> {
     deps.log.debug({ step: 'metrics', file }, `Wrote the Prometheus metrics to ${file}.`);
     return true;
   } catch (error) {
-    const problem = toAgentError(error, 'METRICS_WRITE_FAILED', 'metrics');
+    const problem = toAgentError(error, 'METRICS_NOT_WRITTEN', 'metrics');
     deps.log.warn(
       { step: 'metrics', code: problem.code, file, err: error },
       `The Prometheus metrics were not written: ${problem.longMessage} The backup is not affected by this.`,

@@ -156,7 +156,7 @@ describe('the Prometheus metrics file after real runs', () => {
       assert.equal(result.exitCode, 0, result.stdout + result.stderr);
       assert.equal((await bed.lastRun()).outcome, 'success');
       const warning = logEvents(result.stdout).find(
-        (event) => event.code === 'METRICS_WRITE_FAILED',
+        (event) => event.code === 'METRICS_NOT_WRITTEN',
       );
       assert.ok(warning, 'the refusal is logged');
       assert.equal(warning.level, 'warn', 'as a warning');

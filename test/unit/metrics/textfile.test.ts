@@ -21,7 +21,7 @@ let root: string;
 /** A fresh empty folder per test, so "nothing else is left" can be checked exactly. */
 const freshFolder = (): Promise<string> => mkdtemp(path.join(root, 'textfile-'));
 const refusedAsMetricsFailure = (error: unknown): boolean => {
-  assert.ok(isAgentError(error, 'METRICS_WRITE_FAILED'), String(error));
+  assert.ok(isAgentError(error, 'METRICS_NOT_WRITTEN'), String(error));
   assert.equal(error.step, 'metrics');
   return true;
 };

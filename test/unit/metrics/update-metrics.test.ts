@@ -153,13 +153,13 @@ describe('updateMetrics', () => {
     );
   });
 
-  test('a file that cannot be written is a logged warning (METRICS_WRITE_FAILED), never a throw', async () => {
+  test('a file that cannot be written is a logged warning (METRICS_NOT_WRITTEN), never a throw', async () => {
     const { folder, file, history, deps, lines } = await setUp();
     await history.write(runRecord('r1', 'success', '2026-12-06T02:17:34Z'));
     await writeFile(path.join(folder, 'elsewhere'), 'keep\n');
     await symlink(path.join(folder, 'elsewhere'), file as string);
     assert.equal(await updateMetrics(deps), false);
-    const warning = lines.find((line) => line.code === 'METRICS_WRITE_FAILED');
+    const warning = lines.find((line) => line.code === 'METRICS_NOT_WRITTEN');
     assert.equal(warning?.level, 40, 'logged as a warning');
     assert.equal(warning?.step, 'metrics');
     assert.match(String(warning?.msg), /symbolic link.*The backup is not affected/s);

@@ -33,7 +33,7 @@ export async function updateMetrics(deps: MetricsDeps): Promise<boolean> {
     const problem = toAgentError(error, 'METRICS_NOT_WRITTEN', 'metrics');
     deps.log.warn(
       { step: 'metrics', code: problem.code, file, err: error },
-      `The Prometheus metrics were not written: ${problem.longMessage} The backup is not affected by this.`,
+      `The Prometheus metrics were not written: ${problem.longMessage} Backups are not affected.`,
     );
     return false;
   }

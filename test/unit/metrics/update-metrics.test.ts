@@ -162,7 +162,7 @@ describe('updateMetrics', () => {
     const warning = lines.find((line) => line.code === 'METRICS_NOT_WRITTEN');
     assert.equal(warning?.level, 40, 'logged as a warning');
     assert.equal(warning?.step, 'metrics');
-    assert.match(String(warning?.msg), /symbolic link.*The backup is not affected/s);
+    assert.match(String(warning?.msg), /symbolic link.*Backups are not affected/s);
     assert.equal(await readFile(path.join(folder, 'elsewhere'), 'utf8'), 'keep\n');
   });
 

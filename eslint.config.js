@@ -15,6 +15,7 @@ const domain = [
   'notify',
   'install',
   'restore-kit',
+  'metrics',
 ];
 const lowest = ['model', 'layout', 'files'];
 
@@ -27,6 +28,8 @@ export const layerConfig = layers({
   'src/cli/**/*.ts': { forbid: ['run/steps'] },
   'src/{run,restore,verify,daemon,notify,install,restore-kit}/**/*.ts': { forbid: ['cli'] },
   'src/{restore,verify,notify,install,restore-kit}/**/*.ts': { forbid: ['cli', 'run', 'daemon'] },
+  // metrics/ is read from the history and written by runs and the daemon: logic and a file.
+  'src/metrics/**/*.ts': { forbid: ['cli', 'run', 'daemon', 'adapters', 'session'] },
   'src/session/**/*.ts': {
     forbid: ['cli', 'run', 'restore', 'verify', 'daemon', 'install', 'restore-kit'],
   },
@@ -44,6 +47,7 @@ export const layerConfig = layers({
       'notify',
       'install',
       'restore-kit',
+      'metrics',
     ],
   },
   'src/{model,layout,files,log}/**/*.ts': {

@@ -39,6 +39,7 @@ export const errorCodes = [
   'BACKUP_DAMAGED',
   'RESTORE_KIT_FAILED',
   'IMAGE_MISSING',
+  'METRICS_NOT_WRITTEN',
   'INTERNAL',
 ] as const;
 
@@ -81,6 +82,7 @@ export const stepNames = [
   'prune-versions',
   'install',
   'restore-kit',
+  'metrics',
 ] as const;
 
 export type StepName = (typeof stepNames)[number];

@@ -34,6 +34,7 @@ export function printableConfig(config: AgentConfig): Record<string, unknown> {
     versions: config.versions,
     guard: config.guard,
     log: config.log,
+    metrics: config.metrics,
     stateDir: config.stateDir,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricsSection } from './schema-metrics.js';
 import { restoreKitSection } from './schema-restore-kit.js';
 import { verifySection } from './schema-verify.js';
 import {
@@ -180,6 +181,7 @@ export const configSchema = z.strictObject({
         .describe('Lowest level written to the log.'),
     })
     .prefault({}),
+  metrics: metricsSection,
   verify: verifySection,
   restoreKit: restoreKitSection,
   versions: z

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { isAgentError } from '../errors.js';
 import type { RunRecord } from '../history/record.js';
+import { updateMetrics } from '../metrics/update-metrics.js';
 import { isDue, latestWindow, localTimeZone } from '../policy/due.js';
 import type { RunDeps } from '../session/deps.js';
 import { recoverWithLock } from '../session/recovery.js';
@@ -41,6 +42,9 @@ export async function runDaemon(
     // Logged by the recovery itself; the daemon keeps running so the schedule still works.
     if (!isAgentError(error)) throw error;
   });
+  // The metrics from the history as it stands (a dead run's record included), before any run:
+  // a node_exporter started with the machine gets them without waiting for the next backup.
+  await updateMetrics({ ...deps, log });
 
   // A holder, not a plain variable: the closures below set it.
   const running: { current: Promise<RunRecord> | null } = { current: null };

@@ -3,6 +3,7 @@ import { withSequence, type RunRecord } from '../history/record.js';
 import { createHistoryStore } from '../history/store.js';
 import path from 'node:path';
 import { backupLayout } from '../layout/drive.js';
+import { updateMetrics } from '../metrics/update-metrics.js';
 import { runsFolder } from '../layout/state-folder.js';
 import { ensureFolderOnDrive } from '../session/drive-folders.js';
 import type { StepContext } from './context.js';
@@ -19,6 +20,9 @@ export async function writeRecord(context: StepContext, record: RunRecord): Prom
       `Could not write the run record to ${context.config.stateDir}: ${(error as Error).message}`,
     );
   });
+  // Every run that writes its record (refused and skipped ones too) refreshes the metrics from
+  // the history, this record now in it. It never throws: a failure is a warning in the log.
+  await updateMetrics(context);
 }
 
 export async function finalRecord(context: StepContext): Promise<RunRecord> {

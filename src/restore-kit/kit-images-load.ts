@@ -4,6 +4,7 @@ import type { DockerAdapter, LoadedImages } from '../adapters/docker.js';
 import { AgentError, type ErrorCode } from '../errors.js';
 import { openRegularFile } from '../restore/no-follow.js';
 import { savedImageName } from './kit-manifest.js';
+import { shellQuote } from './text-quoting.js';
 
 /**
  * `docker load` of an image the restore kit holds (see kit-images.ts), checked to have brought
@@ -41,7 +42,10 @@ export async function loadKitImage(
     throw new AgentError(
       'IMAGE_MISSING',
       `The image ${image.reference} (${image.id}) is not on this machine and the restore kit holds no copy of it.`,
-      { step: 'restore', hint: `Get it from its registry (docker pull ${pull}) and run again.` },
+      {
+        step: 'restore',
+        hint: `Get it from its registry (docker pull ${shellQuote(pull)}) and run again.`,
+      },
     );
   }
   if (image.saved !== savedImageName(image.id))
@@ -107,7 +111,8 @@ async function refuseImpostor(
   let left = '';
   if (tagged !== null && now !== null && now.id !== before?.id) {
     if (before !== null) await docker.tagImage(before.id, tagged);
-    else left = ` It left ${tagged} pointing at ${now.id}: remove it (docker rmi ${tagged}).`;
+    else
+      left = ` It left ${tagged} pointing at ${now.id}: remove it (docker rmi ${shellQuote(tagged)}).`;
   }
   const what =
     others.length === 0
@@ -118,7 +123,7 @@ async function refuseImpostor(
     `${image.saved} in the restore kit is not the image ${image.reference} (${image.id}): ${what}.${left}`,
     {
       step: 'restore',
-      hint: `Do not trust this drive's restore kit; get the image from its registry (docker pull ${image.repoDigests?.[0] ?? image.reference}).`,
+      hint: `Do not trust this drive's restore kit; get the image from its registry (docker pull ${shellQuote(image.repoDigests?.[0] ?? image.reference)}).`,
     },
   );
 }

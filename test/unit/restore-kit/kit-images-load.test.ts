@@ -102,7 +102,7 @@ describe('loadKitImage', () => {
     };
     await assert.rejects(loadKitImage(fakeEngine([]).docker, kitDir, image), (error: unknown) => {
       assert.ok(isAgentError(error, 'IMAGE_MISSING'));
-      assert.match(error.hint ?? '', /docker pull db@sha256:d{64}/);
+      assert.match(error.hint ?? '', /docker pull 'db@sha256:d{64}'/);
       return true;
     });
   });

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { AgentError } from '../errors.js';
 import { fsyncDirectory, temporaryNameFor } from '../files/atomic-files.js';
 import { driveWriteError } from './drive-errors.js';
 import type { ExitCodeTable } from './process.js';
-import { dumpCheckFor, immichTableKinds, type DumpFormat } from './dump-check.js';
+import { dumpCheckFor, immichTableKinds, PlainDumpCheck, type DumpFormat } from './dump-check.js';
+import { ParallelGzip } from './parallel-gzip.js';
 
 export { clusterDumpTrailer, dumpTrailer, type DumpFormat } from './dump-check.js';
 import type { DockerAdapter } from './docker.js';
@@ -41,7 +41,8 @@ export interface DumpResult {
 /**
  * `pg_dump --clean --if-exists` of one database, run inside the database container (the format
  * Immich ≥ 2.5 restores), streamed with backpressure through gzip into a temporary file on the
- * drive, flushed, then checked (gzip intact, trailer present, not empty) before it is renamed
+ * drive, flushed, then checked (the SQL not empty and ending with pg_dump's trailer, every
+ * compressed byte on the drive) before it is renamed
  * over the final name. Any failure removes the temporary file, so a failed dump never replaces,
  * or sits beside, a good one under a final name.
  */
@@ -66,28 +67,28 @@ export async function dumpDatabase(
     );
     const hash = createHash('sha256');
     let bytes = 0;
-    // The compressed bytes are hashed, counted and checked (gunzip, trailer) on their way to the
-    // drive, in parallel, instead of reading the whole dump back afterwards.
-    const check = dumpCheckFor(request.file);
+    // The SQL is checked (not empty, pg_dump's trailer, Immich's tables) on its way into the
+    // compressor, and the compressed bytes are hashed and counted on their way to the drive:
+    // nothing is decompressed again or read back. The compressor's own threads do the heavy part.
+    const check = new PlainDumpCheck(path.basename(request.file));
     const onTheWay = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
         bytes += chunk.length;
         request.onProgress?.(bytes);
-        check.write(chunk).then(() => callback(null, chunk), callback);
+        callback(null, chunk);
       },
     });
     try {
       await pipeline(
         handle.stdout,
-        createGzip(),
+        new ParallelGzip({ observe: (plain) => check.write(plain) }),
         onTheWay,
         // flush: the data is on the drive, not in the page cache, before it is renamed.
         createWriteStream(temporary, { flags: 'wx', mode: 0o600, flush: true }),
         { signal: request.signal },
       );
     } catch (error) {
-      check.destroy();
       if (request.signal?.aborted) throw interrupted(error);
       throw (
         driveWriteError(error, path.basename(request.file), 'dump', path.dirname(request.file)) ??
@@ -112,7 +113,8 @@ export async function dumpDatabase(
         },
       );
     }
-    const { format, uncompressedBytes, immichTables } = await check.end();
+    const { format, uncompressedBytes, immichTables } = check.end();
+    await assertAllWritten(temporary, bytes, path.basename(request.file));
     // A complete dump of another database (a name in .env that is not Immich's) must not
     // replace the day's good dump.
     if (immichTables.length < immichTableKinds.length) {
@@ -176,6 +178,18 @@ export async function verifyDump(
     );
   }
   return check.end();
+}
+
+/** What the drive holds is every byte that was hashed: nothing lost between the two. */
+async function assertAllWritten(file: string, bytes: number, name: string): Promise<void> {
+  const { size } = await stat(file);
+  if (size !== bytes) {
+    throw new AgentError(
+      'DUMP_FAILED',
+      `The dump ${name} was written incompletely: ${size} of ${bytes} bytes are on the drive.`,
+      { step: 'dump' },
+    );
+  }
 }
 
 function interrupted(error: unknown): AgentError {

@@ -19,46 +19,42 @@ export const clusterDumpTrailer = '-- PostgreSQL database cluster dump complete'
 export const immichTableKinds = ['asset', 'user'] as const;
 const immichTableLine = /^CREATE TABLE (?:public\.)?"?(assets?|users?)"? \(/gm;
 
+/** What a complete dump's check found. */
+export interface DumpCheckResult {
+  uncompressedBytes: number;
+  format: DumpFormat;
+  immichTables: string[];
+}
+
 /**
- * Checks a gzipped dump as its bytes go by: the gzip stream must be intact, the SQL non-empty,
- * and pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions write
- * a `\unrestrict` line after it). Tells a dump of one database (pg_dump, what the agent makes)
- * from a whole-cluster dump (pg_dumpall, what the old scripts made). Feeding it while the dump is
- * written checks it in parallel, on zlib's worker threads, instead of reading it all again.
+ * Checks a dump's plain SQL as it goes by, in chunks cut anywhere: the SQL must be non-empty and
+ * pg_dump's completion trailer must be in its last few kilobytes (newer pg_dump versions write a
+ * `\unrestrict` line after it). Tells a dump of one database (pg_dump, what the agent makes) from
+ * a whole-cluster dump (pg_dumpall, what the old scripts made), and notes Immich's tables. The
+ * agent's dump step feeds it the SQL on its way into the compressor, so a dump is checked
+ * without being decompressed again; DumpCheck feeds it a .sql.gz read back.
  */
-export class DumpCheck {
-  private readonly gunzip: Gunzip = createGunzip();
-  private readonly finished: Promise<void>;
+export class PlainDumpCheck {
   private head = Buffer.alloc(0);
-  private tail = Buffer.alloc(0);
+  /** The last chunks, at least `tailBytes` of them together (views, not copies). */
+  private tail: Buffer[] = [];
+  private tailLength = 0;
   private uncompressedBytes = 0;
   private readonly tables = new Set<string>();
   private tableCarry = '';
   private dataReached = false;
 
-  constructor(private readonly name: string) {
-    this.gunzip.on('data', (chunk: Buffer) => {
-      this.uncompressedBytes += chunk.length;
-      this.findImmichTables(chunk);
-      if (this.head.length < 4096) this.head = Buffer.concat([this.head, chunk]).subarray(0, 4096);
-      this.tail = Buffer.concat([this.tail.subarray(-8192), chunk]).subarray(-8192);
-    });
-    this.finished = new Promise((resolve, reject) => {
-      this.gunzip.on('end', resolve);
-      this.gunzip.on('error', reject);
-    });
-    this.finished.catch(() => undefined); // reported by end()
-  }
+  constructor(private readonly name: string) {}
 
-  /** Feeds compressed bytes, waiting while the decompressor is behind (backpressure). */
-  async write(chunk: Buffer): Promise<void> {
-    if (!this.gunzip.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = (): void => (this.gunzip.off('error', onError), resolve());
-        const onError = (error: Error): void => (this.gunzip.off('drain', onDrain), reject(error));
-        this.gunzip.once('drain', onDrain);
-        this.gunzip.once('error', onError);
-      });
+  write(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.uncompressedBytes += chunk.length;
+    this.findImmichTables(chunk);
+    if (this.head.length < 4096) this.head = Buffer.concat([this.head, chunk]).subarray(0, 4096);
+    this.tail.push(chunk);
+    this.tailLength += chunk.length;
+    while (this.tailLength - (this.tail[0] as Buffer).length >= tailBytes) {
+      this.tailLength -= (this.tail.shift() as Buffer).length;
     }
   }
 
@@ -82,17 +78,8 @@ export class DumpCheck {
     this.tableCarry = text.slice(-64);
   }
 
-  async end(): Promise<{ uncompressedBytes: number; format: DumpFormat; immichTables: string[] }> {
-    this.gunzip.end();
-    try {
-      await this.finished;
-    } catch (error) {
-      throw new AgentError(
-        'DUMP_FAILED',
-        `The dump ${this.name} is damaged: ${(error as Error).message}.`,
-        { step: 'dump', cause: error },
-      );
-    }
+  /** The figures of a complete dump; DUMP_FAILED if it is empty or its trailer is missing. */
+  end(): DumpCheckResult {
     if (this.uncompressedBytes === 0) {
       throw new AgentError('DUMP_FAILED', `The dump ${this.name} is empty.`, { step: 'dump' });
     }
@@ -102,7 +89,8 @@ export class DumpCheck {
       ? 'pg_dumpall'
       : 'pg_dump';
     const trailer = format === 'pg_dumpall' ? clusterDumpTrailer : dumpTrailer;
-    if (!this.tail.toString('utf8').includes(trailer)) {
+    const tail = Buffer.concat(this.tail).subarray(-tailBytes);
+    if (!tail.toString('utf8').includes(trailer)) {
       throw new AgentError(
         'DUMP_FAILED',
         `The dump ${this.name} is incomplete: ${format}’s completion trailer is missing.`,
@@ -114,6 +102,55 @@ export class DumpCheck {
       format,
       immichTables: immichTableKinds.filter((kind) => this.tables.has(kind)),
     };
+  }
+}
+
+/** How much of a dump's end is searched for the trailer. */
+const tailBytes = 8192;
+
+/**
+ * Checks a gzipped dump as its bytes go by (a dump read back from the drive): the gzip stream
+ * must be intact, and its SQL pass PlainDumpCheck. Decompressed on zlib's worker threads.
+ */
+export class DumpCheck {
+  private readonly gunzip: Gunzip = createGunzip();
+  private readonly finished: Promise<void>;
+  private readonly plain: PlainDumpCheck;
+
+  constructor(private readonly name: string) {
+    this.plain = new PlainDumpCheck(name);
+    this.gunzip.on('data', (chunk: Buffer) => this.plain.write(chunk));
+    this.finished = new Promise((resolve, reject) => {
+      this.gunzip.on('end', resolve);
+      this.gunzip.on('error', reject);
+    });
+    this.finished.catch(() => undefined); // reported by end()
+  }
+
+  /** Feeds compressed bytes, waiting while the decompressor is behind (backpressure). */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.gunzip.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = (): void => (this.gunzip.off('error', onError), resolve());
+        const onError = (error: Error): void => (this.gunzip.off('drain', onDrain), reject(error));
+        this.gunzip.once('drain', onDrain);
+        this.gunzip.once('error', onError);
+      });
+    }
+  }
+
+  async end(): Promise<DumpCheckResult> {
+    this.gunzip.end();
+    try {
+      await this.finished;
+    } catch (error) {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The dump ${this.name} is damaged: ${(error as Error).message}.`,
+        { step: 'dump', cause: error },
+      );
+    }
+    return this.plain.end();
   }
 
   destroy(): void {

@@ -81,7 +81,7 @@ export async function runBackup(request: RunRequest, deps: RunDeps): Promise<Run
  * find and prove the drive → will it fit, is the library sane → stop the server → dump the
  * database → mirror the files → copy compose and .env; then the tail, written out in its order:
  * start the server → check the new backup → read back a slice of the originals → the restore
- * kit → the record onto the drive → unmount. Each step that changes the world registered its
+ * kit → has the server stayed up → the record onto the drive → unmount. Each step that changes the world registered its
  * undo as it did; when a step fails, the undo stack puts back what is left, in the same order
  * (the server first).
  */
@@ -111,22 +111,30 @@ async function backUp(context: StepContext): Promise<void> {
     await enterStep(context, 'preflight');
     const { serverWasRunning } = await preflight(context);
     await enterStep(context, 'stop');
-    const restart = await stopServer(context, serverWasRunning);
+    const server = await stopServer(context, serverWasRunning);
     await enterStep(context, 'dump');
     await dumpStep(context, target);
     // The dump is safe on the drive: with during-dump, Immich runs again while files are copied.
     const restartLabel = `start ${context.config.immich.serverContainer} again`;
-    if (context.config.immich.stopServer === 'during-dump') await settle(restartLabel, restart);
+    if (context.config.immich.stopServer === 'during-dump')
+      await settle(restartLabel, server?.start ?? null);
     await enterStep(context, 'sync');
     await syncStep(context, target);
     await enterStep(context, 'config');
     await copyAppConfigStep(context, target);
     await measureSpace(context, target);
 
-    await settle(restartLabel, restart);
+    await settle(restartLabel, server?.start ?? null);
     await settle('verify the new backup', () => verifyAfterBackup(context, target));
     await settle('read back originals against Immich', () => readBackStep(context, target));
     await settle('write the restore kit', () => restoreKitStep(context, target));
+    // Not right after the start: that the restarted server still runs, and is the same start of
+    // it (a crash, a restart policy's restart), is checked once the checks above have run
+    // meanwhile, instead of a fixed wait; before the record, which says how it went.
+    await settle(
+      `check that ${context.config.immich.serverContainer} stayed up`,
+      server?.stayedUp ?? null,
+    );
     await settle('write the run record to the drive', recordOnDrive);
     await settle('unmount the backup drive', target.unmount);
     await settle('release the sleep/shutdown inhibitor', releaseInhibitor);

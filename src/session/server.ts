@@ -2,74 +2,12 @@ import type { DockerAdapter } from '../adapters/docker.js';
 import { AgentError, toAgentError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { Logger } from '../log/logger.js';
-import { stateNotes, type Note, type StoppedServer } from './state-notes.js';
+import { stateNotes } from './state-notes.js';
+import { startServer } from './server-start.js';
+import { startServerSeenRunning, serverStayedUp } from './server-stayed-up.js';
 import type { UndoStack } from './undo-stack.js';
 
-/** How long a restarted server must keep running to count as started. */
-export const serverStableMs = 500;
-
-/**
- * Starts the Immich server and waits until Docker reports it running (not restarting), so a
- * server that crashes straight away is reported as not started. Clears the stopped-server note
- * only once it runs. Every failure is SERVER_START_FAILED: the worst outcome, said loudly.
- */
-export async function startServer(
-  docker: DockerAdapter,
-  marker: Note<StoppedServer>,
-  container: string,
-  logger: Logger,
-  waitMs = 30_000,
-  stableMs = serverStableMs,
-): Promise<void> {
-  try {
-    await docker.start(container);
-    // Running once is not enough: a server that crashes at start-up is running for a moment.
-    // It must stay up for half a second (a crash loop under `restart: always` shows as restarting).
-    const startedAt = Date.now();
-    const deadline = startedAt + waitMs;
-    let state = await docker.inspect(container);
-    let upSince: number | null = null;
-    for (;;) {
-      const now = Date.now();
-      if (state?.running && !state.restarting) {
-        upSince ??= now;
-        if (now - upSince >= stableMs) break;
-      } else {
-        upSince = null;
-        // Exited, with no restart policy to bring it back: it will not come up.
-        if (state?.status === 'exited' && now - startedAt > 1000) break;
-      }
-      if (now > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      state = await docker.inspect(container);
-    }
-    if (!state?.running || state.restarting) {
-      throw new AgentError(
-        'SERVER_START_FAILED',
-        `The Immich server (${container}) did not come back: Docker reports it ${state?.status ?? 'missing'}.`,
-        {
-          step: 'restart',
-        },
-      );
-    }
-    await marker.clear();
-  } catch (error) {
-    const failure = toAgentError(error, 'SERVER_START_FAILED', 'restart');
-    const loud = new AgentError(
-      'SERVER_START_FAILED',
-      failure.code === 'SERVER_START_FAILED'
-        ? failure.message
-        : `The Immich server (${container}) could not be started again: ${failure.message}`,
-      {
-        step: 'restart',
-        hint: `Immich is DOWN. Start it with: docker start ${container} (then check docker logs ${container}); or run: immich-backup-agent recover`,
-        cause: error,
-      },
-    );
-    logger.fatal({ step: 'restart', code: loud.code }, loud.longMessage);
-    throw loud;
-  }
-}
+export { serverStableMs, startServer } from './server-start.js';
 
 export interface ServerDowntime {
   container: string;
@@ -95,7 +33,14 @@ export async function stopServerWithRestart(options: {
   clock: () => Date;
   why: string;
   downtime: ServerDowntime;
-}): Promise<() => Promise<void>> {
+  /**
+   * `wait` (default): start() waits until the server has run for serverStableMs. `at-the-end`:
+   * start() returns once it runs, and stayedUp() checks at the end of the run that it still
+   * runs and was not restarted since, so the watch overlaps the run's tail. An undo run by a
+   * failure or SIGTERM always waits.
+   */
+  stayUpCheck?: 'wait' | 'at-the-end';
+}): Promise<ServerRestart> {
   const { docker, container, undo, log, clock, downtime } = options;
   const marker = stateNotes(options.stateDir).serverStopped;
   await marker.write({
@@ -104,8 +49,17 @@ export async function stopServerWithRestart(options: {
     pid: process.pid,
     stoppedAt: clock().toISOString(),
   });
+  let checkAtTheEnd = false;
+  let stayedUp: () => Promise<void> = () => Promise.resolve();
   const restartNow = undo.push(`start ${container} again`, async () => {
-    await startServer(docker, marker, container, log);
+    if (checkAtTheEnd) {
+      const seen = await startServerSeenRunning(docker, container, log);
+      stayedUp = undo.push(`check that ${container} stayed up`, () =>
+        serverStayedUp(docker, marker, container, seen, log),
+      );
+    } else {
+      await startServer(docker, marker, container, log);
+    }
     const startedAt = clock();
     downtime.startedAt = startedAt.toISOString();
     downtime.downtimeMs = downtime.stoppedAt
@@ -131,5 +85,19 @@ export async function stopServerWithRestart(options: {
       : failure;
   }
   log.info({ step: 'stop' }, `${container} is stopped.`);
-  return restartNow;
+  return {
+    start: async () => {
+      checkAtTheEnd = options.stayUpCheck === 'at-the-end';
+      await restartNow();
+    },
+    stayedUp: () => stayedUp(),
+  };
+}
+
+/** The undo of a stop, for the caller to run at its place in its list. */
+export interface ServerRestart {
+  /** Starts the server again (once: a second call does nothing). */
+  start: () => Promise<void>;
+  /** With stayUpCheck `at-the-end`, after start(): is it still up, not restarted since? */
+  stayedUp: () => Promise<void>;
 }

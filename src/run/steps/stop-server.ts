@@ -1,18 +1,20 @@
 import type { StepContext } from '../context.js';
-import { stopServerWithRestart } from '../../session/server.js';
+import { stopServerWithRestart, type ServerRestart } from '../../session/server.js';
 
 /**
  * Stops the Immich server so the database and the files do not change during the backup
  * (Immich's own advice). The restart is registered before the stop is even asked for, so it
  * runs on every path, including a stop that fails half-way; it is returned too, for the run to
  * call at its place in the list (immich.stopServer: during-backup, the seed's way, at the end;
- * during-dump as soon as the dump is safe). A server that was not running is left as it was
- * found, and `never` does not stop it: null then, nothing to restart.
+ * during-dump as soon as the dump is safe), with the check that the server stayed up, which the
+ * run makes last, so its tail overlaps that watch instead of waiting it out. A server that was
+ * not running is left as it was found, and `never` does not stop it: null then, nothing to
+ * restart.
  */
 export async function stopServer(
   context: StepContext,
   serverWasRunning: boolean,
-): Promise<RestartServer | null> {
+): Promise<ServerRestart | null> {
   const { config, docker, log, undo, state, clock } = context;
   const container = config.immich.serverContainer;
   const mode = config.immich.stopServer;
@@ -56,8 +58,6 @@ export async function stopServer(
         ? 'until the database dump is safe on the drive'
         : 'so nothing changes during the backup',
     downtime: state.server,
+    stayUpCheck: 'at-the-end',
   });
 }
-
-/** Starts the server again (once: a second call does nothing). */
-export type RestartServer = () => Promise<void>;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -33,9 +33,11 @@ describe('the Debian package under a real systemd', () => {
   };
   const agent = (...args: string[]): ReturnType<SystemdHost['exec']> =>
     host.exec('/usr/bin/immich-backup-agent', ...args);
-  const lastRunId = async (): Promise<string | null> => {
+  const daemonIs = async (verb: 'is-enabled' | 'is-active'): Promise<string> =>
+    (await host.exec('systemctl', verb, 'immich-backup-agent.service')).stdout.trim();
+  const lastRun = async (): Promise<RunRecord | null> => {
     const result = await agent('last-run', '--json');
-    return result.exitCode === 0 ? (JSON.parse(result.stdout) as { id: string }).id : null;
+    return result.exitCode === 0 ? (JSON.parse(result.stdout) as RunRecord) : null;
   };
   const waitFor = async (what: string, check: () => Promise<boolean>, ms = 120_000) => {
     const deadline = Date.now() + ms;
@@ -53,19 +55,17 @@ describe('the Debian package under a real systemd', () => {
     );
   /** The drive's backup folder, file by file with sizes and times: what must never change. */
   const driveListing = async (): Promise<string[]> =>
-    withDriveMounted(sandbox, bed.drive, async (root) => {
-      const entries: string[] = [];
-      const walk = async (folder: string): Promise<void> => {
-        for (const entry of await readdir(folder, { withFileTypes: true })) {
-          const full = path.join(folder, entry.name);
-          const info = await stat(full);
-          entries.push(`${path.relative(root, full)} ${info.size} ${info.mtimeMs}`);
-          if (entry.isDirectory()) await walk(full);
-        }
-      };
-      await walk(path.join(root, 'immich-backup'));
-      return entries.sort();
-    });
+    withDriveMounted(sandbox, bed.drive, async (root) =>
+      (
+        await execa('find', [
+          path.join(root, 'immich-backup'),
+          '-printf',
+          'immich-backup/%P %s %T@\n',
+        ])
+      ).stdout
+        .split('\n')
+        .sort(),
+    );
   const stateListing = (): Promise<string> =>
     run(
       'sh',
@@ -97,29 +97,18 @@ describe('the Debian package under a real systemd', () => {
       assert.match(dpkg.stderr, /depends on docker\.io \| docker-ce \| docker-engine/);
     await run('apt-get', 'update', '-qq');
     await run(
-      'env',
-      'DEBIAN_FRONTEND=noninteractive',
-      'apt-get',
-      'install',
-      '-f',
-      '-y',
-      '-qq',
-      '--no-install-recommends',
+      'sh',
+      '-c',
+      'DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq --no-install-recommends',
     );
     assert.equal(
       await run('dpkg-query', '-W', '-f=${Status}', 'immich-backup-agent'),
       'install ok installed',
     );
     assert.match(await run('immich-backup-agent', '--version'), /^\d+\.\d+\.\d+/);
-    assert.equal(
-      (await host.exec('systemctl', 'is-enabled', 'immich-backup-agent.service')).stdout.trim(),
-      'disabled',
-    );
-    assert.equal(
-      (await host.exec('systemctl', 'is-active', 'immich-backup-agent.service')).stdout.trim(),
-      'inactive',
-    );
-    assert.equal(await lastRunId(), null, 'no run, not even a skipped one');
+    assert.equal(await daemonIs('is-enabled'), 'disabled');
+    assert.equal(await daemonIs('is-active'), 'inactive');
+    assert.equal(await lastRun(), null, 'no run, not even a skipped one');
     // Loaded from the package's folders, running the package's executable.
     assert.match(
       await run('systemctl', 'cat', 'immich-backup-agent.service'),
@@ -185,10 +174,7 @@ describe('the Debian package under a real systemd', () => {
       '',
       'no copy of the rule or the units in /etc',
     );
-    assert.equal(
-      (await host.exec('systemctl', 'is-active', 'immich-backup-agent.service')).stdout.trim(),
-      'active',
-    );
+    assert.equal(await daemonIs('is-active'), 'active');
     await waitFor('the daemon to find no drive', async () =>
       /drive is not attached/.test(
         await run('journalctl', '-u', 'immich-backup-agent.service', '-o', 'cat', '--no-pager'),
@@ -219,12 +205,8 @@ describe('the Debian package under a real systemd', () => {
     await host.exec('udevadm', 'trigger', '--action=remove', bed.drive.device);
     await waitFor(`${device} to go`, async () => !(await active()));
     await host.exec('udevadm', 'trigger', '--action=add', bed.drive.device);
-    const hotplugRecord = async (): Promise<RunRecord | null> => {
-      const result = await agent('last-run', '--json');
-      return result.exitCode === 0 ? (JSON.parse(result.stdout) as RunRecord) : null;
-    };
-    await waitFor('the plug-in backup', async () => (await hotplugRecord())?.trigger === 'hotplug');
-    const record = (await hotplugRecord()) as RunRecord;
+    await waitFor('the plug-in backup', async () => (await lastRun())?.trigger === 'hotplug');
+    const record = (await lastRun()) as RunRecord;
     assert.equal(record.outcome, 'success', record.message);
     assert.equal(await isRunning(bed.server), true);
     const names = await driveListing();

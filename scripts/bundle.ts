@@ -62,18 +62,36 @@ export interface BundleReport {
   gzipBytes: number;
 }
 
-export async function bundleAgent(outfile = bundleFile): Promise<BundleReport> {
+/**
+ * The CommonJS variant, for a Node single executable application (scripts/package-sea.ts): Node
+ * 20 runs only a CommonJS main script there, whose `require`, `__filename` and `__dirname` Node
+ * gives (no banner), without top-level await (main.js's last line becomes a plain call: the
+ * exit code is set through process.exitCode either way). The restore kit copies `bundledAgent`,
+ * the ES module bundle the package installs beside the executable.
+ */
+export interface CommonJsVariant {
+  bundledAgent: string;
+}
+
+export async function bundleAgent(
+  outfile = bundleFile,
+  commonJs?: CommonJsVariant,
+): Promise<BundleReport> {
   await mkdir(path.dirname(outfile), { recursive: true });
   await build({
     entryPoints: [path.join(builtSource, 'cli/main.js')],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: commonJs ? 'cjs' : 'esm',
     target: 'node20.19',
     // main.js's own `#!/usr/bin/env node` comes first, this after it.
-    banner: { js: banner },
-    plugins: [embeddedPackageFiles(), lazyRequires(), absentOptionalModules()],
+    ...(commonJs ? {} : { banner: { js: banner } }),
+    plugins: [
+      embeddedPackageFiles(commonJs),
+      lazyRequires(commonJs !== undefined),
+      absentOptionalModules(),
+    ],
     logLevel: 'warning',
   });
   await chmod(outfile, 0o755);
@@ -90,7 +108,7 @@ export async function bundleAgent(outfile = bundleFile): Promise<BundleReport> {
 }
 
 /** src/package-files.ts, replaced by a module that holds the files it would read. */
-function embeddedPackageFiles(): Plugin {
+function embeddedPackageFiles(commonJs?: CommonJsVariant): Plugin {
   return {
     name: 'embedded-package-files',
     setup(builder) {
@@ -114,8 +132,11 @@ function embeddedPackageFiles(): Plugin {
           contents: [
             "import { fileURLToPath } from 'node:url';",
             `const files = new Map(Object.entries(${JSON.stringify(files)}));`,
-            // The restore kit copies the agent it runs as: this very file.
-            'export const bundledAgent = { running: true, file: fileURLToPath(import.meta.url) };',
+            // The restore kit copies the agent it runs as: this very file (or, from a single
+            // executable, the ES module bundle installed beside it).
+            commonJs
+              ? `export const bundledAgent = { running: false, file: ${JSON.stringify(commonJs.bundledAgent)} };`
+              : 'export const bundledAgent = { running: true, file: fileURLToPath(import.meta.url) };',
             `export const packageVersion = ${JSON.stringify(version)};`,
             'export async function readPackageFile(relativePath) {',
             '  const text = files.get(relativePath);',
@@ -131,13 +152,15 @@ function embeddedPackageFiles(): Plugin {
 }
 
 /** `createRequire(import.meta.url)('x')` in the agent's code, as the `require('x')` esbuild sees. */
-function lazyRequires(): Plugin {
+function lazyRequires(commonJs: boolean): Plugin {
   return {
     name: 'lazy-requires',
     setup(builder) {
       builder.onLoad({ filter: /\.js$/ }, async (args) => {
         if (!args.path.startsWith(`${builtSource}/`)) return undefined;
-        const source = await readFile(args.path, 'utf8');
+        let source = await readFile(args.path, 'utf8');
+        if (commonJs && args.path === path.join(builtSource, 'cli/main.js'))
+          source = source.replace(/^await main\(process\.argv\);$/m, 'void main(process.argv);');
         const contents = source.replace(
           /createRequire\(import\.meta\.url\)\(('[^']+'|"[^"]+")\)/g,
           'require($1)',

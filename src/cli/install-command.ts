@@ -1,6 +1,7 @@
 import { createProcessGateway, type ProcessGateway } from '../adapters/process.js';
 import { exitCodes } from '../exit-codes.js';
 import { currentCommand, install, uninstall } from '../install/install.js';
+import { isPackaged } from '../install/packaged.js';
 import { adoptOnInstall } from './drive-trust-command.js';
 import { runSystemCommand, systemCommands, type SystemCommand } from '../install/system-reload.js';
 import { createLogger } from '../log/logger.js';
@@ -48,8 +49,13 @@ export async function installCommand(options: {
     out(`Kept the configuration ${report.config.file}.`);
     for (const line of report.config.check) out(`  note: ${line}`);
   }
+  if (report.packaged)
+    out(
+      "The package's udev rule and systemd units are installed (/usr/lib): no copy written to /etc.",
+    );
   for (const file of report.written) out(`Wrote ${file}`);
   for (const file of report.unchanged) out(`Unchanged ${file}`);
+  for (const file of report.removed) out(`Removed ${file} (no longer wanted)`);
   if (options.root === '/') {
     const gateway = installGateway();
     await tell(gateway, systemCommands.reloadUdev);
@@ -78,6 +84,10 @@ export async function uninstallCommand(options: { root: string }): Promise<numbe
     await tell(gateway, systemCommands.reloadSystemd);
     await tell(gateway, systemCommands.reloadUdev);
   }
+  if (isPackaged(options.root))
+    process.stdout.write(
+      "The package's rule and units stay until the package is removed (apt remove immich-backup-agent).\n",
+    );
   process.stdout.write('Kept the configuration, the state folder and every backup.\n');
   return exitCodes.ok;
 }

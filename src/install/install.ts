@@ -4,6 +4,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-files.js';
 import { loadConfig } from '../config/load.js';
 import { makeDirectories } from './directories.js';
+import { isPackaged, packagedFiles } from './packaged.js';
 import { ensureConfig, type StartingConfigReport } from './starting-config.js';
 import {
   daemonUnitName,
@@ -28,6 +29,10 @@ export interface InstallOptions {
 export interface InstallReport {
   written: string[];
   unchanged: string[];
+  /** What an earlier install wrote that is not wanted now (its copies, on a packaged system). */
+  removed: string[];
+  /** The Debian package's rule and units are there: no copy of them was written. */
+  packaged: boolean;
   config: StartingConfigReport;
 }
 
@@ -87,33 +92,15 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   ].filter(
     (folder) => !writableByDefault.some((base) => folder === base || folder.startsWith(`${base}/`)),
   );
-  const files: [string, string][] = [
-    [
-      paths.rule,
-      await renderUdevRule(
-        agentConfig.drives.map((drive) => drive.uuid),
-        { allowLoopDevices: agentConfig.drive.allowLoopDevices },
-      ),
-    ],
-    [
-      paths.hotplug,
-      await renderUnit(hotplugUnitName, {
-        nodePath: options.nodePath,
-        agentPath: options.agentPath,
+  const packaged = isPackaged(options.root);
+  const files = packaged
+    ? packagedFiles(options.root, {
+        uuids: agentConfig.drives.map((drive) => drive.uuid),
+        allowLoopDevices: agentConfig.drive.allowLoopDevices,
         extraWritable,
-      }),
-    ],
-    [
-      paths.daemon,
-      await renderUnit(daemonUnitName, {
-        nodePath: options.nodePath,
-        agentPath: options.agentPath,
-        extraWritable,
-      }),
-    ],
-    [paths.manPage, await readManPage()],
-  ];
-  const report: InstallReport = { written: [], unchanged: [], config };
+      })
+    : await ownFiles(paths, options, agentConfig, extraWritable);
+  const report: InstallReport = { written: [], unchanged: [], removed: [], packaged, config };
   for (const [file, content] of files) {
     if ((await readFile(file, 'utf8').catch(() => null)) === content) {
       report.unchanged.push(file);
@@ -122,6 +109,13 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
     await makeDirectories(path.dirname(file), created);
     await writeFileAtomic(file, content, 0o644);
     report.written.push(file);
+  }
+  // What the last install wrote and this one does not: the rule and units it had copied, once the
+  // package's are there; the file of a drive no longer configured.
+  const wanted = new Set(files.map(([file]) => file));
+  for (const file of manifest.files.filter((old) => !wanted.has(old) && existsSync(old))) {
+    await rm(file, { force: true });
+    report.removed.push(file);
   }
   await makeDirectories(path.dirname(paths.manifest), created);
   const next: Manifest = { files: files.map(([file]) => file), directories: [...created] };
@@ -152,6 +146,28 @@ export async function uninstall(root: string): Promise<string[]> {
     await rmdir(folder).catch(() => undefined);
   }
   return removed;
+}
+
+/** The rule, units and man page as install writes them when no package has installed them. */
+async function ownFiles(
+  paths: ReturnType<typeof installedPaths>,
+  options: InstallOptions,
+  agentConfig: Awaited<ReturnType<typeof loadConfig>>,
+  extraWritable: string[],
+): Promise<[string, string][]> {
+  const command = { nodePath: options.nodePath, agentPath: options.agentPath, extraWritable };
+  return [
+    [
+      paths.rule,
+      await renderUdevRule(
+        agentConfig.drives.map((drive) => drive.uuid),
+        { allowLoopDevices: agentConfig.drive.allowLoopDevices },
+      ),
+    ],
+    [paths.hotplug, await renderUnit(hotplugUnitName, command)],
+    [paths.daemon, await renderUnit(daemonUnitName, command)],
+    [paths.manPage, await readManPage()],
+  ];
 }
 
 async function readManifest(file: string): Promise<Manifest> {

@@ -60,7 +60,11 @@ export async function renderUnit(
   options: { nodePath: string; agentPath: string; extraWritable: readonly string[] },
 ): Promise<string> {
   const shipped = await readPackageFile(`systemd/${name}`);
-  const command = `${unitWord(options.nodePath, 'executable')} ${unitWord(options.agentPath, 'argument')}`;
+  // A single executable (the Debian package's) is Node and the agent in one: no script argument.
+  const command =
+    options.agentPath === options.nodePath
+      ? unitWord(options.nodePath, 'executable')
+      : `${unitWord(options.nodePath, 'executable')} ${unitWord(options.agentPath, 'argument')}`;
   // A function, not the string: "$$" in a replacement string would come out as "$".
   let text = shipped.replaceAll(shippedAgentPath, () => command);
   if (options.extraWritable.length > 0) {

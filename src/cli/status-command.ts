@@ -1,6 +1,6 @@
 import { exitCodes } from '../exit-codes.js';
 import { escapeControlCharacters } from '../log/text.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration, plural } from '../format.js';
 import { openCommand } from './setup.js';
 import { readStatus, type Status } from './status-read.js';
 import { localTime } from './summary.js';
@@ -89,13 +89,26 @@ export function formatStatus(status: Status, now = new Date()): string {
         `    last success ${drive.lastSuccessAt ? `${localTime(drive.lastSuccessAt)} (${ago(drive.lastSuccessAt)})` : 'never'}, next due ${localTime(drive.nextDueAt)}`,
       );
     }
+    if (drive.lastCopy) {
+      const copy = drive.lastCopy;
+      lines.push(
+        `  ${'Last copy:'.padEnd(15)}${plural(copy.copiedFiles, 'new or changed file')} (${formatBytes(copy.copiedBytes)}) of ${plural(copy.libraryFiles, 'file')} (${formatBytes(copy.libraryBytes)}), ${localTime(copy.at)}`,
+      );
+    }
     if (drive.freeBytes !== null) {
+      // From the records: status does not walk the library (status-estimate.ts).
+      const basis =
+        drive.nextBackupBasis === 'growth'
+          ? ', as much as the library grew between the last two backups, and a dump'
+          : drive.nextBackupBasis === 'dump-only'
+            ? ': a dump; growth is known after a second backup'
+            : '';
       const fits =
         drive.fits === null
           ? ''
           : drive.fits
-            ? `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) fits`
-            : `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}) may NOT fit`;
+            ? `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}${basis}) fits`
+            : `; the next backup (about ${formatBytes(drive.nextBackupBytes ?? 0)}${basis}) may NOT fit`;
       const versions = drive.versionsBytes
         ? `; replaced copies in versions/ take ${formatBytes(drive.versionsBytes)}`
         : '';

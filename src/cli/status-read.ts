@@ -10,7 +10,7 @@ import { latestRestore, type RestoreRecord } from '../restore/restore-record.js'
 import type { RunDeps } from '../session/deps.js';
 import { stateNotes, type RunProgress } from '../session/state-notes.js';
 import { stateFolder } from '../layout/state-folder.js';
-import { folderSize } from '../files/folder-size.js';
+import { estimateNextBackup, lastCopyOf, type LastCopy } from './status-estimate.js';
 import { formatDuration } from '../format.js';
 import { readVerification, type Verification } from '../verify/read-back-status.js';
 
@@ -25,8 +25,15 @@ export interface DriveStatus {
   /** Free space on the drive: now when it is mounted, else at the end of its last success. */
   freeBytes: number | null;
   freeBytesAt: 'now' | 'last-backup' | null;
-  /** The next backup's size: what the library grew since the last success, plus a dump. */
+  /**
+   * The next backup's size, from the records (status never walks the library): what the library
+   * grew between the last two backups to this drive, plus a dump like the last one.
+   */
   nextBackupBytes: number | null;
+  /** What `nextBackupBytes` rests on (status-estimate.ts). */
+  nextBackupBasis: 'growth' | 'dump-only' | null;
+  /** What the last backup to this drive found in the library and copied, and when. */
+  lastCopy: LastCopy | null;
   fits: boolean | null;
   /** What versions/ (replaced copies) took at the last backup. */
   versionsBytes: number | null;
@@ -91,9 +98,8 @@ export async function readStatus(
   };
   const stale = isStale(dueInput);
   const drives: (DriveStatus & { lastSuccess: RunRecord | null })[] = [];
-  // The library as it is now, walked once for every drive's estimate (null: unreadable).
-  const libraryNow = await folderSize(config.immich.libraryDir, { strict: true }).catch(() => null);
-  for (const drive of config.drives) drives.push(await driveStatus(deps, drive, now, libraryNow));
+  // From the records and the drive's statfs only: the library is never walked here.
+  for (const drive of config.drives) drives.push(await driveStatus(deps, drive, now));
   return {
     health: lastRun?.outcome === 'failed' ? 'failed' : stale ? 'stale' : 'healthy',
     clock: clockWarning([lastSuccess, lastRun, ...drives.map((drive) => drive.lastSuccess)], now),
@@ -118,18 +124,13 @@ async function driveStatus(
   deps: Pick<RunDeps, 'config' | 'history' | 'gateway'>,
   drive: AgentConfig['drives'][number],
   now: Date,
-  libraryNow: { bytes: number } | null,
 ): Promise<DriveStatus & { lastSuccess: RunRecord | null }> {
   const { config, history } = deps;
   const found = await findFilesystemsByUuid(deps.gateway, drive.uuid).catch(() => null);
   const device = found?.[0]?.device ?? null;
   const last = await history.latestSuccess(drive.uuid);
-  // Growth since the last success: the library now against what it held then.
-  const growth =
-    last?.files && libraryNow
-      ? Math.max(0, libraryNow.bytes - last.files.totalBytes)
-      : (last?.files?.transferredBytes ?? null);
-  const nextBackupBytes = growth === null ? null : growth + (last?.database?.bytes ?? 0);
+  const estimate = await estimateNextBackup(history, drive.uuid, last);
+  const nextBackupBytes = estimate.bytes;
   const freeNow = device ? await freeSpaceIfMounted(device) : null;
   const freeBytes = freeNow ?? last?.drive?.freeBytes ?? null;
   return {
@@ -148,6 +149,8 @@ async function driveStatus(
     freeBytes,
     freeBytesAt: freeNow !== null ? 'now' : freeBytes !== null ? 'last-backup' : null,
     nextBackupBytes,
+    nextBackupBasis: estimate.basis,
+    lastCopy: lastCopyOf(last),
     // A margin of a tenth: filesystems need air, and the estimate is only an estimate.
     fits: freeBytes === null || nextBackupBytes === null ? null : freeBytes > nextBackupBytes * 1.1,
     versionsBytes: last?.files?.versionsTotalBytes ?? null,

@@ -18,6 +18,8 @@ function statusWith(verification: Verification): Status {
     freeBytes: null,
     freeBytesAt: null,
     nextBackupBytes: null,
+    nextBackupBasis: null,
+    lastCopy: null,
     fits: null,
     versionsBytes: null,
     verification,

@@ -6,10 +6,10 @@ import { formatBytes, plural } from '../format.js';
 
 /** What the new machine's filesystems hold for the restore, as the plan shows it. */
 export interface RestoreSpace {
-  /** Regular files under the drive's files/ and their bytes (what the copy writes at most). */
+  /** Regular files under the drive's files/ and the bytes they take in the library's blocks. */
   files: number;
   filesBytes: number;
-  /** Free bytes (for root) where the library goes. */
+  /** Free bytes where the library goes (as for users: root's reserve is not counted on). */
   libraryFree: number;
   /** The library folder exists and holds something: the copy writes only what differs. */
   libraryHoldsFiles: boolean;
@@ -26,8 +26,9 @@ const reserveBytes = 64 * 1024 * 1024;
 /**
  * Whether the backup's files fit where the new library goes, read before anything is written: a
  * copy that fills the disk halfway would leave a half library and a full disk. The files need
- * at most their size (less when the library already holds some); the database's need is only
- * known roughly (its dump's SQL is the figure shown), so it is said, not refused.
+ * their sizes in the library's blocks and an inode each (less what the library already holds);
+ * the database's need is only known roughly (its dump's SQL is the figure shown), so it is said,
+ * not refused.
  */
 export async function checkRestoreSpace(input: {
   filesDir: string;
@@ -35,14 +36,22 @@ export async function checkRestoreSpace(input: {
   dbDataDir: string;
   sqlBytes: number;
 }): Promise<RestoreSpace> {
-  const files = await folderSize(input.filesDir, { strict: true });
   const libraryAt = await nearestExisting(input.library);
   const databaseAt = await nearestExisting(input.dbDataDir);
   const [libraryInfo, databaseInfo] = await Promise.all([statfs(libraryAt), statfs(databaseAt)]);
   const [libraryDevice, databaseDevice] = await Promise.all([stat(libraryAt), stat(databaseAt)]);
+  // What each file takes where it goes: its size rounded up to that filesystem's blocks.
+  const files = await folderSize(input.filesDir, { strict: true, blockBytes: libraryInfo.bsize });
+  // A fresh filesystem's lost+found is not a library.
   const libraryHoldsFiles =
     libraryAt === input.library &&
-    (await readdir(input.library).catch(() => [] as string[])).length > 0;
+    (await readdir(input.library).catch(() => [] as string[])).some(
+      (name) => name !== 'lost+found',
+    );
+  // What the library already holds is not written again (at most: a changed file needs both).
+  const already = libraryHoldsFiles
+    ? (await folderSize(input.library, { blockBytes: libraryInfo.bsize })).bytes
+    : 0;
   const space: RestoreSpace = {
     files: files.files,
     filesBytes: files.bytes,
@@ -52,10 +61,15 @@ export async function checkRestoreSpace(input: {
     databaseFree: databaseInfo.bavail * databaseInfo.bsize,
     sameFilesystem: libraryDevice.dev === databaseDevice.dev,
   };
-  if (!libraryHoldsFiles && space.libraryFree < space.filesBytes + reserveBytes) {
+  const needed = Math.max(0, space.filesBytes - already) + reserveBytes;
+  // Every file and folder takes an inode (a filesystem without a fixed count says 0 of 0).
+  const inodesShort = libraryInfo.files > 0 && libraryInfo.ffree < files.files + files.folders;
+  if (space.libraryFree < needed || inodesShort) {
     throw new AgentError(
       'NO_SPACE',
-      `The library's filesystem (${libraryAt}) has ${formatBytes(space.libraryFree)} free, and the backup's files are ${formatBytes(space.filesBytes)} (${plural(space.files, 'file')}): they do not fit.`,
+      inodesShort
+        ? `The library's filesystem (${libraryAt}) has ${libraryInfo.ffree} inodes free, and the backup's files and folders need ${files.files + files.folders}: they do not fit.`
+        : `The library's filesystem (${libraryAt}) has ${formatBytes(space.libraryFree)} free, and the backup's files take ${formatBytes(space.filesBytes)} there (${plural(space.files, 'file')}${already > 0 ? `, ${formatBytes(already)} of it already in the library` : ''}): they do not fit.`,
       {
         step: 'restore',
         hint: 'Give --library a folder on a disk with more free space, or free space there; nothing was changed.',

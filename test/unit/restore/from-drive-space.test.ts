@@ -37,21 +37,38 @@ describe('restore --from-drive: space for the library', () => {
     await truncate(big, free.bavail * free.bsize + 1024 ** 3);
     try {
       const message = await refusedWith('NO_SPACE', plan());
-      assert.match(message, /has .* free, and the backup's files are .*: they do not fit/);
+      assert.match(message, /has .* free, and the backup's files take .*: they do not fit/);
       await assert.rejects(
         statfs(path.join(where.root, 'new', 'app')),
         'the app folder was not made',
       );
-      // A library that already holds files needs only what differs: said, not refused.
+      // A fresh filesystem's lost+found is no library: still refused.
       const library = path.join(where.root, 'existing library');
-      await mkdir(library);
-      await writeFile(path.join(library, 'kept.jpg'), 'x');
+      await mkdir(path.join(library, 'lost+found'), { recursive: true });
+      await refusedWith('NO_SPACE', plan({ library }));
+      // A library that already holds the files needs only what differs: said, not refused.
+      await writeFile(path.join(library, 'huge.mp4'), '');
+      await truncate(path.join(library, 'huge.mp4'), free.bavail * free.bsize + 1024 ** 3);
       const planned = await plan({ library });
       assert.equal(planned.space.libraryHoldsFiles, true);
       assert.match(spaceLines(planned.space)[0] ?? '', /only what differs is copied/);
       await rm(library, { recursive: true });
     } finally {
       await rm(big, { force: true });
+    }
+  });
+
+  test("each file counts in whole blocks of the library's filesystem", async () => {
+    const filesDir = path.join(where.backupDir, 'files', 'small');
+    await mkdir(filesDir, { recursive: true });
+    for (let index = 0; index < 20; index += 1)
+      await writeFile(path.join(filesDir, `${index}.jpg`), 'x');
+    try {
+      const planned = await plan();
+      const { bsize } = await statfs(where.root);
+      assert.ok(planned.space.filesBytes >= 20 * bsize, `${planned.space.filesBytes} bytes`);
+    } finally {
+      await rm(filesDir, { recursive: true, force: true });
     }
   });
 

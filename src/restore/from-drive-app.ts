@@ -99,8 +99,8 @@ export async function assertComposeUsesKitImages(
 /**
  * Before anything starts: compose's own model of the app folder just written (`config`, with the
  * arguments and environment `up` gets) mounts nothing and names nothing the agent's checked
- * reading did not. Any difference between how the agent and compose read the files is refused
- * here, whatever caused it.
+ * reading did not (mounts, names, images, ports, host access: see resolvedProblems), whatever
+ * made compose read the files otherwise than the agent.
  */
 export async function assertComposeReadsAsChecked(
   plan: FromDrivePlan,
@@ -113,6 +113,7 @@ export async function assertComposeReadsAsChecked(
     services: plan.services,
     library: plan.library,
     dbDataDir: plan.dbDataDir,
+    serverContainer: plan.kit.immich.serverContainer,
     databaseContainer: plan.kit.immich.databaseContainer,
   });
   if (found.length === 0) return;

@@ -11,6 +11,8 @@ export interface ResolvedMount {
   source: string;
   target: string;
   readOnly: boolean;
+  /** A bind's propagation or another bind option than create_host_path. */
+  bindOptions?: string[];
 }
 
 export interface ResolvedService {
@@ -18,6 +20,8 @@ export interface ResolvedService {
   containerName: string | null;
   image: string;
   mounts: ResolvedMount[];
+  /** It publishes ports. */
+  ports: boolean;
   /** Keys that give a container more of the host than Immich's need, present in compose's model. */
   hostAccess: string[];
 }
@@ -26,8 +30,13 @@ export interface ResolvedProject {
   /** The project's name (v2 says it; v1 is given it). */
   name: string | null;
   services: ResolvedService[];
-  /** Top-level volumes with a driver or driver options (a named volume can be a host path). */
+  /**
+   * Top-level volumes with a driver or driver options (a named volume can be a host path), that
+   * are external (another project's) or named other than the project's own.
+   */
   drivenVolumes: string[];
+  /** Top-level keys that hand a container files of the host (`secrets`, `configs`). */
+  hostFiles: string[];
 }
 
 const hostAccessKeys = [
@@ -47,13 +56,20 @@ const hostAccessKeys = [
   'sysctls',
   'extends',
   'build',
+  'gpus',
+  'runtime',
+  'storage_opt',
+  'secrets',
+  'configs',
+  'group_add',
 ] as const;
 
 /**
  * The compose file and .env written into the new app folder, as compose itself reads them: `config`
  * run with exactly the arguments and environment of the `up` that follows (v2: JSON, v1: YAML).
  * Whatever the agent's own reading of interpolation, quotes or YAML missed, compose's model is
- * what runs; the mounts are checked on it before any container exists.
+ * what runs: its mounts, names, images, ports and the keys that reach into the host are checked
+ * on it before any container exists (a second line behind the allowlist of the file's keys).
  */
 export async function composeResolved(
   gateway: ProcessGateway,
@@ -88,6 +104,8 @@ export async function composeResolved(
     name?: unknown;
     services?: Record<string, Record<string, unknown>>;
     volumes?: Record<string, Record<string, unknown> | null>;
+    secrets?: unknown;
+    configs?: unknown;
   };
   return {
     name: typeof model.name === 'string' ? model.name : null,
@@ -96,11 +114,21 @@ export async function composeResolved(
       containerName: typeof service.container_name === 'string' ? service.container_name : null,
       image: typeof service.image === 'string' ? service.image : '',
       mounts: (Array.isArray(service.volumes) ? (service.volumes as unknown[]) : []).map(mountOf),
+      ports: present(service.ports),
       hostAccess: hostAccessKeys.filter((key) => present(service[key])),
     })),
     drivenVolumes: Object.entries(model.volumes ?? {})
-      .filter(([, volume]) => present(volume?.driver_opts) || present(volume?.driver))
+      .filter(
+        ([key, volume]) =>
+          present(volume?.driver_opts) ||
+          present(volume?.driver) ||
+          present(volume?.external) ||
+          (typeof volume?.name === 'string' &&
+            typeof model.name === 'string' &&
+            volume.name !== `${model.name}_${key}`),
+      )
       .map(([name]) => name),
+    hostFiles: (['secrets', 'configs'] as const).filter((key) => present(model[key])),
   };
 }
 
@@ -126,11 +154,13 @@ function mountOf(entry: unknown): ResolvedMount {
   }
   const long = (entry ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const bind = long.bind && typeof long.bind === 'object' ? (long.bind) : {};
   return {
     type: text(long.type) || 'unknown',
     source: text(long.source),
     target: text(long.target),
     readOnly: long.read_only === true,
+    bindOptions: Object.keys(bind).filter((key) => key !== 'create_host_path'),
   };
 }
 
@@ -147,6 +177,7 @@ export function resolvedProblems(
     services: readonly ComposeService[];
     library: string;
     dbDataDir: string;
+    serverContainer: string;
     databaseContainer: string;
   },
 ): string[] {
@@ -164,7 +195,16 @@ export function resolvedProblems(
       found.push(`${service.name}: the container ${String(service.containerName)}`);
     if (service.image !== mine.image) found.push(`${service.name}: the image ${service.image}`);
     for (const key of service.hostAccess) found.push(`${service.name}: ${key}`);
+    const database = service.containerName === expected.databaseContainer;
+    if (service.ports && service.containerName !== expected.serverContainer)
+      found.push(`${service.name}: ports (only the server publishes one)`);
     for (const mount of service.mounts) {
+      for (const option of mount.bindOptions ?? [])
+        found.push(`${service.name}: a bind's ${option}`);
+      if (mount.type === 'volume' && database) {
+        found.push(`${service.name}: the volume ${mount.source || '(anonymous)'}`);
+        continue;
+      }
       if (mount.type === 'volume' || mount.type === 'tmpfs') continue;
       const where = mount.type === 'bind' ? path.resolve(mount.source) : '';
       if (where === expected.library && service.containerName !== expected.databaseContainer)
@@ -175,6 +215,8 @@ export function resolvedProblems(
       found.push(`${service.name}: mounts ${mount.type} ${mount.source || '(none)'}`);
     }
   }
-  for (const name of resolved.drivenVolumes) found.push(`the volume ${name} has a driver`);
+  for (const name of resolved.drivenVolumes)
+    found.push(`the volume ${name} has a driver, is external or is named as another's`);
+  for (const key of resolved.hostFiles) found.push(`top-level ${key}`);
   return found;
 }

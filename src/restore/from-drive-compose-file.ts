@@ -126,6 +126,8 @@ export function refuseBeyondImmich(
 ): void {
   const document = (documentOf(composeText) ?? {}) as Record<string, unknown>;
   const found = keyProblems(document);
+  // A quoted "<<" stays a key for the agent and v2; written for v1 it would become a merge.
+  if (holdsKey(document, '<<')) found.push('a "<<" key that is not a merge');
   if (found.length === 0) {
     for (const text of stringsOf(document))
       found.push(...referenceProblems(text, (name) => places.defined.has(name)));
@@ -200,4 +202,11 @@ function serviceProblems(
     });
   }
   return found;
+}
+
+/** Whether `key` is a key of any map in the parsed document. */
+function holdsKey(value: unknown, key: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => holdsKey(item, key));
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([name, inner]) => name === key || holdsKey(inner, key));
 }

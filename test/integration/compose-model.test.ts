@@ -92,6 +92,7 @@ describe("compose's own model of an app folder (real compose, config only)", () 
           ],
           library,
           dbDataDir: `${appDir}/postgres`,
+          serverContainer: 'immich_server',
           databaseContainer: 'immich_postgres',
         });
         if (path.resolve(source) === library) {

@@ -36,6 +36,13 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
     assert.match(message, /an interpolation the agent does not read/);
   });
 
+  test('a quoted "<<" key (a merge once written for compose v1) is refused', async () => {
+    assert.match(
+      await refusedCompose(server('    environment:\n      "<<": { A: "1" }\n')),
+      /a "<<" key that is not a merge/,
+    );
+  });
+
   test('a named volume must be one the file declares; the database never mounts the library', async () => {
     assert.match(
       await refusedCompose(server('    volumes:\n      - model-cache:/cache\n')),
@@ -69,6 +76,7 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
     ],
     library: '/srv/library',
     dbDataDir: '/opt/app/postgres',
+    serverContainer: 'immich_server',
     databaseContainer: 'immich_postgres',
   };
   const model = (overrides: Partial<ResolvedProject> = {}): ResolvedProject => ({
@@ -81,6 +89,7 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
         mounts: [
           { type: 'bind', source: '/opt/app/postgres', target: '/var/lib/x', readOnly: false },
         ],
+        ports: false,
         hostAccess: [],
       },
       {
@@ -92,10 +101,12 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
           { type: 'bind', source: '/etc/localtime', target: '/etc/localtime', readOnly: true },
           { type: 'volume', source: 'cache', target: '/cache', readOnly: false },
         ],
+        ports: false,
         hostAccess: [],
       },
     ],
     drivenVolumes: [],
+    hostFiles: [],
     ...overrides,
   });
 
@@ -125,6 +136,7 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
         { ...server, name: 'pwn', containerName: null },
       ],
       drivenVolumes: ['cache'],
+      hostFiles: ['secrets'],
     });
     const found = resolvedProblems(bad, expected).join('\n');
     for (const expectedProblem of [
@@ -137,8 +149,33 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
       /server: mounts npipe/,
       /a service pwn the agent did not read/,
       /the volume cache has a driver/,
+      /top-level secrets/,
     ])
       assert.match(found, expectedProblem);
+    // The database: no port, no named volume, no bind option.
+    const database2 = model({
+      services: [
+        {
+          ...database,
+          ports: true,
+          mounts: [
+            { type: 'volume', source: 'other_pgdata', target: '/x', readOnly: false },
+            {
+              type: 'bind',
+              source: '/opt/app/postgres',
+              target: '/var/lib/x',
+              readOnly: false,
+              bindOptions: ['propagation'],
+            },
+          ],
+        },
+        server,
+      ],
+    });
+    const found2 = resolvedProblems(database2, expected).join('\n');
+    assert.match(found2, /database: ports/);
+    assert.match(found2, /database: the volume other_pgdata/);
+    assert.match(found2, /database: a bind's propagation/);
   });
 
   test("compose's model is read from `config` (v2 JSON, v1 YAML with short mounts)", async () => {
@@ -156,7 +193,12 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
             ],
           },
         },
-        volumes: { cache: { driver_opts: { type: 'none', o: 'bind', device: '/' } } },
+        volumes: {
+          cache: { driver_opts: { type: 'none', o: 'bind', device: '/' } },
+          theirs: { name: 'otherapp_pgdata', external: true },
+          mine: { name: 'immich_mine' },
+        },
+        secrets: { s: { file: '/etc/shadow' } },
       }),
       v1: 'services:\n  server:\n    container_name: immich_server\n    image: immich-server:v2\n    cap_add: [SYS_ADMIN]\n    volumes:\n    - /etc:/x:ro\n    - cache:/cache:rw\n',
     };
@@ -180,12 +222,19 @@ describe("restore --from-drive: the agent's reading and compose's own model", ()
       if (flavour === 'v2') {
         assert.equal(resolved.name, 'immich');
         assert.deepEqual(service?.mounts, [
-          { type: 'bind', source: '/', target: '/host', readOnly: true },
+          { type: 'bind', source: '/', target: '/host', readOnly: true, bindOptions: [] },
           // v2 writes a `$` of a value as `$$`: read back as the value.
-          { type: 'bind', source: '/srv/a $(x) $$HOME', target: '/data', readOnly: false },
+          {
+            type: 'bind',
+            source: '/srv/a $(x) $$HOME',
+            target: '/data',
+            readOnly: false,
+            bindOptions: [],
+          },
         ]);
         assert.deepEqual(service?.hostAccess, ['privileged']);
-        assert.deepEqual(resolved.drivenVolumes, ['cache']);
+        assert.deepEqual(resolved.drivenVolumes, ['cache', 'theirs']);
+        assert.deepEqual(resolved.hostFiles, ['secrets']);
       } else {
         assert.equal(resolved.name, null);
         assert.deepEqual(service?.mounts, [

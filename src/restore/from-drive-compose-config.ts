@@ -154,7 +154,7 @@ function mountOf(entry: unknown): ResolvedMount {
   }
   const long = (entry ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
-  const bind = long.bind && typeof long.bind === 'object' ? (long.bind) : {};
+  const bind = long.bind && typeof long.bind === 'object' ? long.bind : {};
   return {
     type: text(long.type) || 'unknown',
     source: text(long.source),

@@ -46,6 +46,8 @@ command -v mount.exfat-fuse >/dev/null || need+=(exfat-fuse)
 command -v mkntfs >/dev/null || need+=(ntfs-3g)
 command -v fusefat >/dev/null || need+=(fusefat)
 command -v strace >/dev/null || need+=(strace)
+# The zsh completion is loaded by a real zsh (test/unit/cli/completion.test.ts).
+command -v zsh >/dev/null || need+=(zsh)
 command -v gdbus >/dev/null || need+=(libglib2.0-bin)
 command -v man >/dev/null || need+=(man-db)
 command -v groff >/dev/null || need+=(groff-base)

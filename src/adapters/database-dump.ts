@@ -9,6 +9,7 @@ import { fsyncDirectory, temporaryNameFor } from '../files/atomic-files.js';
 import { driveWriteError } from './drive-errors.js';
 import type { ExitCodeTable } from './process.js';
 import { dumpCheckFor, immichTableKinds, PlainDumpCheck, type DumpFormat } from './dump-check.js';
+import { InflateCheck } from './inflate-check.js';
 import { ParallelGzip } from './parallel-gzip.js';
 
 export { clusterDumpTrailer, dumpTrailer, type DumpFormat } from './dump-check.js';
@@ -68,15 +69,17 @@ export async function dumpDatabase(
     const hash = createHash('sha256');
     let bytes = 0;
     // The SQL is checked (not empty, pg_dump's trailer, Immich's tables) on its way into the
-    // compressor, and the compressed bytes are hashed and counted on their way to the drive:
-    // nothing is decompressed again or read back. The compressor's own threads do the heavy part.
+    // compressor, and the compressed bytes are hashed, counted and decompressed again on their
+    // way to the drive. The compressor's own threads do the heavy part.
     const check = new PlainDumpCheck(path.basename(request.file));
+    // And the compressed bytes decompressed again, independently of the compressor.
+    const inflate = new InflateCheck();
     const onTheWay = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
         bytes += chunk.length;
         request.onProgress?.(bytes);
-        callback(null, chunk);
+        inflate.write(chunk).then(() => callback(null, chunk), callback);
       },
     });
     try {
@@ -89,6 +92,7 @@ export async function dumpDatabase(
         { signal: request.signal },
       );
     } catch (error) {
+      inflate.destroy();
       if (request.signal?.aborted) throw interrupted(error);
       throw (
         driveWriteError(error, path.basename(request.file), 'dump', path.dirname(request.file)) ??
@@ -114,6 +118,20 @@ export async function dumpDatabase(
       );
     }
     const { format, uncompressedBytes, immichTables } = check.end();
+    const inflated = await inflate.end().catch((error: unknown) => {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The compressed dump does not decompress: ${(error as Error).message}.`,
+        { step: 'dump', cause: error, hint: 'The earlier dumps on the drive were kept.' },
+      );
+    });
+    if (inflated !== uncompressedBytes) {
+      throw new AgentError(
+        'DUMP_FAILED',
+        `The compressed dump decompresses to ${inflated} bytes, not the ${uncompressedBytes} of SQL pg_dump wrote.`,
+        { step: 'dump', hint: 'The earlier dumps on the drive were kept.' },
+      );
+    }
     await assertAllWritten(temporary, bytes, path.basename(request.file));
     // A complete dump of another database (a name in .env that is not Immich's) must not
     // replace the day's good dump.

@@ -55,7 +55,7 @@ export class ParallelGzip extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     let offset = 0;
-    while (offset < chunk.length) {
+    while (offset < chunk.length && !this.destroyed) {
       const take = Math.min(this.blockBytes - this.filled, chunk.length - offset);
       chunk.copy(this.block, this.filled, offset, offset + take);
       this.filled += take;
@@ -85,7 +85,14 @@ export class ParallelGzip extends Transform {
   /** Starts compressing the filled part of the current block. */
   private dispatch(final: boolean): void {
     const plain = this.block.subarray(0, this.filled);
-    this.observe?.(plain);
+    try {
+      this.observe?.(plain);
+    } catch (error) {
+      // The observer's failure is the stream's, not an uncaught exception.
+      this.filled = 0;
+      this.destroy(error as Error);
+      return;
+    }
     this.crc = crc32(plain, this.crc);
     this.plainBytes += plain.length;
     const entry: { output?: Buffer } = {};

@@ -47,10 +47,11 @@ export async function startServerSeenRunning(
 /**
  * The end of the watch: the server must have been up at least `stableMs` since it was seen
  * running (normally long past: only the rest is waited), must still run, and must be the same
- * start of its process (same StartedAt and RestartCount). If it exited or restarted meanwhile,
- * it is watched as a start is (waitUntilStable): one that does not stay up is SERVER_START_FAILED,
- * loudly, and the stopped-server note stays for `recover`; one that came back and stays up is a
- * warning. Clears the note once the server is confirmed up.
+ * start of its process (same StartedAt and RestartCount). One its restart policy started again
+ * (it crashed) is SERVER_START_FAILED, loudly, and the stopped-server note stays for `recover`.
+ * One started again otherwise (someone's `docker restart`) is watched as a start is
+ * (waitUntilStable): it must stay up, and is a warning. Clears the note once the server is
+ * confirmed up.
  */
 export async function serverStayedUp(
   docker: DockerAdapter,
@@ -65,6 +66,14 @@ export async function serverStayedUp(
     const rest = seen.seenAt + stableMs - Date.now();
     if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
     const state = await docker.inspect(container);
+    // Its restart policy started it again: it crashed since the run started it. A crash loop
+    // (a failed migration, say) may well run a few seconds each time: never "up".
+    if (state !== null && state.restartCount > seen.restartCount) {
+      throw notBack(
+        container,
+        `${describe(state, seen)} since the run started it (it crashed; see docker logs ${container})`,
+      );
+    }
     if (!sameStart(state, seen)) {
       await waitUntilStable(docker, container, options.waitMs, stableMs);
       const now = await docker.inspect(container);

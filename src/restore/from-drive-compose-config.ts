@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ProcessGateway } from '../adapters/process.js';
 import { AgentError } from '../errors.js';
-import { composeCommand, type ComposeFlavour, type ComposeProject } from './from-drive-compose.js';
+import { runCompose, type ComposeFlavour, type ComposeProject } from './from-drive-compose.js';
 import type { ComposeService } from './from-drive-compose-file.js';
 
 /** A mount as compose itself resolved it. */
@@ -78,13 +78,9 @@ export async function composeResolved(
   signal?: AbortSignal,
 ): Promise<ResolvedProject> {
   const args = flavour === 'v2' ? ['config', '--format', 'json'] : ['config'];
-  const command = composeCommand(flavour, project, args);
-  const result = await gateway.run({
-    tool: flavour === 'v2' ? 'docker compose' : 'docker-compose',
-    ...command,
+  const result = await runCompose(gateway, flavour, project, args, {
     timeoutMs: 5 * 60 * 1000,
     signal,
-    step: 'restore',
   });
   if (result.exitCode !== 0) {
     throw new AgentError(

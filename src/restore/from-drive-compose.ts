@@ -138,6 +138,23 @@ export function composeProjectName(
   return normalizeProjectName(name) || 'immich';
 }
 
+/** `compose <args>` on the project, through the gateway, as composeCommand makes it. */
+export function runCompose(
+  gateway: ProcessGateway,
+  flavour: ComposeFlavour,
+  project: ComposeProject,
+  args: readonly string[],
+  options: { timeoutMs: number; signal?: AbortSignal },
+): ReturnType<ProcessGateway['run']> {
+  return gateway.run({
+    tool: flavour === 'v2' ? 'docker compose' : 'docker-compose',
+    ...composeCommand(flavour, project, args),
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    step: 'restore',
+  });
+}
+
 /** Runs `compose up -d [services]`; fails with compose's own words. */
 export async function composeUp(
   gateway: ProcessGateway,
@@ -149,13 +166,9 @@ export async function composeUp(
   // One service alone (the database, before the files are copied): without what it depends on,
   // so nothing else runs beside the copy.
   const only = services.length > 0 ? ['--no-deps', ...services] : [];
-  const command = composeCommand(flavour, project, ['up', '-d', ...only]);
-  const result = await gateway.run({
-    tool: flavour === 'v2' ? 'docker compose' : 'docker-compose',
-    ...command,
+  const result = await runCompose(gateway, flavour, project, ['up', '-d', ...only], {
     timeoutMs: 30 * 60 * 1000,
     signal,
-    step: 'restore',
   });
   if (result.exitCode !== 0) {
     const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').slice(-4).join(' | ');
